@@ -1,0 +1,17 @@
+"""Forum settings (``FORUM_*`` plus the shared variables)."""
+
+from pydantic_settings import SettingsConfigDict
+
+from communitykit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="FORUM_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "forum"
+    port: int = 8001
+    mongodb_database: str = "forum"
+    #: an unanswered question is escalated after this many seconds (SPEC 3)
+    escalation_after_seconds: int = 86400
+    #: consumer group on reputation.events (trust levels)
+    consumer_group: str = "forum"

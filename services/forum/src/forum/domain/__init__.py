@@ -1,0 +1,1 @@
+"""Pure forum rules: no MongoDB, no Kafka, no FastAPI."""

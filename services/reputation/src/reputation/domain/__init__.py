@@ -1,0 +1,1 @@
+"""Pure reputation rules (SPEC 4): no MongoDB, no Kafka."""

@@ -1,0 +1,1 @@
+"""Shared runtime library of the community services (one place, not four copies)."""

@@ -1,0 +1,175 @@
+"""Service runtime and FastAPI app factory: one bootstrap shape for every service.
+
+Nothing connects at import time: clients are created in the FastAPI lifespan (an
+``AsyncMongoClient`` is bound to the event loop that first uses it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from . import metrics, problems
+from .kafka import Producer, ensure_topics, kafka_ready
+from .outbox import OutboxRelay, outbox_stats
+from .settings import ServiceSettings
+from .telemetry import setup_logging, setup_tracing
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[["Runtime"], Awaitable[None]]
+
+
+class Runtime:
+    """Connections and background work of one service process."""
+
+    def __init__(self, settings: ServiceSettings, *, outbox_collections: Sequence[str] = ()) -> None:
+        self.settings = settings
+        self.outbox_collections = list(outbox_collections)
+        # telemetry first: PyMongo listeners are copied into a client when it is created
+        setup_tracing(settings.service_name)
+        self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            settings.mongodb_url, serverSelectionTimeoutMS=5000, tz_aware=True
+        )
+        self.db: AsyncDatabase[dict[str, Any]] = self.mongo[settings.mongodb_database]
+        self.producer = Producer(settings.kafka_bootstrap_servers, settings.service_name)
+        # consumers are registered on this broker by the service before start()
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=settings.service_name,
+            allow_auto_create_topics=False,
+            graceful_timeout=15.0,
+        )
+        self.relay: OutboxRelay | None = (
+            OutboxRelay(self.db, self.outbox_collections, self.producer,
+                        poll_seconds=settings.outbox_poll_seconds)
+            if self.outbox_collections else None
+        )
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    def notify_outbox(self) -> None:
+        if self.relay:
+            self.relay.notify()
+
+    async def start(self, on_start: Sequence[Hook] = ()) -> None:
+        await ensure_topics(self.settings.kafka_bootstrap_servers)
+        await self.producer.start()
+        if self.relay:
+            await self.relay.ensure_indexes()
+        for hook in on_start:
+            await hook(self)
+        if self.relay:
+            self.relay.start()
+        if self.broker.subscribers:
+            await self.broker.start()
+
+    async def stop(self, on_stop: Sequence[Hook] = ()) -> None:
+        for t in self.tasks:
+            t.cancel()
+        for hook in on_stop:
+            await hook(self)
+        await self.broker.stop()
+        if self.relay:
+            await self.relay.stop()
+        await self.producer.stop()
+        await self.mongo.close()
+
+    async def ready(self) -> dict[str, bool]:
+        async def mongo_ok() -> bool:
+            try:
+                await asyncio.wait_for(self.mongo.admin.command("ping"), 3)
+                return True
+            except Exception:  # noqa: BLE001
+                return False
+
+        kafka, mongo = await asyncio.gather(
+            kafka_ready(self.settings.kafka_bootstrap_servers), mongo_ok()
+        )
+        return {"kafka": kafka, "mongodb": mongo}
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter],
+    runtime_factory: Callable[[ServiceSettings], Runtime],
+    on_start: Sequence[Hook] = (),
+    on_stop: Sequence[Hook] = (),
+    error_map: dict[type[Exception], int] | None = None,
+) -> FastAPI:
+    """The FastAPI app of a service, with health, readiness, metrics and problem+json."""
+    setup_logging(settings.log_level, settings.service_name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = runtime_factory(settings)
+        app.state.runtime = runtime
+        await runtime.start(on_start)
+        log.info("%s started", settings.service_name)
+        try:
+            yield
+        finally:
+            await runtime.stop(on_stop)
+
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    problems.install(app)
+
+    @app.middleware("http")
+    async def red_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(request.method, path, str(status)).inc()
+            metrics.HTTP_DURATION.labels(request.method, path).observe(time.perf_counter() - start)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await request.app.state.runtime.ready()
+        ok = all(checks.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", **checks},
+                            status_code=200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        if runtime.outbox_collections:
+            try:
+                backlog, age = await outbox_stats(runtime.db, runtime.outbox_collections)
+                metrics.OUTBOX_BACKLOG.set(backlog)
+                metrics.OUTBOX_OLDEST_AGE.set(age)
+            except Exception:  # noqa: BLE001 - metrics must not fail the scrape
+                log.warning("outbox stats unavailable", exc_info=True)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for r in routers:
+        app.include_router(r)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+def runtime_of(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]

@@ -1,0 +1,206 @@
+"""Transactional outbox without multi-document transactions.
+
+FerretDB (and a standalone MongoDB) has no multi-document transactions, so the outbox lives
+*inside the document whose change the events describe*: one single-document update both
+changes the state and records the events to publish. That update is atomic everywhere, so
+a 2xx response means the state and its events are durable together (SPEC 6, "nothing
+acknowledged is lost").
+
+Layout inside any aggregate document::
+
+    outbox:     {<event id>: {topic, key, value, headers, seq}}   # pending events
+    outbox_len: <int>                                              # indexed; > 0 = pending
+
+The relay finds documents with ``outbox_len > 0``, publishes their entries in ``seq`` order
+with an idempotent producer, waits for the broker's acks, then ``$unset``s exactly the
+entries it published. A crash between publish and unset republishes them (at-least-once);
+consumers deduplicate by event id. Several relay replicas may publish the same entry twice
+for the same reason; that is allowed and harmless.
+
+Each entry keeps the ``traceparent`` of the request that wrote it, so the relay's publish
+span continues the request's trace instead of starting a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from opentelemetry import trace
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from schemas import Envelope
+
+from . import metrics
+from .kafka import Producer
+from .telemetry import extract_context, inject_headers
+
+log = logging.getLogger(__name__)
+
+
+def outbox_ops(
+    topic: str, events: Sequence[Envelope[Any]], update: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Merge "record these events in the outbox" into a MongoDB update document."""
+    update = {k: dict(v) for k, v in (update or {}).items()}
+    if not events:
+        return update
+    trace_headers = inject_headers()
+    sets = update.setdefault("$set", {})
+    base = time.time_ns()
+    for i, e in enumerate(events):
+        sets[f"outbox.{e.id}"] = {
+            "topic": topic,
+            "key": e.partitionkey,
+            "value": e.to_bytes().decode(),
+            "type": e.type,
+            "headers": trace_headers,
+            "seq": base + i,
+        }
+    inc = update.setdefault("$inc", {})
+    inc["outbox_len"] = inc.get("outbox_len", 0) + len(events)
+    return update
+
+
+def outbox_fields(topic: str, events: Sequence[Envelope[Any]]) -> dict[str, Any]:
+    """The outbox fields of a document being inserted (rather than updated)."""
+    ops = outbox_ops(topic, events)
+    doc: dict[str, Any] = {"outbox": {}, "outbox_len": ops.get("$inc", {}).get("outbox_len", 0)}
+    for k, v in ops.get("$set", {}).items():
+        doc["outbox"][k.split(".", 1)[1]] = v
+    return doc
+
+
+class OutboxRelay:
+    """Publishes pending outbox entries of ``collections`` and marks them published."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase[Any],
+        collections: Iterable[str],
+        producer: Producer,
+        *,
+        poll_seconds: float = 1.0,
+        batch_docs: int = 200,
+    ) -> None:
+        self._db = db
+        self._collections = list(collections)
+        self._producer = producer
+        self._poll = poll_seconds
+        self._batch = batch_docs
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._tracer = trace.get_tracer("communitykit.outbox")
+
+    async def ensure_indexes(self) -> None:
+        for name in self._collections:
+            await self._db[name].create_index([("outbox_len", ASCENDING)], name="outbox_pending")
+
+    def notify(self) -> None:
+        """Called after a local write: publish now instead of at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        try:  # one last drain so a clean shutdown leaves nothing behind
+            await asyncio.wait_for(self.drain_once(), timeout=5)
+        except Exception:  # noqa: BLE001 - the next start publishes what is left
+            log.warning("outbox not fully drained at shutdown", exc_info=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                published = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - Kafka or Mongo down: keep the entries, retry
+                log.warning("outbox relay failed; will retry", exc_info=True)
+                published = 0
+                await asyncio.sleep(self._poll)
+            if published:
+                continue  # there may be more
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def drain_once(self) -> int:
+        """Publish one round of pending entries from every collection; return how many."""
+        total = 0
+        oldest_ns: int | None = None
+        backlog = 0
+        for name in self._collections:
+            coll = self._db[name]
+            docs = await (
+                coll.find({"outbox_len": {"$gt": 0}}, {"outbox": 1}).limit(self._batch).to_list(None)
+            )
+            if not docs:
+                continue
+            entries: list[tuple[Any, str, dict[str, Any]]] = []
+            for d in docs:
+                for eid, entry in (d.get("outbox") or {}).items():
+                    entries.append((d["_id"], eid, entry))
+            entries.sort(key=lambda x: x[2]["seq"])
+            futures = []
+            for _doc_id, _eid, entry in entries:
+                futures.append(await self._publish(entry))
+                oldest_ns = entry["seq"] if oldest_ns is None else min(oldest_ns, entry["seq"])
+            await asyncio.gather(*futures)  # broker acks (acks=all, idempotent producer)
+            by_doc: dict[Any, list[str]] = {}
+            for doc_id, eid, _ in entries:
+                by_doc.setdefault(doc_id, []).append(eid)
+            for doc_id, eids in by_doc.items():
+                await coll.update_one(
+                    {"_id": doc_id},
+                    {"$unset": {f"outbox.{e}": "" for e in eids}, "$inc": {"outbox_len": -len(eids)}},
+                )
+            total += len(entries)
+            backlog += len(entries)
+        metrics.OUTBOX_PUBLISHED.inc(total)
+        return total
+
+    async def _publish(self, entry: dict[str, Any]) -> asyncio.Future[Any]:
+        parent = extract_context(entry.get("headers") or {})
+        with self._tracer.start_as_current_span(
+            f"{entry['topic']} publish",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": entry["topic"],
+                "messaging.kafka.message.key": entry["key"],
+                "cloudevents.event_type": entry.get("type", ""),
+            },
+        ):
+            # the consumer's span becomes a child of this publish span
+            return await self._producer.send(
+                entry["topic"], entry["value"].encode(), key=entry["key"].encode(),
+                event_type=entry.get("type", ""),
+            )
+
+
+async def outbox_stats(db: AsyncDatabase[Any], collections: Iterable[str]) -> tuple[int, float]:
+    """(pending entries, age in seconds of the oldest pending entry) for metrics."""
+    pending = 0
+    oldest: int | None = None
+    now = time.time_ns()
+    for name in collections:
+        async for d in db[name].find({"outbox_len": {"$gt": 0}}, {"outbox": 1, "outbox_len": 1}):
+            pending += int(d.get("outbox_len", 0))
+            for entry in (d.get("outbox") or {}).values():
+                seq = int(entry.get("seq", now))
+                oldest = seq if oldest is None else min(oldest, seq)
+    return pending, (now - oldest) / 1e9 if oldest else 0.0

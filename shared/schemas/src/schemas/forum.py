@@ -1,0 +1,156 @@
+"""Events published by the forum service on ``forum.events`` (SPEC 2.3), version 1.
+
+Key: the thread id, or the group id for group events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .envelope import EventData, register
+
+PostKind = Literal["question", "discussion", "article", "media", "review", "reply"]
+ThreadKind = Literal["question", "discussion", "article", "media", "review"]
+VoteValue = Literal[-1, 0, 1]
+
+
+class ForumEvent(EventData):
+    producer: ClassVar[str] = "forum"
+
+
+class MediaItem(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    url: str
+    media_type: str
+    caption: str | None = None
+
+
+@register
+class GroupCreated(ForumEvent):
+    event_name: ClassVar[str] = "GroupCreated"
+    group_id: str
+    name: str
+    owner_id: str
+
+
+@register
+class GroupJoined(ForumEvent):
+    event_name: ClassVar[str] = "GroupJoined"
+    group_id: str
+    user_id: str
+
+
+@register
+class GroupLeft(ForumEvent):
+    event_name: ClassVar[str] = "GroupLeft"
+    group_id: str
+    user_id: str
+
+
+@register
+class PostCreated(ForumEvent):
+    event_name: ClassVar[str] = "PostCreated"
+    post_id: str
+    thread_id: str
+    parent_post_id: str | None = None
+    kind: PostKind
+    author_id: str
+    group_id: str | None = None
+    title: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    product_id: str | None = None
+    rating: int | None = Field(default=None, ge=1, le=5)
+    media: list[MediaItem] = Field(default_factory=list)
+    body_length: int = Field(ge=0)
+
+
+@register
+class PostEdited(ForumEvent):
+    event_name: ClassVar[str] = "PostEdited"
+    post_id: str
+    thread_id: str
+    editor_id: str
+    fields: list[str]
+
+
+@register
+class PostDeleted(ForumEvent):
+    event_name: ClassVar[str] = "PostDeleted"
+    post_id: str
+    thread_id: str
+    author_id: str
+    deleted_by: str
+    kind: PostKind
+
+
+@register
+class PostFlagged(ForumEvent):
+    event_name: ClassVar[str] = "PostFlagged"
+    post_id: str
+    thread_id: str
+    flagger_id: str
+    reason: str
+
+
+@register
+class PostHidden(ForumEvent):
+    event_name: ClassVar[str] = "PostHidden"
+    post_id: str
+    thread_id: str
+    author_id: str
+    reason: str
+
+
+@register
+class VoteCast(ForumEvent):
+    """A vote on a post. Its effect is ``value - previous_value``."""
+
+    event_name: ClassVar[str] = "VoteCast"
+    target_type: Literal["post"] = "post"
+    target_id: str
+    thread_id: str
+    target_kind: PostKind
+    target_author_id: str
+    voter_id: str
+    value: VoteValue
+    previous_value: VoteValue
+
+
+@register
+class AnswerAccepted(ForumEvent):
+    event_name: ClassVar[str] = "AnswerAccepted"
+    thread_id: str
+    answer_post_id: str
+    answer_author_id: str
+    question_author_id: str
+
+
+@register
+class AnswerUnaccepted(ForumEvent):
+    event_name: ClassVar[str] = "AnswerUnaccepted"
+    thread_id: str
+    answer_post_id: str
+    answer_author_id: str
+    question_author_id: str
+
+
+@register
+class QuestionEscalated(ForumEvent):
+    event_name: ClassVar[str] = "QuestionEscalated"
+    thread_id: str
+    question_author_id: str
+    asked_at: datetime
+    escalated_at: datetime
+    waited_seconds: int = Field(ge=0)
+    reason: Literal["unanswered", "requested"]
+
+
+@register
+class EscalationResolved(ForumEvent):
+    event_name: ClassVar[str] = "EscalationResolved"
+    thread_id: str
+    resolved_by: str
+    resolution: Literal["answered_by_community", "answered_by_support", "closed"]

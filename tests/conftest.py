@@ -1,0 +1,156 @@
+"""Session fixtures for integration and end-to-end tests (real Kafka, real Mongo protocol).
+
+Unit tests never touch these fixtures, so they run without any server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient
+
+from communitykit.auth import make_token
+from communitykit.kafka import ensure_topics
+
+from .servers import ROOT, Servers, localrun, resolve
+
+JWT_SECRET = "test-secret-for-the-community-suite-0123456789"
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    s = resolve()
+    print(f"\n[servers] Kafka {s.kafka}, MongoDB {s.mongodb} ({s.source})")
+    asyncio.run(ensure_topics(s.kafka))
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def token(user: str, *roles: str) -> str:
+    return make_token(JWT_SECRET, user, roles=list(roles or ("member",)))
+
+
+def auth(user: str, *roles: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(user, *roles)}"}
+
+
+@dataclass
+class ServiceProcess:
+    """A service run as a real process (``python -m <name>``), like `make up` runs it."""
+
+    name: str
+    env: dict[str, str]
+    port: int = field(default_factory=localrun.free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        logs = ROOT / ".run" / "test" / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.log = logs / f"{self.name}-{RUN_ID}-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> ServiceProcess:
+        env = {**os.environ, **self.env, f"{self.name.upper()}_PORT": str(self.port)}
+        out = open(self.log, "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen([sys.executable, "-m", self.name], env=env, stdout=out,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited {self.proc.returncode}; see {self.log}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=3) as r:
+                    if r.status == 200:
+                        return self
+            except Exception:  # noqa: BLE001
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.name} not ready in {timeout}s; see {self.log}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        """kill -9: no shutdown hooks, no final commit, no drain."""
+        self.stop(signal.SIGKILL)
+
+
+def service_env(servers: Servers, name: str, suffix: str = "", **extra: str) -> dict[str, str]:
+    """Environment for one service under test: its own database and consumer group."""
+    prefix = name.upper()
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": servers.kafka,
+        "MONGODB_URL": servers.mongodb,
+        "COMMUNITY_JWT_SECRET": JWT_SECRET,
+        "LOG_LEVEL": "INFO",
+        f"{prefix}_MONGODB_DATABASE": f"t{RUN_ID}{suffix}_{name}",
+        f"{prefix}_CONSUMER_GROUP": f"t{RUN_ID}{suffix}-{name}",
+        f"{prefix}_OUTBOX_POLL_SECONDS": "0.5",
+        f"{prefix}_CONSUMER_RETRY_SECONDS": "0.5",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def stack(servers: Servers) -> Iterator[dict[str, ServiceProcess]]:
+    """forum + reputation as real processes on free ports, sharing this run's databases."""
+    procs = {n: ServiceProcess(n, service_env(servers, n)) for n in ("forum", "reputation")}
+    try:
+        for p in procs.values():
+            p.start()
+        yield procs
+    finally:
+        for p in procs.values():
+            p.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def mongo(servers: Servers) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb, tz_aware=True)
+    yield client
+    await client.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as c:
+        yield c
+
+
+async def eventually(check: Any, timeout: float = 30, interval: float = 0.3) -> Any:
+    """Poll ``check`` (async, returns a truthy value when done) until it holds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
