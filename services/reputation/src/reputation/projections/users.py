@@ -67,14 +67,14 @@ class UsersProjection:
             rm = removal_of(r.event)
             if rm:
                 removals.append(rm)
-        if removals:
-            facts += await self._removal_facts(removals)
-        if not facts:
+        if not facts and not removals:
             return
-        await self._insert(
-            [InsertOne(_fact_doc(f)) for f in facts], self.db.facts
-        )
-        await self._recompute(sorted({f.user_id for f in facts}))
+        if facts:
+            await self._insert([InsertOne(_fact_doc(f)) for f in facts], self.db.facts)
+        touched = {f.user_id for f in facts}
+        if removals:
+            touched |= await self._store_removals(removals)
+        await self._recompute(sorted(touched))
 
     async def _insert(self, ops: list[Any], coll: Any) -> None:
         try:
@@ -82,20 +82,20 @@ class UsersProjection:
         except BulkWriteError as e:
             _ignore_duplicates(e)
 
-    async def _removal_facts(self, removals: list[Removal]) -> list[Fact]:
-        """Store the removals, and a ``removed`` fact for every user whose points they touch
-        (so their derivation is redone and its version moves)."""
+    async def _store_removals(self, removals: list[Removal]) -> set[str]:
+        """Store the removals; return every user whose points they touch (the post's author
+        and everyone with a fact about the post). Users whose facts arrive later find the
+        removal when they are derived."""
         await self._insert([InsertOne({
             "_id": r.event_id, "post_id": r.post_id, "thread_id": r.thread_id,
             "author_id": r.author_id, "at": r.at, "event_id": r.event_id,
         }) for r in removals], self.db.removals)
-        out = []
+        users: set[str] = set()
         for r in removals:
-            users = {r.author_id}
+            users.add(r.author_id)
             async for d in self.db.facts.find({"refs": r.post_id}, {"user_id": 1}):
                 users.add(d["user_id"])
-            out += [Fact(r.at, r.event_id, u, "removed", {"post_id": r.post_id}) for u in users]
-        return out
+        return users
 
     async def _recompute(self, user_ids: list[str]) -> None:
         by_user: dict[str, list[Fact]] = defaultdict(list)
@@ -115,9 +115,11 @@ class UsersProjection:
         ops = []
         for uid in user_ids:
             facts = by_user.get(uid, [])
-            mine = [r for f in facts for ref in _refs(f) for r in removals.get(ref, [])]
-            state = fold(uid, facts, list({r.event_id: r for r in mine}.values()))
-            ops.append(self._write(uid, state, len(facts), old.get(uid)))
+            mine = list({r.event_id: r for f in facts for ref in _refs(f)
+                         for r in removals.get(ref, [])}.values())
+            state = fold(uid, facts, mine)
+            # the version only grows: facts and removals are insert-only sets
+            ops.append(self._write(uid, state, len(facts) + len(mine), old.get(uid)))
         try:
             await self.db.users.bulk_write(ops, ordered=False)
         except BulkWriteError as e:

@@ -1,0 +1,193 @@
+"""Reputation under at-least-once delivery (issue 4): duplicates, reordering, kill -9,
+poison records, rebuild == live. Real Kafka, real MongoDB-protocol server, real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from pymongo import AsyncMongoClient
+
+from reputation.domain.facts import facts_of, removal_of
+from reputation.domain.fold import fold
+from schemas import Envelope, topics
+
+from ...conftest import ServiceProcess, eventually, service_env
+from ...servers import Servers
+from .events import Script, produce
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+def clean_pass(events: list[Envelope[Any]]) -> dict[str, tuple[int, list[tuple[int, str, str]]]]:
+    """What one ordered, duplicate-free application gives: user → (reputation, ledger)."""
+    facts = defaultdict(list)
+    removals = [r for e in events if (r := removal_of(e))]
+    for e in events:
+        for f in facts_of(e):
+            facts[f.user_id].append(f)
+    out = {}
+    for user, fs in facts.items():
+        refs = {x for f in fs for x in (f.data.get("target_id"), f.data.get("answer_post_id"),
+                                         f.data.get("post_id")) if x}
+        st = fold(user, fs, [r for r in removals if r.post_id in refs])
+        out[user] = (st.reputation, [(x.delta, x.reason, x.source_event_id) for x in st.entries])
+    return out
+
+
+async def users_of(mongo: AsyncMongoClient[dict[str, Any]], db: str,
+                   ids: list[str]) -> dict[str, tuple[int, list[tuple[int, str, str]]]]:
+    docs = mongo[db]["users"].find({"_id": {"$in": ids}})
+    return {d["_id"]: (d["reputation"], [(e["delta"], e["reason"], e["source_event_id"])
+                                         for e in d["ledger"]]) async for d in docs}
+
+
+def story(tag: str) -> tuple[Script, dict[str, int]]:
+    s = Script(tag)
+    alice, bob, carol, dave, erin, frank, gina = (
+        s.user(n) for n in ("alice", "bob", "carol", "dave", "erin", "frank", "gina"))
+    q, qp = s.question(alice)
+    r1 = s.reply(q, bob)
+    for voter in (carol, dave, erin):
+        s.vote(q, r1, "reply", bob, voter, 1)          # bob +30
+    s.accept(q, r1, bob, alice)                       # bob +15, alice +2
+    s.vote(q, qp, "question", alice, frank, 1)        # alice +5
+    s.vote(q, qp, "question", alice, gina, 1)         # alice +5 ...
+    s.vote(q, qp, "question", alice, gina, 0, 1)      # ... withdrawn
+    r2 = s.reply(q, bob)
+    s.vote(q, r2, "reply", bob, carol, 1)             # bob +10 ...
+    s.delete(q, r2, bob, "reply")                     # ... removed with the post
+    return s, {alice: 8, bob: 46, carol: 1}
+
+
+async def test_every_event_twice_in_any_order_counts_once(
+    servers: Servers, mongo: AsyncMongoClient[dict[str, Any]], http: httpx.AsyncClient
+) -> None:
+    s, expected = story(uuid.uuid4().hex[:6])
+    env = service_env(servers, "reputation", suffix="dup")
+    await produce(servers.kafka, s.events)
+    await produce(servers.kafka, list(reversed(s.events)))      # every event again, reversed
+    await produce(servers.kafka, s.events[3:7])                  # and some a third time
+    proc = ServiceProcess("reputation", env).start()
+    try:
+        async def settled() -> bool:
+            got = await users_of(mongo, env["REPUTATION_MONGODB_DATABASE"], list(expected))
+            return {u: v[0] for u, v in got.items()} == expected
+
+        await eventually(settled, timeout=60)
+        want = clean_pass(s.events)
+        got = await users_of(mongo, env["REPUTATION_MONGODB_DATABASE"], list(want))
+        assert got == want
+        body = (await http.get(f"{proc.url}/users/{s.user('bob')}")).json()
+        assert body["reputation"] == 46 and body["level"] == 1
+        assert {"first-answer", "helpful"} <= set(body["badges"])
+    finally:
+        proc.stop()
+
+
+async def test_kill_9_mid_stream_then_restart_equals_a_clean_pass(
+    servers: Servers, mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    s = Script(tag)
+    authors = [s.user(f"author{i}") for i in range(8)]
+    posts = [(a, *s.question(a)) for a in authors]
+    for v in range(60):
+        voter = s.user(f"voter{v}")
+        for author, thread, post in posts:
+            s.vote(thread, post, "question", author, voter, 1 if (v + len(author)) % 5 else -1)
+    env = service_env(servers, "reputation", suffix="kill", REPUTATION_CONSUMER_MAX_RECORDS="50")
+    db = env["REPUTATION_MONGODB_DATABASE"]
+    proc = ServiceProcess("reputation", env).start()
+    try:
+        await produce(servers.kafka, s.events)
+
+        async def some_written() -> bool:
+            return await mongo[db]["users"].count_documents({"_id": {"$in": authors}}) > 0
+
+        await eventually(some_written, timeout=60, interval=0.05)
+        proc.kill()  # kill -9 while batches are still being applied
+        partial = await mongo[db]["users"].count_documents({"_id": {"$regex": f"-{tag}$"}})
+        proc.start()
+        want = clean_pass(s.events)
+
+        async def converged() -> bool:
+            return await users_of(mongo, db, list(want)) == want
+
+        await eventually(converged, timeout=120)
+        assert partial < len(want), "the kill should have happened before the end"
+    finally:
+        proc.stop()
+
+
+async def test_poison_records_go_to_the_dlq_and_the_partition_keeps_flowing(
+    servers: Servers, stack: dict[str, ServiceProcess], mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    s = Script(uuid.uuid4().hex[:6])
+    author = s.user("paula")
+    thread, post = s.question(author)
+    s.vote(thread, post, "question", author, s.user("v1"), 1)
+    before, after = s.events[:1], s.events[1:]
+    key = thread.encode()
+    ce = [("content-type", b"application/cloudevents+json; charset=utf-8")]
+    bad_schema = after[0].to_dict() | {"id": str(uuid.uuid4())}
+    bad_schema["data"] = {**bad_schema["data"], "value": 2}
+    v9 = after[0].to_dict() | {"id": str(uuid.uuid4()), "type": "community.forum.VoteCast.v9"}
+    import orjson
+
+    poison = [(key, b"{not json", ce), (key, orjson.dumps(bad_schema), ce),
+              (key, orjson.dumps(v9), ce)]
+
+    dlq = AIOKafkaConsumer(topics.dlq(topics.FORUM_EVENTS), bootstrap_servers=servers.kafka,
+                           group_id=f"dlq-reader-{uuid.uuid4().hex[:6]}",
+                           auto_offset_reset="latest", enable_auto_commit=False)
+    await dlq.start()
+    try:
+        while not dlq.assignment():
+            await dlq.getmany(timeout_ms=200)
+        await dlq.seek_to_end()
+        for tp in dlq.assignment():
+            await dlq.position(tp)
+        sent_at = time.monotonic()
+        await produce(servers.kafka, [*[(e.key, e.to_bytes(), e.headers()) for e in before],
+                                      *poison, *[(e.key, e.to_bytes(), e.headers()) for e in after]])
+        got: list[Any] = []
+        while len(got) < 3 and time.monotonic() - sent_at < 5:
+            for records in (await dlq.getmany(timeout_ms=200)).values():
+                got += [r for r in records if r.key == key]
+        assert len(got) == 3, f"only {len(got)} DLQ records within 5 s"
+        assert [r.value for r in got] == [p[1] for p in poison]
+        for r in got:
+            h = {k: v.decode() for k, v in r.headers}
+            assert h["dlq-original-topic"] == topics.FORUM_EVENTS
+            assert h["dlq-consumer-group"] and h["dlq-error"] and h["dlq-failed-at"]
+            assert int(h["dlq-original-offset"]) >= 0 and h["dlq-original-partition"].isdigit()
+            assert h["content-type"].startswith("application/cloudevents+json")
+        assert "PoisonEventError" in dict(got[0].headers)["dlq-error"].decode()
+    finally:
+        await dlq.stop()
+    db = service_env(servers, "reputation")["REPUTATION_MONGODB_DATABASE"]
+
+    async def applied() -> bool:
+        doc = await mongo[db]["users"].find_one({"_id": author})
+        return bool(doc and doc["reputation"] == 6)
+
+    await eventually(applied, timeout=30)
+
+
+async def test_rebuild_equals_live(servers: Servers, stack: dict[str, ServiceProcess]) -> None:
+    # the live reputation of the stack has consumed everything the tests above produced
+    env = {**service_env(servers, "reputation")}
+    r = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "reputation.rebuild", "--drop", "--wait", "90"],
+        env={**__import__("os").environ, **env}, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "rebuild == live" in r.stdout
