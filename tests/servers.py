@@ -73,8 +73,9 @@ def _from_local() -> Servers:
     dev = localrun.Profile("dev")
     running = dev.running()
     if {"kafka", "ferretdb"} <= running.keys():
-        return Servers("127.0.0.1:9092", "mongodb://127.0.0.1:27017", "local (make up)",
-                       profile=dev)
+        return Servers(
+            "127.0.0.1:9092", "mongodb://127.0.0.1:27017", "local (make up)", profile=dev
+        )
     profile = localrun.Profile("test")
     started = set(profile.running())
     kafka = localrun.start_kafka(profile)

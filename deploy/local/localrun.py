@@ -68,8 +68,16 @@ def kafka_libs() -> Path:
     tmp = libs.with_name("libs.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={tmp}"],
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={tmp}",
+        ],
         check=True,
     )
     shutil.rmtree(libs, ignore_errors=True)
@@ -135,12 +143,18 @@ class Profile:
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
 
-    def spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, name: str, cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.Popen[bytes]:
         out = open(self.log(name), "ab")  # noqa: SIM115 - the child owns it
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True,
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=True,
         )
         (self.pids / f"{name}.pid").write_text(str(proc.pid))
         return proc
@@ -190,8 +204,9 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _wait(check: object, what: str, log: Path, timeout: float,
-          proc: subprocess.Popen[bytes] | None = None) -> None:
+def _wait(
+    check: object, what: str, log: Path, timeout: float, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -259,14 +274,31 @@ def start_kafka(profile: Profile, port: int = 9092, controller_port: int = 9093)
     cp = f"{libs}/*"
     java = _java()
     log = profile.log("kafka")
-    jvm = ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC",
-           f"-Dlog4j2.configurationFile={conf.parent / 'log4j2.properties'}"]
+    jvm = [
+        "-Xms256m",
+        "-Xmx768m",
+        "-XX:+UseG1GC",
+        f"-Dlog4j2.configurationFile={conf.parent / 'log4j2.properties'}",
+    ]
     if not (data / "meta.properties").exists():
         cluster_id = uuid.uuid4().hex[:22]
         with open(log, "ab") as out:
             r = subprocess.run(
-                [java, *jvm, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                 "-c", str(conf), "--ignore-formatted"], stdout=out, stderr=subprocess.STDOUT,
+                [
+                    java,
+                    *jvm,
+                    "-cp",
+                    cp,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(conf),
+                    "--ignore-formatted",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         if r.returncode:
             raise StartError(f"formatting Kafka storage failed; see {log}")
@@ -287,7 +319,9 @@ def start_ferretdb(profile: Profile, port: int = 27017) -> str:
     data = profile.base / "ferretdb"
     data.mkdir(parents=True, exist_ok=True)
     _say(f"starting FerretDB on {url} (log: {log})")
-    proc = profile.spawn("ferretdb", [str(binary), "-listen", f"127.0.0.1:{port}", "-dir", str(data)])
+    proc = profile.spawn(
+        "ferretdb", [str(binary), "-listen", f"127.0.0.1:{port}", "-dir", str(data)]
+    )
     _wait(lambda: port_open(port), "FerretDB", log, 30, proc)
     return url
 
@@ -301,8 +335,9 @@ def create_topics(bootstrap: str, log: Path) -> None:
     deadline = time.monotonic() + 60
     while True:
         with open(log, "ab") as out:
-            r = subprocess.run([str(VENV_PY), "-c", code, bootstrap], stdout=out,
-                               stderr=subprocess.STDOUT)
+            r = subprocess.run(
+                [str(VENV_PY), "-c", code, bootstrap], stdout=out, stderr=subprocess.STDOUT
+            )
         if r.returncode == 0:
             return
         if time.monotonic() > deadline:
@@ -323,8 +358,9 @@ def start_service(profile: Profile, name: str, port: int, env: dict[str, str]) -
         raise StartError(f"port {port} for {name} is already taken by another program")
     log = profile.log(name)
     _say(f"starting {name} on {base} (log: {log})")
-    proc = profile.spawn(name, [str(VENV_PY), "-m", name],
-                         env={**env, f"{name.upper()}_PORT": str(port)})
+    proc = profile.spawn(
+        name, [str(VENV_PY), "-m", name], env={**env, f"{name.upper()}_PORT": str(port)}
+    )
     _wait(lambda: _ready(base), name, log, 60, proc)
     return base
 

@@ -14,9 +14,15 @@ async def test_upvote_on_a_question_gives_its_author_six(
     stack: dict[str, ServiceProcess], http: httpx.AsyncClient
 ) -> None:
     forum, reputation = stack["forum"].url, stack["reputation"].url
-    r = await http.post(f"{forum}/threads", headers=auth("alice-e2e"),
-                        json={"kind": "question", "title": "How do I reset my router?",
-                              "body": "It blinks orange."})
+    r = await http.post(
+        f"{forum}/threads",
+        headers=auth("alice-e2e"),
+        json={
+            "kind": "question",
+            "title": "How do I reset my router?",
+            "body": "It blinks orange.",
+        },
+    )
     assert r.status_code == 201, r.text
     post_id = r.json()["post_id"]
 
@@ -39,10 +45,15 @@ async def test_voting_on_your_own_post_is_forbidden(
     stack: dict[str, ServiceProcess], http: httpx.AsyncClient
 ) -> None:
     forum = stack["forum"].url
-    r = await http.post(f"{forum}/threads", headers=auth("carol-e2e"),
-                        json={"kind": "discussion", "title": "Hi", "body": "Hello all"})
+    r = await http.post(
+        f"{forum}/threads",
+        headers=auth("carol-e2e"),
+        json={"kind": "discussion", "title": "Hi", "body": "Hello all"},
+    )
     post_id = r.json()["post_id"]
-    r = await http.put(f"{forum}/posts/{post_id}/vote", headers=auth("carol-e2e"), json={"value": 1})
+    r = await http.put(
+        f"{forum}/posts/{post_id}/vote", headers=auth("carol-e2e"), json={"value": 1}
+    )
     assert r.status_code == 403
     assert r.headers["content-type"].startswith("application/problem+json")
 
@@ -77,9 +88,14 @@ async def test_writes_need_a_valid_token(
     assert (await http.post(url, json=body, headers=bad)).status_code == 401
 
 
-async def test_health_and_readiness(stack: dict[str, ServiceProcess], http: httpx.AsyncClient) -> None:
+async def test_health_and_readiness(
+    stack: dict[str, ServiceProcess], http: httpx.AsyncClient
+) -> None:
     for svc in stack.values():
         assert (await http.get(f"{svc.url}/healthz")).status_code == 200
         ready = await http.get(f"{svc.url}/readyz")
         assert ready.status_code == 200 and ready.json() == {
-            "status": "ready", "kafka": True, "mongodb": True}
+            "status": "ready",
+            "kafka": True,
+            "mongodb": True,
+        }

@@ -36,35 +36,46 @@ def clean_pass(events: list[Envelope[Any]]) -> dict[str, tuple[int, list[tuple[i
             facts[f.user_id].append(f)
     out = {}
     for user, fs in facts.items():
-        refs = {x for f in fs for x in (f.data.get("target_id"), f.data.get("answer_post_id"),
-                                         f.data.get("post_id")) if x}
+        refs = {
+            x
+            for f in fs
+            for x in (f.data.get("target_id"), f.data.get("answer_post_id"), f.data.get("post_id"))
+            if x
+        }
         st = fold(user, fs, [r for r in removals if r.post_id in refs])
         out[user] = (st.reputation, [(x.delta, x.reason, x.source_event_id) for x in st.entries])
     return out
 
 
-async def users_of(mongo: AsyncMongoClient[dict[str, Any]], db: str,
-                   ids: list[str]) -> dict[str, tuple[int, list[tuple[int, str, str]]]]:
+async def users_of(
+    mongo: AsyncMongoClient[dict[str, Any]], db: str, ids: list[str]
+) -> dict[str, tuple[int, list[tuple[int, str, str]]]]:
     docs = mongo[db]["users"].find({"_id": {"$in": ids}})
-    return {d["_id"]: (d["reputation"], [(e["delta"], e["reason"], e["source_event_id"])
-                                         for e in d["ledger"]]) async for d in docs}
+    return {
+        d["_id"]: (
+            d["reputation"],
+            [(e["delta"], e["reason"], e["source_event_id"]) for e in d["ledger"]],
+        )
+        async for d in docs
+    }
 
 
 def story(tag: str) -> tuple[Script, dict[str, int]]:
     s = Script(tag)
     alice, bob, carol, dave, erin, frank, gina = (
-        s.user(n) for n in ("alice", "bob", "carol", "dave", "erin", "frank", "gina"))
+        s.user(n) for n in ("alice", "bob", "carol", "dave", "erin", "frank", "gina")
+    )
     q, qp = s.question(alice)
     r1 = s.reply(q, bob)
     for voter in (carol, dave, erin):
-        s.vote(q, r1, "reply", bob, voter, 1)          # bob +30
-    s.accept(q, r1, bob, alice)                       # bob +15, alice +2
-    s.vote(q, qp, "question", alice, frank, 1)        # alice +5
-    s.vote(q, qp, "question", alice, gina, 1)         # alice +5 ...
-    s.vote(q, qp, "question", alice, gina, 0, 1)      # ... withdrawn
+        s.vote(q, r1, "reply", bob, voter, 1)  # bob +30
+    s.accept(q, r1, bob, alice)  # bob +15, alice +2
+    s.vote(q, qp, "question", alice, frank, 1)  # alice +5
+    s.vote(q, qp, "question", alice, gina, 1)  # alice +5 ...
+    s.vote(q, qp, "question", alice, gina, 0, 1)  # ... withdrawn
     r2 = s.reply(q, bob)
-    s.vote(q, r2, "reply", bob, carol, 1)             # bob +10 ...
-    s.delete(q, r2, bob, "reply")                     # ... removed with the post
+    s.vote(q, r2, "reply", bob, carol, 1)  # bob +10 ...
+    s.delete(q, r2, bob, "reply")  # ... removed with the post
     return s, {alice: 8, bob: 46, carol: 1}
 
 
@@ -74,10 +85,11 @@ async def test_every_event_twice_in_any_order_counts_once(
     s, expected = story(uuid.uuid4().hex[:6])
     env = service_env(servers, "reputation", suffix="dup")
     await produce(servers.kafka, s.events)
-    await produce(servers.kafka, list(reversed(s.events)))      # every event again, reversed
-    await produce(servers.kafka, s.events[3:7])                  # and some a third time
+    await produce(servers.kafka, list(reversed(s.events)))  # every event again, reversed
+    await produce(servers.kafka, s.events[3:7])  # and some a third time
     proc = ServiceProcess("reputation", env).start()
     try:
+
         async def settled() -> bool:
             got = await users_of(mongo, env["REPUTATION_MONGODB_DATABASE"], list(expected))
             return {u: v[0] for u, v in got.items()} == expected
@@ -143,12 +155,19 @@ async def test_poison_records_go_to_the_dlq_and_the_partition_keeps_flowing(
     v9 = after[0].to_dict() | {"id": str(uuid.uuid4()), "type": "community.forum.VoteCast.v9"}
     import orjson
 
-    poison = [(key, b"{not json", ce), (key, orjson.dumps(bad_schema), ce),
-              (key, orjson.dumps(v9), ce)]
+    poison = [
+        (key, b"{not json", ce),
+        (key, orjson.dumps(bad_schema), ce),
+        (key, orjson.dumps(v9), ce),
+    ]
 
-    dlq = AIOKafkaConsumer(topics.dlq(topics.FORUM_EVENTS), bootstrap_servers=servers.kafka,
-                           group_id=f"dlq-reader-{uuid.uuid4().hex[:6]}",
-                           auto_offset_reset="latest", enable_auto_commit=False)
+    dlq = AIOKafkaConsumer(
+        topics.dlq(topics.FORUM_EVENTS),
+        bootstrap_servers=servers.kafka,
+        group_id=f"dlq-reader-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+    )
     await dlq.start()
     try:
         while not dlq.assignment():
@@ -157,8 +176,14 @@ async def test_poison_records_go_to_the_dlq_and_the_partition_keeps_flowing(
         for tp in dlq.assignment():
             await dlq.position(tp)
         sent_at = time.monotonic()
-        await produce(servers.kafka, [*[(e.key, e.to_bytes(), e.headers()) for e in before],
-                                      *poison, *[(e.key, e.to_bytes(), e.headers()) for e in after]])
+        await produce(
+            servers.kafka,
+            [
+                *[(e.key, e.to_bytes(), e.headers()) for e in before],
+                *poison,
+                *[(e.key, e.to_bytes(), e.headers()) for e in after],
+            ],
+        )
         got: list[Any] = []
         while len(got) < 3 and time.monotonic() - sent_at < 5:
             for records in (await dlq.getmany(timeout_ms=200)).values():
@@ -187,7 +212,12 @@ async def test_rebuild_equals_live(servers: Servers, stack: dict[str, ServicePro
     # the live reputation of the stack has consumed everything the tests above produced
     env = {**service_env(servers, "reputation")}
     r = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "reputation.rebuild", "--drop", "--wait", "90"],
-        env={**__import__("os").environ, **env}, capture_output=True, text=True, timeout=300)
+        subprocess.run,
+        [sys.executable, "-m", "reputation.rebuild", "--drop", "--wait", "90"],
+        env={**__import__("os").environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "rebuild == live" in r.stdout

@@ -57,8 +57,11 @@ async def _end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
         described = await admin.describe_topics(list(SOURCES))
     finally:
         await admin.close()
-    parts = [TopicPartition(t["topic"], p["partition"]) for t in described
-             for p in t.get("partitions", [])]
+    parts = [
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        for p in t.get("partitions", [])
+    ]
     c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await c.start()
     try:
@@ -73,8 +76,9 @@ async def replay(bootstrap: str, target: ReputationDb, until: dict[TopicPartitio
     todo = {tp: end for tp, end in until.items() if end > 0}
     if not todo:
         return 0
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                         max_poll_records=1000)
+    c = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=1000
+    )
     await c.start()
     n = 0
     try:
@@ -102,16 +106,19 @@ async def replay(bootstrap: str, target: ReputationDb, until: dict[TopicPartitio
     return n
 
 
-async def wait_for_live(bootstrap: str, group: str, until: dict[TopicPartition, int],
-                        timeout: float) -> bool:
+async def wait_for_live(
+    bootstrap: str, group: str, until: dict[TopicPartition, int], timeout: float
+) -> bool:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         deadline = time.monotonic() + timeout
         while True:
             committed = await admin.list_consumer_group_offsets(group)
-            if all(end == 0 or (tp in committed and committed[tp].offset >= end)
-                   for tp, end in until.items()):
+            if all(
+                end == 0 or (tp in committed and committed[tp].offset >= end)
+                for tp, end in until.items()
+            ):
                 return True
             if time.monotonic() > deadline:
                 return False
@@ -123,24 +130,28 @@ async def wait_for_live(bootstrap: str, group: str, until: dict[TopicPartition, 
 async def run(into: str | None, wait: float, drop: bool) -> int:
     settings = Settings()
     target_name = into or f"{settings.mongodb_database}_rebuild_{int(time.time())}"
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url,
-                                                                tz_aware=True)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     try:
         await client.drop_database(target_name)
         until = await _end_offsets(settings.kafka_bootstrap_servers)
         t0 = time.monotonic()
-        n = await replay(settings.kafka_bootstrap_servers, ReputationDb(client[target_name]),
-                         until)
+        n = await replay(settings.kafka_bootstrap_servers, ReputationDb(client[target_name]), until)
         took = time.monotonic() - t0
-        caught_up = await wait_for_live(settings.kafka_bootstrap_servers,
-                                        settings.consumer_group, until, wait)
+        caught_up = await wait_for_live(
+            settings.kafka_bootstrap_servers, settings.consumer_group, until, wait
+        )
         live = await digest(client[settings.mongodb_database])
         rebuilt = await digest(client[target_name])
         equal = live == rebuilt
         report = {
-            "live_database": settings.mongodb_database, "rebuilt_database": target_name,
-            "events_replayed": n, "seconds": round(took, 2), "live_caught_up": caught_up,
-            "equal": equal, "live": live, "rebuilt": rebuilt,
+            "live_database": settings.mongodb_database,
+            "rebuilt_database": target_name,
+            "events_replayed": n,
+            "seconds": round(took, 2),
+            "live_caught_up": caught_up,
+            "equal": equal,
+            "live": live,
+            "rebuilt": rebuilt,
         }
         print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
         print("rebuild == live" if equal else "rebuild DIFFERS from live")
@@ -152,8 +163,9 @@ async def run(into: str | None, wait: float, drop: bool) -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--into", help="database to rebuild into (default: <live>_rebuild_<time>)")
     ap.add_argument("--wait", type=float, default=60, help="seconds to wait for the live group")
     ap.add_argument("--drop", action="store_true", help="drop the rebuilt database afterwards")

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from reputation.domain.facts import Fact, Removal, facts_of, removal_of
-from reputation.domain.fold import UserState, fold
 
 import schemas
+from reputation.domain.facts import Fact, Removal, facts_of, removal_of
+from reputation.domain.fold import UserState, fold
 from schemas import forum, ideas
 
 #: a Monday morning, UTC
@@ -73,9 +73,7 @@ class Community:
 
     # -- forum -------------------------------------------------------------------------------
 
-    def post(
-        self, author: str, kind: str = "question", *, at: datetime | None = None
-    ) -> str:
+    def post(self, author: str, kind: str = "question", *, at: datetime | None = None) -> str:
         """An opening post of a new thread; returns its post id."""
         n = len(self._posts) + 1
         thread, post = f"t{n}", f"p{n}"

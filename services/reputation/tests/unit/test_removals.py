@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from reputation.domain.fold import fold
+
 
 @pytest.fixture(params=["delete", "hide"])
 def remove(request, community):
@@ -80,6 +82,4 @@ def test_removal_arriving_before_the_votes_still_removes_them(community):
 
     facts = community.facts("bob")
     facts.reverse()
-    from reputation.domain.fold import fold
-
     assert fold("bob", facts, list(reversed(community.removals))).raw == 0

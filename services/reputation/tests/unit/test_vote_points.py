@@ -36,9 +36,7 @@ def test_upvote_costs_and_earns_the_voter_nothing(community):
     assert community.reputation("carol") == 1
 
 
-@pytest.mark.parametrize(
-    "kind", ["question", "discussion", "article", "media", "review", "reply"]
-)
+@pytest.mark.parametrize("kind", ["question", "discussion", "article", "media", "review", "reply"])
 def test_downvote_on_any_post_costs_its_author_2(community, kind):
     target = community.post("bob", kind)
     if kind == "reply":

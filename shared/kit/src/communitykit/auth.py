@@ -34,8 +34,13 @@ def make_token(
     algorithm: str = "HS256",
 ) -> str:
     now = int(time.time())
-    claims = {"sub": user_id, "name": name or user_id, "roles": list(roles), "iat": now,
-              "exp": now + ttl_seconds}
+    claims = {
+        "sub": user_id,
+        "name": name or user_id,
+        "roles": list(roles),
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
     return jwt.encode(claims, secret, algorithm=algorithm)
 
 
@@ -52,8 +57,11 @@ def decode_token(token: str, secret: str, algorithm: str = "HS256") -> Principal
     raw_roles = claims.get("roles") or ["member"]
     if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
         raise UnauthorizedError("invalid bearer token: claim 'roles' must be a list of strings")
-    return Principal(user_id=sub, name=str(claims.get("name") or sub),
-                     roles=frozenset(r for r in raw_roles if r in ROLES))
+    return Principal(
+        user_id=sub,
+        name=str(claims.get("name") or sub),
+        roles=frozenset(r for r in raw_roles if r in ROLES),
+    )
 
 
 def current_user(request: Request) -> Principal:

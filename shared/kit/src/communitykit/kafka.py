@@ -90,7 +90,9 @@ async def ensure_topics(bootstrap_servers: str, names: Iterable[str] = topics.AL
 async def kafka_ready(bootstrap_servers: str, timeout: float = 3.0) -> bool:
     """True when a broker answers a metadata request."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, client_id="readyz", request_timeout_ms=int(timeout * 1000)
+        bootstrap_servers=bootstrap_servers,
+        client_id="readyz",
+        request_timeout_ms=int(timeout * 1000),
     )
     try:
         await asyncio.wait_for(admin.start(), timeout)

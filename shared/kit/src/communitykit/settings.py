@@ -27,7 +27,9 @@ class ServiceSettings(BaseSettings):
         default="dev-only-secret-change-me-32-bytes!",
         validation_alias=AliasChoices("COMMUNITY_JWT_SECRET"),
     )
-    jwt_algorithm: str = Field(default="HS256", validation_alias=AliasChoices("COMMUNITY_JWT_ALGORITHM"))
+    jwt_algorithm: str = Field(
+        default="HS256", validation_alias=AliasChoices("COMMUNITY_JWT_ALGORITHM")
+    )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL"))
 
     #: outbox relay: poll interval when idle (a local write wakes it at once)

@@ -48,8 +48,12 @@ def facts_of(env: Envelope[Any]) -> list[Fact]:
     out: list[tuple[str, str, dict[str, Any]]] = []
     if isinstance(d, f.VoteCast | i.IdeaVoteCast):
         vote = {
-            "target_type": d.target_type, "target_id": d.target_id, "target_kind": d.target_kind,
-            "author_id": d.target_author_id, "voter_id": d.voter_id, "value": d.value,
+            "target_type": d.target_type,
+            "target_id": d.target_id,
+            "target_kind": d.target_kind,
+            "author_id": d.target_author_id,
+            "voter_id": d.voter_id,
+            "value": d.value,
             "thread_id": getattr(d, "thread_id", None),
         }
         out.append((d.target_author_id, "vote", vote))
@@ -57,17 +61,27 @@ def facts_of(env: Envelope[Any]) -> list[Fact]:
             out.append((d.voter_id, "vote", vote))
     elif isinstance(d, f.AnswerAccepted | f.AnswerUnaccepted):
         accept = {
-            "thread_id": d.thread_id, "answer_post_id": d.answer_post_id,
-            "answer_author_id": d.answer_author_id, "question_author_id": d.question_author_id,
+            "thread_id": d.thread_id,
+            "answer_post_id": d.answer_post_id,
+            "answer_author_id": d.answer_author_id,
+            "question_author_id": d.question_author_id,
             "accepted": isinstance(d, f.AnswerAccepted),
         }
         out.append((d.answer_author_id, "accept", accept))
         if d.question_author_id != d.answer_author_id:
             out.append((d.question_author_id, "accept", accept))
     elif isinstance(d, f.PostCreated):
-        out.append((d.author_id, "post", {
-            "post_id": d.post_id, "thread_id": d.thread_id, "kind": d.kind,
-        }))
+        out.append(
+            (
+                d.author_id,
+                "post",
+                {
+                    "post_id": d.post_id,
+                    "thread_id": d.thread_id,
+                    "kind": d.kind,
+                },
+            )
+        )
     elif isinstance(d, i.IdeaSubmitted):
         out.append((d.author_id, "idea", {"idea_id": d.idea_id}))
     elif isinstance(d, i.IdeaStatusChanged):

@@ -80,8 +80,8 @@ class _Fold:
         day_up: dict[date, int] = defaultdict(int)
         other = 0
         for v in self.votes.values():
-            if v.serial or v.target in self.removed or v.value == 0:
-                continue
+            if v.serial or v.target in self.removed or v.value == 0 or v.voter == v.author:
+                continue  # a self-vote (the forum refuses them) earns nothing either
             if v.author == self.user:
                 if v.value > 0:
                     day_up[v.day] += rules.upvote_points(v.kind)
@@ -110,6 +110,7 @@ class _Fold:
 
     def step(self, fact: Fact | Removal) -> None:
         before = self.state.raw
+        reason: str | None
         if isinstance(fact, Removal):
             self.removed.add(fact.post_id)
             reason, event_id, at = "post-removed", fact.event_id, fact.at
@@ -140,13 +141,17 @@ class _Fold:
         ranks = self.serial_rank[(voter, author, day)]
         if value != 0 and d["target_id"] not in ranks:
             ranks.append(d["target_id"])
-        serial = d["target_id"] in ranks and ranks.index(d["target_id"]) >= rules.SERIAL_VOTES_COUNTED
+        serial = (
+            d["target_id"] in ranks and ranks.index(d["target_id"]) >= rules.SERIAL_VOTES_COUNTED
+        )
         previous = self.votes.get(key)
         self.votes[key] = _Vote(value, day, d["target_kind"], author, voter, d["target_id"], serial)
         if voter == self.user:
             self._activity("ideas" if d["target_type"] == "idea" else "voted", fact.at)
         if d["target_type"] == "idea" and author == self.user:
-            self.idea_votes[d["target_id"]] += (value > 0) - (previous is not None and previous.value > 0)
+            self.idea_votes[d["target_id"]] += (value > 0) - (
+                previous is not None and previous.value > 0
+            )
             if self.idea_votes[d["target_id"]] >= rules.POPULAR_IDEA_VOTES:
                 self._award("popular-idea", fact)
         if serial:
@@ -162,8 +167,10 @@ class _Fold:
             self.accepts[d["thread_id"]] = d
             if d["answer_author_id"] == self.user:
                 accepted = sum(
-                    1 for a in self.accepts.values()
-                    if a["answer_author_id"] == self.user and a["answer_post_id"] not in self.removed
+                    1
+                    for a in self.accepts.values()
+                    if a["answer_author_id"] == self.user
+                    and a["answer_post_id"] not in self.removed
                 )
                 self._award("helpful", fact)
                 if accepted >= rules.PROBLEM_SOLVER_ACCEPTS:

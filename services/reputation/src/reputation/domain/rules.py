@@ -37,12 +37,25 @@ START: Final = 1
 FLOOR: Final = 1
 
 #: SPEC 4 levels (Discourse-like trust levels): (level, name, minimum reputation)
-LEVELS: Final = ((0, "new", 0), (1, "basic", 10), (2, "member", 100), (3, "regular", 500),
-                 (4, "leader", 2000))
+LEVELS: Final = (
+    (0, "new", 0),
+    (1, "basic", 10),
+    (2, "member", 100),
+    (3, "regular", 500),
+    (4, "leader", 2000),
+)
 
 #: SPEC 4 badges (each awarded once)
-BADGES: Final = ("first-question", "first-answer", "helpful", "problem-solver", "popular-idea",
-                 "visionary", "reviewer", "champion")
+BADGES: Final = (
+    "first-question",
+    "first-answer",
+    "helpful",
+    "problem-solver",
+    "popular-idea",
+    "visionary",
+    "reviewer",
+    "champion",
+)
 PROBLEM_SOLVER_ACCEPTS: Final = 10
 POPULAR_IDEA_VOTES: Final = 10
 REVIEWER_REVIEWS: Final = 5

@@ -79,7 +79,16 @@ async def leaderboard(
     )
     items = []
     for rank, r in enumerate(rows, start=1):
-        points = r["reputation"] if period == "all" else r.get("periods", {}).get(field.split(".")[1], 0)
-        items.append({"rank": rank, "user_id": r["_id"], "points": points,
-                      "reputation": r["reputation"], "level": r["level"]})
+        points = (
+            r["reputation"] if period == "all" else r.get("periods", {}).get(field.split(".")[1], 0)
+        )
+        items.append(
+            {
+                "rank": rank,
+                "user_id": r["_id"],
+                "points": points,
+                "reputation": r["reputation"],
+                "level": r["level"],
+            }
+        )
     return {"period": period, "items": items, "next_cursor": None}

@@ -44,8 +44,15 @@ def _refs(fact: Fact) -> list[str]:
 
 
 def _fact_doc(f: Fact) -> Doc:
-    return {"_id": f.doc_id, "user_id": f.user_id, "at": f.at, "event_id": f.event_id,
-            "kind": f.kind, "data": f.data, "refs": _refs(f)}
+    return {
+        "_id": f.doc_id,
+        "user_id": f.user_id,
+        "at": f.at,
+        "event_id": f.event_id,
+        "kind": f.kind,
+        "data": f.data,
+        "refs": _refs(f),
+    }
 
 
 def _ignore_duplicates(e: BulkWriteError) -> None:
@@ -86,10 +93,22 @@ class UsersProjection:
         """Store the removals; return every user whose points they touch (the post's author
         and everyone with a fact about the post). Users whose facts arrive later find the
         removal when they are derived."""
-        await self._insert([InsertOne({
-            "_id": r.event_id, "post_id": r.post_id, "thread_id": r.thread_id,
-            "author_id": r.author_id, "at": r.at, "event_id": r.event_id,
-        }) for r in removals], self.db.removals)
+        await self._insert(
+            [
+                InsertOne(
+                    {
+                        "_id": r.event_id,
+                        "post_id": r.post_id,
+                        "thread_id": r.thread_id,
+                        "author_id": r.author_id,
+                        "at": r.at,
+                        "event_id": r.event_id,
+                    }
+                )
+                for r in removals
+            ],
+            self.db.removals,
+        )
         users: set[str] = set()
         for r in removals:
             users.add(r.author_id)
@@ -115,8 +134,11 @@ class UsersProjection:
         ops = []
         for uid in user_ids:
             facts = by_user.get(uid, [])
-            mine = list({r.event_id: r for f in facts for ref in _refs(f)
-                         for r in removals.get(ref, [])}.values())
+            mine = list(
+                {
+                    r.event_id: r for f in facts for ref in _refs(f) for r in removals.get(ref, [])
+                }.values()
+            )
             state = fold(uid, facts, mine)
             # the version only grows: facts and removals are insert-only sets
             ops.append(self._write(uid, state, len(facts) + len(mine), old.get(uid)))
@@ -126,8 +148,10 @@ class UsersProjection:
             _ignore_duplicates(e)  # a replica with more facts already wrote a fresher state
 
     def _write(self, uid: str, state: UserState, n_facts: int, old: Doc | None) -> UpdateOne:
-        ledger = [{"delta": e.delta, "reason": e.reason, "source_event_id": e.source_event_id,
-                   "at": e.at} for e in state.entries]
+        ledger = [
+            {"delta": e.delta, "reason": e.reason, "source_event_id": e.source_event_id, "at": e.at}
+            for e in state.entries
+        ]
         periods: dict[str, int] = defaultdict(int)
         for e in state.entries:
             iso = e.at.isocalendar()
@@ -135,9 +159,13 @@ class UsersProjection:
             periods[f"w{iso.year}_{iso.week:02d}"] += e.delta
         updated = max((e.at for e in state.entries), default=None)
         doc = {
-            "reputation": state.reputation, "level": state.level,
-            "badges": sorted(state.badges), "badge_events": dict(sorted(state.badges.items())),
-            "ledger": ledger, "periods": dict(periods), "n_facts": n_facts,
+            "reputation": state.reputation,
+            "level": state.level,
+            "badges": sorted(state.badges),
+            "badge_events": dict(sorted(state.badges.items())),
+            "ledger": ledger,
+            "periods": dict(periods),
+            "n_facts": n_facts,
             "updated_at": updated,
         }
         events = self._events(uid, state, old) if self.publish else []
@@ -147,7 +175,9 @@ class UsersProjection:
     def _events(self, uid: str, state: UserState, old: Doc | None) -> list[Envelope[Any]]:
         """What changed since the stored state, as reputation.events (deterministic ids, so a
         replayed batch whose write was lost produces the very same events)."""
-        old_ledger = {(e["source_event_id"], e["reason"]): e["delta"] for e in (old or {}).get("ledger", [])}
+        old_ledger = {
+            (e["source_event_id"], e["reason"]): e["delta"] for e in (old or {}).get("ledger", [])
+        }
         old_level = (old or {}).get("level", 0)
         old_badges = set((old or {}).get("badges", []))
         out: list[Envelope[Any]] = []
@@ -159,16 +189,30 @@ class UsersProjection:
         for e in state.entries:
             if old_ledger.get((e.source_event_id, e.reason)) == e.delta or e.delta == 0:
                 continue
-            ev(ReputationChanged(user_id=uid, delta=e.delta, total=state.reputation,
-                                 reason=e.reason, source_event_id=e.source_event_id),
-               f"rc:{e.key}:{e.delta}:{state.reputation}", None)
+            ev(
+                ReputationChanged(
+                    user_id=uid,
+                    delta=e.delta,
+                    total=state.reputation,
+                    reason=e.reason,
+                    source_event_id=e.source_event_id,
+                ),
+                f"rc:{e.key}:{e.delta}:{state.reputation}",
+                None,
+            )
         if state.level != old_level:
-            ev(LevelChanged(user_id=uid, from_level=old_level, to_level=state.level),
-               f"lc:{old_level}:{state.level}:{len(state.entries)}", None)
+            ev(
+                LevelChanged(user_id=uid, from_level=old_level, to_level=state.level),
+                f"lc:{old_level}:{state.level}:{len(state.entries)}",
+                None,
+            )
         for badge, source in state.badges.items():
             if badge not in old_badges:
-                ev(BadgeAwarded(user_id=uid, badge=badge, source_event_id=source or "unknown"),
-                   f"ba:{badge}", state.badge_times.get(badge))
+                ev(
+                    BadgeAwarded(user_id=uid, badge=badge, source_event_id=source or "unknown"),
+                    f"ba:{badge}",
+                    state.badge_times.get(badge),
+                )
         return out
 
 
@@ -177,9 +221,13 @@ def user_view(uid: str, doc: Doc | None) -> dict[str, Any]:
     level = rules.level_for(reputation)
     nxt, needed = rules.next_level(reputation)
     return {
-        "user_id": uid, "reputation": reputation, "level": level,
-        "level_name": rules.level_name(level), "next_level": nxt,
+        "user_id": uid,
+        "reputation": reputation,
+        "level": level,
+        "level_name": rules.level_name(level),
+        "next_level": nxt,
         "next_level_name": rules.level_name(nxt) if nxt is not None else None,
-        "points_to_next_level": needed, "badges": list(doc.get("badges", [])) if doc else [],
+        "points_to_next_level": needed,
+        "badges": list(doc.get("badges", [])) if doc else [],
         "updated_at": doc.get("updated_at") if doc else None,
     }
