@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ..conftest import ServiceProcess, auth, eventually
+from ..conftest import RUN_ID, ServiceProcess, auth, eventually
+
+ALICE = f"alice-{RUN_ID}"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -16,7 +18,7 @@ async def test_upvote_on_a_question_gives_its_author_six(
     forum, reputation = stack["forum"].url, stack["reputation"].url
     r = await http.post(
         f"{forum}/threads",
-        headers=auth("alice-e2e"),
+        headers=auth(ALICE),
         json={
             "kind": "question",
             "title": "How do I reset my router?",
@@ -26,18 +28,18 @@ async def test_upvote_on_a_question_gives_its_author_six(
     assert r.status_code == 201, r.text
     post_id = r.json()["post_id"]
 
-    r = await http.put(f"{forum}/posts/{post_id}/vote", headers=auth("bob-e2e"), json={"value": 1})
+    r = await http.put(f"{forum}/posts/{post_id}/vote", headers=auth(f"bob-{RUN_ID}"), json={"value": 1})
     assert r.status_code == 200, r.text
     assert r.json() == {"score": 1}
 
     async def six() -> bool:
-        body = (await http.get(f"{reputation}/users/alice-e2e")).json()
+        body = (await http.get(f"{reputation}/users/{ALICE}")).json()
         return body["reputation"] == 6
 
     await eventually(six)
-    body = (await http.get(f"{reputation}/users/alice-e2e")).json()
+    body = (await http.get(f"{reputation}/users/{ALICE}")).json()
     assert body["level"] == 0 and body["points_to_next_level"] == 4
-    ledger = (await http.get(f"{reputation}/users/alice-e2e/ledger")).json()["items"]
+    ledger = (await http.get(f"{reputation}/users/{ALICE}/ledger")).json()["items"]
     assert [(e["delta"], e["reason"]) for e in ledger] == [(5, "upvote-question")]
 
 
@@ -47,12 +49,12 @@ async def test_voting_on_your_own_post_is_forbidden(
     forum = stack["forum"].url
     r = await http.post(
         f"{forum}/threads",
-        headers=auth("carol-e2e"),
+        headers=auth(f"carol-{RUN_ID}"),
         json={"kind": "discussion", "title": "Hi", "body": "Hello all"},
     )
     post_id = r.json()["post_id"]
     r = await http.put(
-        f"{forum}/posts/{post_id}/vote", headers=auth("carol-e2e"), json={"value": 1}
+        f"{forum}/posts/{post_id}/vote", headers=auth(f"carol-{RUN_ID}"), json={"value": 1}
     )
     assert r.status_code == 403
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -72,7 +74,7 @@ async def test_voting_on_your_own_post_is_forbidden(
 async def test_bad_input_is_a_422_naming_the_field(
     stack: dict[str, ServiceProcess], http: httpx.AsyncClient, body: dict[str, object], field: str
 ) -> None:
-    r = await http.post(f"{stack['forum'].url}/threads", headers=auth("dave-e2e"), json=body)
+    r = await http.post(f"{stack['forum'].url}/threads", headers=auth(f"dave-{RUN_ID}"), json=body)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["field"] == field

@@ -45,14 +45,24 @@ class Community:
     # -- plumbing ----------------------------------------------------------------------------
 
     def publish(
-        self, data: schemas.EventData, *, subject: str, actor: str, at: datetime | None = None
+        self,
+        data: schemas.EventData,
+        *,
+        subject: str,
+        actor: str,
+        at: datetime | None = None,
+        event_id: str | None = None,
     ) -> schemas.Envelope[Any]:
         self._seq += 1
         if at is None:
             self.clock += timedelta(seconds=1)
             at = self.clock
         env = schemas.new_event(
-            data, subject=subject, actor_id=actor, time=at, event_id=f"evt-{self._seq:05d}"
+            data,
+            subject=subject,
+            actor_id=actor,
+            time=at,
+            event_id=event_id or f"evt-{self._seq:05d}",
         )
         self.envelopes.append(env)
         for fact in facts_of(env):
@@ -122,7 +132,13 @@ class Community:
         return self._ideas[post_or_idea][0]
 
     def vote(
-        self, voter: str, post: str, value: int = 1, *, at: datetime | None = None
+        self,
+        voter: str,
+        post: str,
+        value: int = 1,
+        *,
+        at: datetime | None = None,
+        event_id: str | None = None,
     ) -> schemas.Envelope[Any]:
         thread, kind, author = self._posts[post]
         previous = self._votes.get((voter, post), 0)
@@ -140,6 +156,7 @@ class Community:
             subject=thread,
             actor=voter,
             at=at,
+            event_id=event_id,
         )
 
     def _accept_data(self, answer: str) -> dict[str, str]:
@@ -151,18 +168,30 @@ class Community:
             "question_author_id": self._questions[thread],
         }
 
-    def accept(self, answer: str, *, at: datetime | None = None) -> schemas.Envelope[Any]:
+    def accept(
+        self, answer: str, *, at: datetime | None = None, event_id: str | None = None
+    ) -> schemas.Envelope[Any]:
         data = self._accept_data(answer)
         actor = data["question_author_id"]
         return self.publish(
-            forum.AnswerAccepted(**data), subject=data["thread_id"], actor=actor, at=at
+            forum.AnswerAccepted(**data),
+            subject=data["thread_id"],
+            actor=actor,
+            at=at,
+            event_id=event_id,
         )
 
-    def unaccept(self, answer: str, *, at: datetime | None = None) -> schemas.Envelope[Any]:
+    def unaccept(
+        self, answer: str, *, at: datetime | None = None, event_id: str | None = None
+    ) -> schemas.Envelope[Any]:
         data = self._accept_data(answer)
         actor = data["question_author_id"]
         return self.publish(
-            forum.AnswerUnaccepted(**data), subject=data["thread_id"], actor=actor, at=at
+            forum.AnswerUnaccepted(**data),
+            subject=data["thread_id"],
+            actor=actor,
+            at=at,
+            event_id=event_id,
         )
 
     def delete(self, post: str, *, at: datetime | None = None) -> schemas.Envelope[Any]:

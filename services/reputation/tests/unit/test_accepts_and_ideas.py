@@ -51,6 +51,20 @@ def test_changing_the_accepted_answer_moves_the_15(community):
     assert community.state("alice").raw == 2
 
 
+def test_changing_the_accepted_answer_in_one_instant_in_any_id_order(community):
+    question = community.post("alice")
+    first = community.reply("bob", question)
+    second = community.reply("carol", question)
+    community.accept(first)
+    now = community.day(0, 12)
+    community.unaccept(first, at=now, event_id="evt-zzz")  # sorts after the new accept
+    community.accept(second, at=now, event_id="evt-aaa")
+
+    assert community.state("bob").raw == 0
+    assert community.state("carol").raw == 15
+    assert community.state("alice").raw == 2
+
+
 def test_reaccepting_after_unaccept_earns_again_once(community):
     answer = community.reply("bob", community.post("alice"))
     community.accept(answer)

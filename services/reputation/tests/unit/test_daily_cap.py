@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 from reputation.domain import rules
 
 
@@ -73,6 +75,15 @@ def test_withdrawal_after_the_cap_never_takes_back_more_than_it_gave(community):
     assert state.entries[-1].delta == 0
 
 
+def test_changed_vote_after_the_cap_only_adds_the_downvote(community):
+    answer, _ = _upvotes_on_replies(community, "bob", 45)  # 450 raw → 200
+    community.vote("voter-0", answer, -1, at=community.day(0, 18))  # 440 → 200, then -2
+
+    state = community.state("bob")
+    assert state.raw == 198
+    assert state.entries[-1].delta == -2
+
+
 def test_withdrawals_below_the_cap_take_back_their_points(community):
     answer, _ = _upvotes_on_replies(community, "bob", 25)  # 250 → 200
     for n in range(10):  # 150 standing
@@ -89,7 +100,7 @@ def test_withdrawal_on_a_later_day_counts_against_the_day_the_vote_was_cast(comm
 
 
 def test_downvotes_are_not_capped(community):
-    answer, _ = _upvotes_on_replies(community, "bob", 25)  # 200
+    _upvotes_on_replies(community, "bob", 25)  # 200
     question = community.post("bob", at=community.day(0, 12))
     for n in range(3):
         community.vote(f"critic-{n}", question, -1, at=community.day(0, 13, n))
@@ -120,3 +131,15 @@ def test_idea_upvotes_share_the_daily_cap_with_post_upvotes(community):
         community.idea_vote(f"fan-{n}", idea, +1, at=community.day(0, 13, n))  # +20 raw
 
     assert community.state("bob").raw == 200
+
+
+def test_the_day_is_the_utc_day_whatever_offset_the_event_time_carries(community):
+    answer, _ = _upvotes_on_replies(community, "bob", 20, at_day=0)  # 2 March UTC: 200
+    new_york = timezone(timedelta(hours=-5))
+    for n in range(5):  # 2 March 20:00 in New York is 3 March 01:00 UTC
+        community.vote(f"late-{n}", answer, +1, at=datetime(2026, 3, 2, 20, n, tzinfo=new_york))
+
+    state = community.state("bob")
+    assert state.raw == 250
+    assert state.entries[-1].at.tzinfo is not None
+    assert state.entries[-1].at.astimezone(UTC).day == 3

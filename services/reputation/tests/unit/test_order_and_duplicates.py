@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+import schemas
 from reputation.domain.facts import facts_of, removal_of
 from reputation.domain.fold import fold
 
@@ -56,6 +57,16 @@ def test_shuffled_arrival_order_gives_identical_state(community, seed):
         assert _snapshot(fold(user, facts, removals)) == expected
 
 
+@pytest.mark.parametrize("user", USERS)
+def test_ledger_adds_up_to_the_reputation(community, user):
+    _busy_history(community)
+    state = community.state(user)
+
+    assert sum(e.delta for e in state.entries) == state.raw
+    assert state.reputation == max(1, 1 + state.raw)
+    assert [e.at for e in state.entries] == sorted(e.at for e in state.entries)
+
+
 def test_facts_of_is_deterministic_for_one_envelope(community):
     answer = community.reply("bob", community.post("alice"))
     env = community.vote("carol", answer, +1)
@@ -67,8 +78,6 @@ def test_facts_of_is_deterministic_for_one_envelope(community):
 
 
 def test_facts_of_is_deterministic_after_a_wire_round_trip(community):
-    import schemas
-
     answer = community.reply("bob", community.post("alice"))
     env = community.accept(answer)
     redelivered = schemas.parse(env.model_dump_json())

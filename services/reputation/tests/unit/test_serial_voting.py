@@ -110,3 +110,14 @@ def test_changing_a_counted_vote_is_not_a_new_serial_vote(community):
     community.vote("carol", posts[0], -1)
 
     assert community.state("bob").raw == 4 * 5 - 2
+
+
+def test_serial_votes_at_the_same_time_are_ranked_by_event_id(community):
+    posts = _posts(community, "bob", 6)
+    same_time = community.day(0, 12)
+    ids = ["evt-f", "evt-e", "evt-d", "evt-c", "evt-b", "evt-a"]  # arrive highest id first
+    for post, event_id in zip(posts, ids, strict=True):
+        community.vote("carol", post, +1, at=same_time, event_id=event_id)
+
+    serial = [e for e in community.state("bob").entries if e.reason == "serial-voting"]
+    assert [e.source_event_id for e in serial] == ["evt-f"]

@@ -51,7 +51,6 @@ def test_downvote_on_any_post_costs_its_author_2(community, kind):
 
 def test_downvote_cast_on_a_reply_costs_the_voter_1(community):
     answer = community.reply("bob", community.post("alice"))
-    community.vote("carol", community.post("carol", "article"), +1)  # nothing, own post
     community.vote("dave", community.post("carol", "article"), +1)  # carol: +5
     community.vote("carol", answer, -1)
 
@@ -145,3 +144,9 @@ def test_an_unknown_user_starts_at_1_and_level_0(community):
     assert state.level == 0
     assert state.entries == []
     assert state.badges == {}
+
+
+def test_casting_an_upvote_does_not_put_a_daily_cap_line_in_the_voters_ledger(community):
+    community.vote("carol", community.post("alice"), +1)
+
+    assert "daily-cap" not in [e.reason for e in community.state("carol").entries]

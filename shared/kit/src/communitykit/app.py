@@ -25,18 +25,29 @@ from . import metrics, problems
 from .kafka import Producer, ensure_topics, kafka_ready
 from .outbox import OutboxRelay, outbox_stats
 from .settings import ServiceSettings
-from .telemetry import setup_logging, setup_tracing
+from .telemetry import flush, setup_logging, setup_tracing, untraced
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[["Runtime"], Awaitable[None]]
 
+#: how often ``consumer_lag`` is recomputed for every assigned partition (it is also updated
+#: after each batch for the batch's partitions)
+LAG_REFRESH_SECONDS = 5.0
+
 
 class Runtime:
     """Connections and background work of one service process."""
 
-    def __init__(self, settings: ServiceSettings, *, outbox_collections: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        outbox_collections: Sequence[str] = (),
+        lag_refresh_seconds: float = LAG_REFRESH_SECONDS,
+    ) -> None:
         self.settings = settings
+        self.lag_refresh_seconds = lag_refresh_seconds
         self.outbox_collections = list(outbox_collections)
         # telemetry first: PyMongo listeners are copied into a client when it is created
         setup_tracing(settings.service_name)
@@ -51,11 +62,19 @@ class Runtime:
             client_id=settings.service_name,
             allow_auto_create_topics=False,
             graceful_timeout=15.0,
+            # a plain stdlib logger: its records reach the root JSON handler (trace ids
+            # included) instead of FastStream's coloured stdout handler
+            logger=logging.getLogger("faststream.kafka"),
         )
         self.relay: OutboxRelay | None = (
-            OutboxRelay(self.db, self.outbox_collections, self.producer,
-                        poll_seconds=settings.outbox_poll_seconds)
-            if self.outbox_collections else None
+            OutboxRelay(
+                self.db,
+                self.outbox_collections,
+                self.producer,
+                poll_seconds=settings.outbox_poll_seconds,
+            )
+            if self.outbox_collections
+            else None
         )
         self.tasks: list[asyncio.Task[Any]] = []
 
@@ -74,10 +93,22 @@ class Runtime:
             self.relay.start()
         if self.broker.subscribers:
             await self.broker.start()
+            self.tasks.append(asyncio.create_task(self._refresh_lag(), name="consumer-lag"))
+
+    async def _refresh_lag(self) -> None:
+        while True:
+            await asyncio.sleep(self.lag_refresh_seconds)
+            try:
+                await metrics.refresh_consumer_lag(self.broker)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.debug("consumer lag refresh failed", exc_info=True)
 
     async def stop(self, on_stop: Sequence[Hook] = ()) -> None:
         for t in self.tasks:
             t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         for hook in on_stop:
             await hook(self)
         await self.broker.stop()
@@ -85,11 +116,13 @@ class Runtime:
             await self.relay.stop()
         await self.producer.stop()
         await self.mongo.close()
+        flush()
 
     async def ready(self) -> dict[str, bool]:
         async def mongo_ok() -> bool:
             try:
-                await asyncio.wait_for(self.mongo.admin.command("ping"), 3)
+                with untraced():  # probes every few seconds: no root trace each time
+                    await asyncio.wait_for(self.mongo.admin.command("ping"), 3)
                 return True
             except Exception:  # noqa: BLE001
                 return False
@@ -112,6 +145,8 @@ def create_app(
 ) -> FastAPI:
     """The FastAPI app of a service, with health, readiness, metrics and problem+json."""
     setup_logging(settings.log_level, settings.service_name)
+    # before any instrumentation or Mongo client exists (see telemetry)
+    provider = setup_tracing(settings.service_name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -129,7 +164,9 @@ def create_app(
     problems.install(app)
 
     @app.middleware("http")
-    async def red_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def red_metrics(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         start = time.perf_counter()
         status = 500
         try:
@@ -150,24 +187,28 @@ def create_app(
     async def readyz(request: Request) -> JSONResponse:
         checks = await request.app.state.runtime.ready()
         ok = all(checks.values())
-        return JSONResponse({"status": "ready" if ok else "not ready", **checks},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503
+        )
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         if runtime.outbox_collections:
             try:
-                backlog, age = await outbox_stats(runtime.db, runtime.outbox_collections)
+                with untraced():
+                    backlog, age = await outbox_stats(runtime.db, runtime.outbox_collections)
                 metrics.OUTBOX_BACKLOG.set(backlog)
                 metrics.OUTBOX_OLDEST_AGE.set(age)
-            except Exception:  # noqa: BLE001 - metrics must not fail the scrape
+            except Exception:
                 log.warning("outbox stats unavailable", exc_info=True)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for r in routers:
         app.include_router(r)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
+    )
     return app
 
 

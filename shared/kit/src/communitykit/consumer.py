@@ -13,8 +13,10 @@ If the handler raises (MongoDB down...), nothing is committed: the consumer seek
 the batch's first offsets and retries after a pause, so nothing is lost and the handler's
 idempotency makes the retry harmless. Redelivery after a crash works the same way.
 
-Tracing: the batch's processing span is a child of the first record's producer span and
-links every record's producer span, so a request's trace continues into the consumer.
+Tracing: the batch's processing span (``<topic> process``, CONSUMER) is a child of the
+first traced record's producer span (W3C ``traceparent`` header) and links every record's
+producer span, so a request's trace continues into the consumer; the handler's Mongo
+commands and any outbox entries it writes nest under that span.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from schemas import Envelope, PoisonEventError, UnknownEventTypeError, parse, to
 
 from . import metrics
 from .kafka import Producer
-from .telemetry import extract_context, links_from
+from .telemetry import extract_context, has_span, links_from
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,7 @@ class BatchConsumer:
         self._producer = producer
         self._retry = retry_seconds
         self._tracer = trace.get_tracer("communitykit.consumer")
-        self._span_name = f"{','.join(topic_names)} process"
+        self._topic_names = list(topic_names)
         broker.subscriber(
             *topic_names,
             group_id=group_id,
@@ -106,14 +108,18 @@ class BatchConsumer:
         raw = msg.raw_message
         records: tuple[ConsumerRecord[Any, Any], ...] = raw if isinstance(raw, tuple) else (raw,)
         contexts = [extract_context(r.headers or ()) for r in records]
-        parent = contexts[0] if contexts else otel_context.Context()
+        # parent: the first record that carries a trace (a poison record may carry none)
+        parent = next((c for c in contexts if has_span(c)), otel_context.Context())
+        batch_topics = sorted({r.topic for r in records}) or self._topic_names
         with self._tracer.start_as_current_span(
-            self._span_name,
+            f"{','.join(batch_topics)} process",
             context=parent,
             kind=trace.SpanKind.CONSUMER,
             links=links_from(contexts),
             attributes={
                 "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": ",".join(batch_topics),
                 "messaging.consumer.group.name": self.group_id,
                 "messaging.batch.message_count": len(records),
             },

@@ -1,12 +1,32 @@
-"""Prometheus metrics every service exports on ``GET /metrics`` (default registry)."""
+"""Prometheus metrics every service exports on ``GET /metrics`` (default registry).
+
+=================================  =========  ==========================================
+metric                             type       labels
+=================================  =========  ==========================================
+http_requests_total                counter    method, route (template), status
+http_request_duration_seconds      histogram  method, route
+messages_published_total           counter    topic (every record the kit produces)
+messages_consumed_total            counter    topic, group (after the batch is committed)
+messages_failed_total              counter    topic, group (failed batches, retried)
+messages_dead_lettered_total       counter    topic, group (records sent to <topic>.dlq)
+consumer_lag                       gauge      topic, partition, group
+outbox_published_total             counter    -
+outbox_backlog                     gauge      - (computed at scrape time)
+outbox_oldest_age_seconds          gauge      - (0 when drained; computed at scrape time)
+=================================  =========  ==========================================
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
-HTTP_REQUESTS = Counter(
-    "http_requests_total", "HTTP requests", ["method", "route", "status"]
-)
+log = logging.getLogger(__name__)
+
+HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_DURATION = Histogram(
     "http_request_duration_seconds", "HTTP request duration", ["method", "route"]
 )
@@ -24,3 +44,31 @@ OUTBOX_OLDEST_AGE = Gauge(
 CONSUMER_LAG = Gauge(
     "consumer_lag", "Records behind the partition's end", ["topic", "partition", "group"]
 )
+
+
+async def refresh_consumer_lag(broker: Any, wait: float = 5.0) -> None:
+    """Set ``consumer_lag`` of every assigned partition of every started subscriber of
+    ``broker``: end offset - committed offset (the position when nothing is committed yet),
+    so a caught-up partition reads 0 even when it received nothing recently."""
+    for sub in list(getattr(broker, "subscribers", ())):
+        consumer = getattr(sub, "consumer", None)
+        group = getattr(sub, "group_id", None)
+        if consumer is None or not group:
+            continue
+        try:
+            tps = list(consumer.assignment())
+            if not tps:
+                continue
+            ends = await asyncio.wait_for(consumer.end_offsets(tps), wait)
+            for tp in tps:
+                done = await asyncio.wait_for(consumer.committed(tp), wait)
+                if done is None:
+                    done = await asyncio.wait_for(consumer.position(tp), wait)
+                end = ends.get(tp)
+                if end is None or done is None:
+                    continue
+                CONSUMER_LAG.labels(tp.topic, str(tp.partition), group).set(max(0, end - done))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.debug("consumer lag refresh failed for %s", group, exc_info=True)

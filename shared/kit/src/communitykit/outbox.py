@@ -30,14 +30,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from opentelemetry import trace
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas import Envelope
 
 from . import metrics
 from .kafka import Producer
-from .telemetry import extract_context, inject_headers
+from .telemetry import extract_context, inject_headers, untraced
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,15 @@ class OutboxRelay:
             self._wake.clear()
 
     async def drain_once(self) -> int:
-        """Publish one round of pending entries from every collection; return how many."""
+        """Publish one round of pending entries from every collection; return how many.
+
+        The relay's own Mongo commands (polls, ``$unset``) are not traced: a poll every
+        second would start a root trace each time. Each publish span is a child of the
+        request that wrote the entry (see :meth:`_publish`)."""
+        with untraced():
+            return await self._drain_once()
+
+    async def _drain_once(self) -> int:
         total = 0
         oldest_ns: int | None = None
         backlog = 0
@@ -162,17 +170,26 @@ class OutboxRelay:
             by_doc: dict[Any, list[str]] = {}
             for doc_id, eid, _ in entries:
                 by_doc.setdefault(doc_id, []).append(eid)
-            for doc_id, eids in by_doc.items():
-                await coll.update_one(
-                    {"_id": doc_id},
-                    {"$unset": {f"outbox.{e}": "" for e in eids}, "$inc": {"outbox_len": -len(eids)}},
-                )
+            # one round trip marks every published entry (unset exactly those entries)
+            await coll.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": doc_id},
+                        {"$unset": {f"outbox.{e}": "" for e in eids},
+                         "$inc": {"outbox_len": -len(eids)}},
+                    )
+                    for doc_id, eids in by_doc.items()
+                ],
+                ordered=False,
+            )
             total += len(entries)
             backlog += len(entries)
         metrics.OUTBOX_PUBLISHED.inc(total)
         return total
 
     async def _publish(self, entry: dict[str, Any]) -> asyncio.Future[Any]:
+        # runs in the relay's background task: the parent is the stored context of the
+        # request (or consumer batch) that wrote the entry, never the task's own context
         parent = extract_context(entry.get("headers") or {})
         with self._tracer.start_as_current_span(
             f"{entry['topic']} publish",
@@ -180,6 +197,7 @@ class OutboxRelay:
             kind=trace.SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "kafka",
+                "messaging.operation.type": "send",
                 "messaging.destination.name": entry["topic"],
                 "messaging.kafka.message.key": entry["key"],
                 "cloudevents.event_type": entry.get("type", ""),

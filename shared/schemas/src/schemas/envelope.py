@@ -16,13 +16,15 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import orjson
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     ValidationError,
     field_serializer,
     field_validator,
@@ -69,6 +71,19 @@ def format_time(t: datetime) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _as_utc(t: datetime) -> datetime:
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+#: A timestamp inside event ``data``: normalised to UTC (naive means UTC) and written like the
+#: envelope's ``time`` (``2026-11-23T10:00:00.123Z``), so that a record re-serialises unchanged.
+UtcDatetime = Annotated[
+    datetime,
+    AfterValidator(_as_utc),
+    PlainSerializer(format_time, return_type=str, when_used="json"),
+]
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -133,7 +148,7 @@ def new_event(
     event_id: str | None = None,
 ) -> Envelope[T]:
     """Wrap ``data`` in an envelope; the partition key is the subject (SPEC 2.1)."""
-    return Envelope[T](  # type: ignore[valid-type]
+    return Envelope[T](
         id=event_id or str(uuid.uuid4()),
         source=f"/community/{data.producer}",
         type=data.event_type(),
@@ -170,7 +185,7 @@ def parse(raw: bytes | str | dict[str, Any]) -> Envelope[Any]:
         if m and (m["producer"], m["name"]) in _KNOWN_NAMES:
             raise PoisonEventError(f"unsupported version of a known event: {etype}")
         try:  # still insist that it is a valid CloudEvent before calling it "unknown"
-            Envelope[EventData].model_validate({**obj, "data": {}})  # type: ignore[misc]
+            Envelope[EventData].model_validate({**obj, "data": {}})
         except ValidationError as e:
             raise PoisonEventError(_explain(e)) from e
         raise UnknownEventTypeError(etype)

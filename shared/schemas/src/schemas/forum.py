@@ -5,12 +5,11 @@ Key: the thread id, or the group id for group events.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .envelope import EventData, register
+from .envelope import EventData, UtcDatetime, register
 
 PostKind = Literal["question", "discussion", "article", "media", "review", "reply"]
 ThreadKind = Literal["question", "discussion", "article", "media", "review"]
@@ -142,8 +141,8 @@ class QuestionEscalated(ForumEvent):
     event_name: ClassVar[str] = "QuestionEscalated"
     thread_id: str
     question_author_id: str
-    asked_at: datetime
-    escalated_at: datetime
+    asked_at: UtcDatetime
+    escalated_at: UtcDatetime
     waited_seconds: int = Field(ge=0)
     reason: Literal["unanswered", "requested"]
 

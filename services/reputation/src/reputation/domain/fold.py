@@ -122,13 +122,17 @@ class _Fold:
         delta = after - before
         if reason is None:
             return
-        if reason.startswith("upvote") and delta == 0:
-            reason = "daily-cap"  # the day's standing up-votes already earned the cap
-        elif delta == 0 and not reason.startswith(("downvote", "vote", "serial")):
-            return  # e.g. accepting your own answer: nothing to show
+        if delta == 0:
+            if self._voter_side and not (reason == "serial-voting" and self._would_cost):
+                return  # a vote that costs its voter nothing is not in the voter's ledger
+            if reason.startswith("upvote"):
+                reason = "daily-cap"  # the day's standing up-votes already earned the cap
+            elif not reason.startswith(("downvote", "vote", "serial")):
+                return  # e.g. accepting your own answer: nothing to show
         self.state.entries.append(Entry(delta, reason, event_id, at))
 
     def _apply(self, fact: Fact) -> str | None:
+        self._voter_side = False
         d = fact.data
         handler = getattr(self, f"_on_{fact.kind}", None)
         return handler(fact, d) if handler else None
@@ -144,6 +148,8 @@ class _Fold:
         serial = (
             d["target_id"] in ranks and ranks.index(d["target_id"]) >= rules.SERIAL_VOTES_COUNTED
         )
+        self._voter_side = voter == self.user and author != self.user
+        self._would_cost = value < 0 and d["target_kind"] == "reply"
         previous = self.votes.get(key)
         self.votes[key] = _Vote(value, day, d["target_kind"], author, voter, d["target_id"], serial)
         if voter == self.user:
@@ -165,11 +171,12 @@ class _Fold:
     def _on_accept(self, fact: Fact, d: dict[str, Any]) -> str | None:
         if d["accepted"]:
             self.accepts[d["thread_id"]] = d
-            if d["answer_author_id"] == self.user:
+            if d["answer_author_id"] == self.user and d["question_author_id"] != self.user:
                 accepted = sum(
                     1
                     for a in self.accepts.values()
                     if a["answer_author_id"] == self.user
+                    and a["question_author_id"] != self.user
                     and a["answer_post_id"] not in self.removed
                 )
                 self._award("helpful", fact)
@@ -226,6 +233,8 @@ class _Fold:
             self.state.badge_times[badge] = fact.at
 
     _current_event = ""
+    _voter_side = False
+    _would_cost = False
 
 
 def fold(user_id: str, facts: list[Fact], removals: list[Removal]) -> UserState:

@@ -26,7 +26,7 @@ from pymongo import InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from communitykit.consumer import Received
-from communitykit.outbox import outbox_ops
+from communitykit.outbox import outbox_fields, outbox_ops
 from schemas import Envelope, new_event, topics
 from schemas.reputation import BadgeAwarded, LevelChanged, ReputationChanged
 
@@ -116,7 +116,7 @@ class UsersProjection:
                 users.add(d["user_id"])
         return users
 
-    async def _recompute(self, user_ids: list[str]) -> None:
+    async def _recompute(self, user_ids: list[str], attempt: int = 0) -> None:
         by_user: dict[str, list[Fact]] = defaultdict(list)
         refs: set[str] = set()
         async for d in self.db.facts.find({"user_id": {"$in": user_ids}}):
@@ -131,7 +131,7 @@ class UsersProjection:
                     Removal(d["post_id"], d["thread_id"], d["author_id"], d["at"], d["event_id"])
                 )
         old = {d["_id"]: d async for d in self.db.users.find({"_id": {"$in": user_ids}})}
-        ops = []
+        ops: list[InsertOne[Doc] | UpdateOne] = []
         for uid in user_ids:
             facts = by_user.get(uid, [])
             mine = list(
@@ -145,9 +145,16 @@ class UsersProjection:
         try:
             await self.db.users.bulk_write(ops, ordered=False)
         except BulkWriteError as e:
-            _ignore_duplicates(e)  # a replica with more facts already wrote a fresher state
+            _ignore_duplicates(e)
+            # a concurrent replica inserted one of our new users first: derive them again,
+            # now as guarded updates (the guard keeps whichever state saw more facts)
+            raced = [user_ids[err["index"]] for err in e.details.get("writeErrors", [])]
+            if raced and attempt < 3:
+                await self._recompute(raced, attempt + 1)
 
-    def _write(self, uid: str, state: UserState, n_facts: int, old: Doc | None) -> UpdateOne:
+    def _write(
+        self, uid: str, state: UserState, n_facts: int, old: Doc | None
+    ) -> InsertOne[Doc] | UpdateOne:
         ledger = [
             {"delta": e.delta, "reason": e.reason, "source_event_id": e.source_event_id, "at": e.at}
             for e in state.entries
@@ -169,8 +176,11 @@ class UsersProjection:
             "updated_at": updated,
         }
         events = self._events(uid, state, old) if self.publish else []
+        if old is None:  # a plain insert: upserts with a guard are slow on FerretDB
+            return InsertOne({"_id": uid, **doc, **outbox_fields(topics.REPUTATION_EVENTS, events)})
         update = outbox_ops(topics.REPUTATION_EVENTS, events, {"$set": doc})
-        return UpdateOne({"_id": uid, "n_facts": {"$lte": n_facts}}, update, upsert=True)
+        # guarded by the version: a state derived from fewer facts never overwrites this one
+        return UpdateOne({"_id": uid, "n_facts": {"$lte": n_facts}}, update)
 
     def _events(self, uid: str, state: UserState, old: Doc | None) -> list[Envelope[Any]]:
         """What changed since the stored state, as reputation.events (deterministic ids, so a
