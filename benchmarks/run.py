@@ -45,10 +45,22 @@ def votes(n: int) -> list[Envelope[Any]]:
     out = []
     for i in range(n):
         author, voter = f"a{i % 50}", f"v{i}"
-        out.append(new_event(VoteCast(
-            target_id=f"p{i % 200}", thread_id=f"t{i % 200}", target_kind="reply",
-            target_author_id=author, voter_id=voter, value=1, previous_value=0),
-            subject=f"t{i % 200}", actor_id=voter, time=t0 + timedelta(seconds=i)))
+        out.append(
+            new_event(
+                VoteCast(
+                    target_id=f"p{i % 200}",
+                    thread_id=f"t{i % 200}",
+                    target_kind="reply",
+                    target_author_id=author,
+                    voter_id=voter,
+                    value=1,
+                    previous_value=0,
+                ),
+                subject=f"t{i % 200}",
+                actor_id=voter,
+                time=t0 + timedelta(seconds=i),
+            )
+        )
     return out
 
 
@@ -85,8 +97,13 @@ async def raw_bulk(db: Any, events: list[Envelope[Any]]) -> float:
     await coll.drop()
     t = time.perf_counter()
     for i in range(0, len(events), 500):
-        await coll.bulk_write([UpdateOne({"_id": e.id}, {"$set": {"v": e.data.value}}, upsert=True)
-                               for e in events[i:i + 500]], ordered=False)
+        await coll.bulk_write(
+            [
+                UpdateOne({"_id": e.id}, {"$set": {"v": e.data.value}}, upsert=True)
+                for e in events[i : i + 500]
+            ],
+            ordered=False,
+        )
     return time.perf_counter() - t
 
 
@@ -96,7 +113,9 @@ async def projection(db: Any, events: list[Envelope[Any]]) -> float:
     proj = UsersProjection(rdb, publish=False)
     t = time.perf_counter()
     for i in range(0, len(events), 500):
-        await proj.apply([Received(e, "forum.events", 0, j) for j, e in enumerate(events[i:i + 500])])
+        await proj.apply(
+            [Received(e, "forum.events", 0, j) for j, e in enumerate(events[i : i + 500])]
+        )
     return time.perf_counter() - t
 
 
@@ -108,16 +127,20 @@ async def main() -> None:
         db = client[f"bench_{uuid.uuid4().hex[:6]}"]
         events = votes(N)
         rows = []
+        print("measuring publish...", flush=True)
         base = await raw_produce(servers.kafka, events)
         ours = await relay_publish(servers.kafka, db, events)
         rows.append(("publish: outbox relay vs raw aiokafka", base, ours))
+        print("measuring consume...", flush=True)
         base = await raw_bulk(db, events)
         ours = await projection(db, events)
         rows.append(("consume: reputation projection vs raw PyMongo bulk upserts", base, ours))
         print(f"\n{N} events; servers: {servers.source}")
         for name, b, o in rows:
-            print(f"{name:<62} baseline {N / b:>9.0f}/s  ours {N / o:>9.0f}/s  "
-                  f"ratio {o / b:>5.2f}x the baseline's time")
+            print(
+                f"{name:<62} baseline {N / b:>9.0f}/s  ours {N / o:>9.0f}/s  "
+                f"ratio {o / b:>5.2f}x the baseline's time"
+            )
         await client.drop_database(db.name)
         await client.close()
     finally:

@@ -21,10 +21,17 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
 from communitykit.auth import make_token
 from communitykit.kafka import ensure_topics
+from schemas.topics import (
+    EVENT_TOPIC_PARTITIONS,
+    FORUM_EVENTS,
+    IDEAS_EVENTS,
+    REPUTATION_EVENTS,
+)
 
 from .servers import ROOT, Servers, localrun, resolve
 
@@ -123,10 +130,40 @@ def service_env(servers: Servers, name: str, suffix: str = "", **extra: str) -> 
     }
 
 
+#: the topics each service consumes (its consumer group starts where a test wants it)
+CONSUMES = {"forum": [REPUTATION_EVENTS], "reputation": [FORUM_EVENTS, IDEAS_EVENTS]}
+
+
+def group_of(svc: ServiceProcess) -> str:
+    return svc.env[f"{svc.name.upper()}_CONSUMER_GROUP"]
+
+
+async def commit_end_offsets(bootstrap: str, group: str, topic_names: list[str]) -> None:
+    """Start ``group`` at the current end of ``topic_names``: a service under test then
+    sees only what the test produces, not the history left by earlier tests and runs."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topic_names for p in range(EVENT_TOPIC_PARTITIONS)]
+        consumer.assign(tps)
+        await consumer.commit(dict((await consumer.end_offsets(tps)).items()))
+    finally:
+        await consumer.stop()
+
+
+def from_end(servers: Servers, *procs: ServiceProcess) -> None:
+    for p in procs:
+        asyncio.run(commit_end_offsets(servers.kafka, group_of(p), CONSUMES[p.name]))
+
+
 @pytest.fixture(scope="session")
 def stack(servers: Servers) -> Iterator[dict[str, ServiceProcess]]:
-    """forum + reputation as real processes on free ports, sharing this run's databases."""
+    """forum + reputation as real processes on free ports, sharing this run's databases;
+    their consumer groups start at the end of the topics."""
     procs = {n: ServiceProcess(n, service_env(servers, n)) for n in ("forum", "reputation")}
+    from_end(servers, *procs.values())
     try:
         for p in procs.values():
             p.start()

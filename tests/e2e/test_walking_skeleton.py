@@ -28,7 +28,9 @@ async def test_upvote_on_a_question_gives_its_author_six(
     assert r.status_code == 201, r.text
     post_id = r.json()["post_id"]
 
-    r = await http.put(f"{forum}/posts/{post_id}/vote", headers=auth(f"bob-{RUN_ID}"), json={"value": 1})
+    r = await http.put(
+        f"{forum}/posts/{post_id}/vote", headers=auth(f"bob-{RUN_ID}"), json={"value": 1}
+    )
     assert r.status_code == 200, r.text
     assert r.json() == {"score": 1}
 

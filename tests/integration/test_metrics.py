@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.topics import EVENT_TOPIC_PARTITIONS, FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS
 
-from ..conftest import ServiceProcess, auth, eventually, service_env
+from ..conftest import ServiceProcess, auth, commit_end_offsets, eventually, group_of, service_env
 from ..servers import Servers
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -43,23 +43,6 @@ def total(samples: list[Sample], name: str, **labels: str) -> float:
     return sum(
         v for n, lb, v in samples if n == name and all(lb.get(k) == x for k, x in labels.items())
     )
-
-
-def group_of(svc: ServiceProcess) -> str:
-    return svc.env[f"{svc.name.upper()}_CONSUMER_GROUP"]
-
-
-async def commit_end_offsets(bootstrap: str, group: str, topic_names: list[str]) -> None:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(t, p) for t in topic_names for p in range(EVENT_TOPIC_PARTITIONS)]
-        consumer.assign(tps)
-        await consumer.commit(dict((await consumer.end_offsets(tps)).items()))
-    finally:
-        await consumer.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ poison records, rebuild == live. Real Kafka, real MongoDB-protocol server, real 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from reputation.domain.facts import facts_of, removal_of
 from reputation.domain.fold import fold
 from schemas import Envelope, topics
 
-from ...conftest import ServiceProcess, eventually, service_env
+from ...conftest import ServiceProcess, eventually, from_end, service_env
 from ...servers import Servers
 from .events import Script, produce
 
@@ -84,10 +85,12 @@ async def test_every_event_twice_in_any_order_counts_once(
 ) -> None:
     s, expected = story(uuid.uuid4().hex[:6])
     env = service_env(servers, "reputation", suffix="dup")
+    proc = ServiceProcess("reputation", env)
+    await asyncio.to_thread(from_end, servers, proc)  # only what this test produces
     await produce(servers.kafka, s.events)
     await produce(servers.kafka, list(reversed(s.events)))  # every event again, reversed
     await produce(servers.kafka, s.events[3:7])  # and some a third time
-    proc = ServiceProcess("reputation", env).start()
+    proc.start()
     try:
 
         async def settled() -> bool:
@@ -118,7 +121,9 @@ async def test_kill_9_mid_stream_then_restart_equals_a_clean_pass(
             s.vote(thread, post, "question", author, voter, 1 if (v + len(author)) % 5 else -1)
     env = service_env(servers, "reputation", suffix="kill", REPUTATION_CONSUMER_MAX_RECORDS="50")
     db = env["REPUTATION_MONGODB_DATABASE"]
-    proc = ServiceProcess("reputation", env).start()
+    proc = ServiceProcess("reputation", env)
+    await asyncio.to_thread(from_end, servers, proc)
+    proc.start()
     try:
         await produce(servers.kafka, s.events)
 
@@ -208,16 +213,21 @@ async def test_poison_records_go_to_the_dlq_and_the_partition_keeps_flowing(
     await eventually(applied, timeout=30)
 
 
-async def test_rebuild_equals_live(servers: Servers, stack: dict[str, ServiceProcess]) -> None:
-    # the live reputation of the stack has consumed everything the tests above produced
-    env = {**service_env(servers, "reputation")}
-    r = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "reputation.rebuild", "--drop", "--wait", "90"],
-        env={**__import__("os").environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+async def test_rebuild_equals_live(servers: Servers) -> None:
+    """A live reputation that consumed both topics from offset 0 (everything the tests before
+    produced, poison records included) equals a rebuild from offset 0."""
+    env = service_env(servers, "reputation", suffix="live")
+    proc = ServiceProcess("reputation", env).start()
+    try:
+        r = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "reputation.rebuild", "--drop", "--wait", "240"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        proc.stop()
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "rebuild == live" in r.stdout

@@ -16,6 +16,7 @@ import sys
 import time
 
 from aiokafka.admin import AIOKafkaAdminClient
+
 from schemas.topics import ALL_TOPICS
 
 

@@ -2,29 +2,58 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 
 from communitykit.app import Runtime, create_app
 from communitykit.settings import ServiceSettings
 
 from .adapters.mongo import OUTBOX_COLLECTIONS, ForumDb
+from .adapters.outbox import GuardedOutboxRelay
 from .config import Settings
-from .entrypoints.http import router
+from .entrypoints import consumers
+from .entrypoints.http import routers
+from .handlers.escalation import escalation_loop
 
 
 def make_runtime(settings: ServiceSettings) -> Runtime:
-    return Runtime(settings, outbox_collections=OUTBOX_COLLECTIONS)
+    runtime = Runtime(settings, outbox_collections=OUTBOX_COLLECTIONS)
+    # replica-safe marking of published entries (see adapters/outbox.py)
+    runtime.relay = GuardedOutboxRelay(
+        runtime.db,
+        OUTBOX_COLLECTIONS,
+        runtime.producer,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+    return runtime
 
 
 async def _on_start(runtime: Runtime) -> None:
-    await ForumDb(runtime.db).ensure_indexes()
+    db = ForumDb(runtime.db)
+    await db.ensure_indexes()
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    consumers.register(runtime, settings.consumer_group)
+    # every replica runs the check; the conditional update makes it escalate once
+    runtime.tasks.append(
+        asyncio.create_task(
+            escalation_loop(
+                db,
+                settings.escalation_after_seconds,
+                settings.escalation_check_seconds,
+                runtime.notify_outbox,
+            ),
+            name="escalation-check",
+        )
+    )
 
 
 def build_app(settings: Settings) -> FastAPI:
     return create_app(
         settings,
         title="Community forum",
-        routers=[router],
+        routers=routers,
         runtime_factory=make_runtime,
         on_start=[_on_start],
     )

@@ -12,6 +12,8 @@ class Settings(ServiceSettings):
     port: int = 8001
     mongodb_database: str = "forum"
     #: an unanswered question is escalated after this many seconds (SPEC 3)
-    escalation_after_seconds: int = 86400
+    escalation_after_seconds: float = 86400
+    #: how often each replica looks for questions to escalate
+    escalation_check_seconds: float = 30
     #: consumer group on reputation.events (trust levels)
     consumer_group: str = "forum"

@@ -130,7 +130,7 @@ class BatchConsumer:
                     await self._handler(valid)
                 await asyncio.gather(*dead)  # DLQ copies are durable before we commit
                 await msg.ack()
-            except Exception as e:  # noqa: BLE001 - retry the batch; never lose it
+            except Exception as e:
                 span.record_exception(e)
                 span.set_status(trace.StatusCode.ERROR)
                 for t in {r.topic for r in records}:

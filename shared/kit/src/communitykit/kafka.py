@@ -57,7 +57,7 @@ class Producer:
             hdrs = [*hdrs, ("event-type", event_type.encode())]
         if not any(k == "traceparent" for k, _ in hdrs):  # a DLQ copy keeps the original trace
             hdrs = [*hdrs, *((k, v.encode()) for k, v in inject_headers().items())]
-        fut = await self._p.send(topic, value, key=key, headers=hdrs)
+        fut: asyncio.Future[Any] = await self._p.send(topic, value, key=key, headers=hdrs)
         metrics.PUBLISHED.labels(topic).inc()
         return fut
 

@@ -37,6 +37,7 @@ from schemas import Envelope
 
 from . import metrics
 from .kafka import Producer
+from .mongo import bulk_write
 from .telemetry import extract_context, inject_headers, untraced
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class OutboxRelay:
                 pass
         try:  # one last drain so a clean shutdown leaves nothing behind
             await asyncio.wait_for(self.drain_once(), timeout=5)
-        except Exception:  # noqa: BLE001 - the next start publishes what is left
+        except Exception:
             log.warning("outbox not fully drained at shutdown", exc_info=True)
 
     async def _run(self) -> None:
@@ -125,7 +126,7 @@ class OutboxRelay:
                 published = await self.drain_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - Kafka or Mongo down: keep the entries, retry
+            except Exception:
                 log.warning("outbox relay failed; will retry", exc_info=True)
                 published = 0
                 await asyncio.sleep(self._poll)
@@ -153,7 +154,9 @@ class OutboxRelay:
         for name in self._collections:
             coll = self._db[name]
             docs = await (
-                coll.find({"outbox_len": {"$gt": 0}}, {"outbox": 1}).limit(self._batch).to_list(None)
+                coll.find({"outbox_len": {"$gt": 0}}, {"outbox": 1})
+                .limit(self._batch)
+                .to_list(None)
             )
             if not docs:
                 continue
@@ -171,17 +174,23 @@ class OutboxRelay:
             for doc_id, eid, _ in entries:
                 by_doc.setdefault(doc_id, []).append(eid)
             # one round trip marks every published entry (unset exactly those entries)
-            await coll.bulk_write(
+            errors = await bulk_write(
+                coll,
                 [
                     UpdateOne(
-                        {"_id": doc_id},
-                        {"$unset": {f"outbox.{e}": "" for e in eids},
-                         "$inc": {"outbox_len": -len(eids)}},
+                        # only while every entry is still there: a second relay replica that
+                        # published and unset them first must not make outbox_len negative
+                        {"_id": doc_id, **{f"outbox.{e}": {"$exists": True} for e in eids}},
+                        {
+                            "$unset": {f"outbox.{e}": "" for e in eids},
+                            "$inc": {"outbox_len": -len(eids)},
+                        },
                     )
                     for doc_id, eids in by_doc.items()
                 ],
-                ordered=False,
             )
+            if errors:  # the entries stay pending and are published again: at-least-once
+                raise RuntimeError(f"could not mark {len(errors)} outbox documents published")
             total += len(entries)
             backlog += len(entries)
         metrics.OUTBOX_PUBLISHED.inc(total)
@@ -205,7 +214,9 @@ class OutboxRelay:
         ):
             # the consumer's span becomes a child of this publish span
             return await self._producer.send(
-                entry["topic"], entry["value"].encode(), key=entry["key"].encode(),
+                entry["topic"],
+                entry["value"].encode(),
+                key=entry["key"].encode(),
                 event_type=entry.get("type", ""),
             )
 

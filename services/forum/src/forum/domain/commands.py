@@ -57,3 +57,37 @@ class CreateThread(Command):
 
 class CastVote(Command):
     value: Literal[1, -1, 0]
+
+
+class CreateReply(Command):
+    body: Body
+    parent_post_id: Id | None = None
+
+    def check(self) -> None:
+        if not self.body.strip():
+            raise InvalidCommandError("body must not be blank", field="body")
+
+
+class EditPost(Command):
+    body: Body | None = None
+    title: Title | None = None
+    tags: Annotated[list[Tag], Field(max_length=10)] | None = None
+
+    def check(self) -> None:
+        if self.body is None and self.title is None and self.tags is None:
+            raise InvalidCommandError("give at least one of body, title, tags", field="body")
+        if self.body is not None and not self.body.strip():
+            raise InvalidCommandError("body must not be blank", field="body")
+
+
+class AcceptAnswer(Command):
+    post_id: Id
+
+
+class FlagPost(Command):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class CreateGroup(Command):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""

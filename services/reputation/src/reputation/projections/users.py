@@ -26,6 +26,7 @@ from pymongo import InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from communitykit.consumer import Received
+from communitykit.mongo import bulk_write, only_duplicates
 from communitykit.outbox import outbox_fields, outbox_ops
 from schemas import Envelope, new_event, topics
 from schemas.reputation import BadgeAwarded, LevelChanged, ReputationChanged
@@ -55,11 +56,6 @@ def _fact_doc(f: Fact) -> Doc:
     }
 
 
-def _ignore_duplicates(e: BulkWriteError) -> None:
-    if any(err.get("code") != 11000 for err in e.details.get("writeErrors", [])):
-        raise e
-
-
 class UsersProjection:
     def __init__(self, db: ReputationDb, *, publish: bool = True) -> None:
         self.db = db
@@ -84,10 +80,9 @@ class UsersProjection:
         await self._recompute(sorted(touched))
 
     async def _insert(self, ops: list[Any], coll: Any) -> None:
-        try:
-            await coll.bulk_write(ops, ordered=False)
-        except BulkWriteError as e:
-            _ignore_duplicates(e)
+        errors = await bulk_write(coll, ops)
+        if not only_duplicates(errors):  # a duplicate is a redelivered event: already stored
+            raise BulkWriteError({"writeErrors": errors})
 
     async def _store_removals(self, removals: list[Removal]) -> set[str]:
         """Store the removals; return every user whose points they touch (the post's author
@@ -142,15 +137,14 @@ class UsersProjection:
             state = fold(uid, facts, mine)
             # the version only grows: facts and removals are insert-only sets
             ops.append(self._write(uid, state, len(facts) + len(mine), old.get(uid)))
-        try:
-            await self.db.users.bulk_write(ops, ordered=False)
-        except BulkWriteError as e:
-            _ignore_duplicates(e)
-            # a concurrent replica inserted one of our new users first: derive them again,
-            # now as guarded updates (the guard keeps whichever state saw more facts)
-            raced = [user_ids[err["index"]] for err in e.details.get("writeErrors", [])]
-            if raced and attempt < 3:
-                await self._recompute(raced, attempt + 1)
+        errors = await bulk_write(self.db.users, ops)
+        if not only_duplicates(errors):
+            raise BulkWriteError({"writeErrors": errors})
+        # a concurrent replica inserted one of our new users first: derive them again, now
+        # as guarded updates (the guard keeps whichever state saw more facts)
+        raced = [user_ids[err["index"]] for err in errors]
+        if raced and attempt < 3:
+            await self._recompute(raced, attempt + 1)
 
     def _write(
         self, uid: str, state: UserState, n_facts: int, old: Doc | None

@@ -1,0 +1,91 @@
+"""Pure forum rules: thread status, privileges, the flag-hiding rule. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import ConflictError, NotAllowedError
+
+STATUS_FILTERS = {
+    "unanswered": "open",
+    "open": "open",
+    "answered": "answered",
+    "solved": "solved",
+    "escalated": "escalated",
+}
+
+#: trust levels that unlock forum privileges (SPEC 4)
+DOWNVOTE_LEVEL = 1
+FLAG_LEVEL = 2
+HIDE_AT_ONCE_LEVEL = 3
+FLAGS_TO_HIDE = 3
+OVERRIDE_ROLES = ("moderator", "staff")
+
+
+def thread_status(*, has_other_reply: bool, accepted: bool, escalation_open: bool) -> str:
+    """open (no reply from others) → answered → solved; escalated wins while unresolved."""
+    if escalation_open:
+        return "escalated"
+    if accepted:
+        return "solved"
+    return "answered" if has_other_reply else "open"
+
+
+def effective_level(level: int, roles: Iterable[str]) -> int:
+    """Moderators and staff have every privilege: they count as the top level."""
+    return 4 if set(roles).intersection(OVERRIDE_ROLES) else level
+
+
+def can_moderate(roles: Iterable[str]) -> bool:
+    return bool(set(roles).intersection(OVERRIDE_ROLES))
+
+
+def check_author_or_moderator(user_id: str, roles: Iterable[str], author_id: str) -> None:
+    if user_id != author_id and not can_moderate(roles):
+        raise NotAllowedError("only the author or a moderator may do this")
+
+
+def check_downvote(value: int, level: int) -> None:
+    if value == -1 and level < DOWNVOTE_LEVEL:
+        raise NotAllowedError("down-voting needs trust level 1 (basic)")
+
+
+@dataclass(frozen=True)
+class FlagOutcome:
+    hides: bool
+
+
+def check_flag(*, flagger_id: str, author_id: str, level: int, flaggers: Iterable[str]) -> None:
+    if level < FLAG_LEVEL:
+        raise NotAllowedError("flagging needs trust level 2 (member)")
+    if flagger_id == author_id:
+        raise NotAllowedError("you cannot flag your own post")
+    if flagger_id in set(flaggers):
+        raise ConflictError("you have already flagged this post")
+
+
+def flag_outcome(*, level: int, flags_before: int, already_hidden: bool) -> FlagOutcome:
+    """A flag from level ≥ 3, or the third flag from level ≥ 2 users, hides the post once."""
+    if already_hidden:
+        return FlagOutcome(hides=False)
+    return FlagOutcome(hides=level >= HIDE_AT_ONCE_LEVEL or flags_before + 1 >= FLAGS_TO_HIDE)
+
+
+def check_can_escalate(*, kind: str, escalated_before: bool, status: str) -> None:
+    if kind != "question":
+        raise ConflictError("only questions can be escalated")
+    if status == "solved":
+        raise ConflictError("a solved question is not escalated")
+    if escalated_before:
+        raise ConflictError("this question has already been escalated")
+
+
+def resolution_for_accept(answer_author_id: str, question_author_id: str) -> str:
+    """Accepting a peer's answer resolves an escalation as answered by the community."""
+    return "closed" if answer_author_id == question_author_id else "answered_by_community"
+
+
+def newer(a: tuple[object, str], b: tuple[object, str] | None) -> bool:
+    """Is event key ``a`` = (time, id) newer than ``b``? (level projection guard)"""
+    return b is None or a > b  # type: ignore[operator]

@@ -1,0 +1,36 @@
+"""FastAPI dependencies shared by the route modules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from communitykit.app import runtime_of
+from communitykit.auth import Principal, decode_token
+
+from ..adapters.mongo import ForumDb
+
+
+def get_db(request: Request) -> ForumDb:
+    return ForumDb(runtime_of(request).db)
+
+
+def optional_user(request: Request) -> Principal | None:
+    """Reads are public; a valid token only changes what a moderator may see."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    settings = request.app.state.settings
+    return decode_token(token.strip(), settings.jwt_secret, settings.jwt_algorithm)
+
+
+def published(request: Request) -> None:
+    """After a write: wake the outbox relay instead of waiting for its next poll."""
+    runtime_of(request).notify_outbox()
+
+
+Db = Annotated[ForumDb, Depends(get_db)]
+Viewer = Annotated[Principal | None, Depends(optional_user)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=1000)]

@@ -1,0 +1,136 @@
+"""Thread lists (filters, sorts, cursors) and groups (join/leave, members, feed)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from ...conftest import ServiceProcess, auth
+from .conftest import Recorder, uid
+from .test_threads import new_thread, reply
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+async def all_pages(http: httpx.AsyncClient, url: str, **params: object) -> list[dict[str, object]]:
+    items: list[dict[str, object]] = []
+    cursor = None
+    while True:
+        q = {**params, **({"cursor": cursor} if cursor else {})}
+        r = await http.get(url, params=q)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+
+
+async def test_groups_membership_and_feed(
+    forum: ServiceProcess, http: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    owner, ann, ben = uid("owner"), uid("ann"), uid("ben")
+    r = await http.post(
+        f"{forum.url}/groups",
+        headers=auth(owner),
+        json={"name": "Routers club", "description": "all things wifi"},
+    )
+    assert r.status_code == 201, r.text
+    gid = r.json()["group_id"]
+    url = f"{forum.url}/groups/{gid}/members/me"
+    for _ in range(2):  # idempotent join
+        r = await http.put(url, headers=auth(ann))
+        assert r.status_code == 200 and r.json()["member"] is True
+    assert (await http.put(url, headers=auth(ben))).status_code == 200
+    for _ in range(2):  # idempotent leave
+        r = await http.delete(url, headers=auth(ben))
+        assert r.status_code == 200 and r.json()["member"] is False
+    members = await all_pages(http, f"{forum.url}/groups/{gid}/members", limit=1)
+    assert [m["user_id"] for m in members] == [ann]
+    g = (await http.get(f"{forum.url}/groups/{gid}")).json()
+    assert g["member_count"] == 1 and g["name"] == "Routers club" and g["owner_id"] == owner
+    groups = await all_pages(http, f"{forum.url}/groups", limit=100)
+    assert gid in [x["group_id"] for x in groups]
+    assert (
+        await http.put(f"{forum.url}/groups/nope/members/me", headers=auth(ann))
+    ).status_code == 404
+    assert (await http.get(f"{forum.url}/groups/nope/members")).status_code == 404
+
+    # group feed
+    t1 = await new_thread(http, forum.url, ann, kind="discussion", group_id=gid)
+    t2 = await new_thread(http, forum.url, ann, kind="article", group_id=gid)
+    feed = await all_pages(http, f"{forum.url}/threads", group_id=gid)
+    assert [x["thread_id"] for x in feed] == [t2["thread_id"], t1["thread_id"]]
+    r = await http.post(
+        f"{forum.url}/threads",
+        headers=auth(ann),
+        json={"kind": "discussion", "title": "t", "body": "b", "group_id": "no"},
+    )
+    assert r.status_code == 422 and r.json()["field"] == "group_id"
+    created = (await recorder.wait(t1["thread_id"], "PostCreated"))[0]
+    assert created.data.group_id == gid
+
+    (made,) = await recorder.wait(gid, "GroupCreated")
+    assert (made.data.name, made.data.owner_id) == ("Routers club", owner)
+    joined = await recorder.wait(gid, "GroupJoined", 2)
+    left = await recorder.wait(gid, "GroupLeft", 1)
+    assert sorted(e.data.user_id for e in joined) == sorted([ann, ben])
+    assert [e.data.user_id for e in left] == [ben]
+    assert recorder.keys[made.id] == gid.encode()
+    assert len(recorder.of(gid, "GroupJoined")) == 2 and len(recorder.of(gid, "GroupLeft")) == 1
+
+
+async def test_thread_lists_filter_sort_and_paginate(
+    forum: ServiceProcess, http: httpx.AsyncClient
+) -> None:
+    me, peer = uid("lister"), uid("peer")
+    tag = f"tag{uid('x').replace('-', '')}"
+    product = uid("product")
+    q = await new_thread(http, forum.url, me, tags=[tag])
+    d = await new_thread(http, forum.url, me, kind="discussion", tags=[tag])
+    rv = await new_thread(
+        http, forum.url, me, kind="review", tags=[tag], product_id=product, rating=4
+    )
+    m = await new_thread(
+        http,
+        forum.url,
+        me,
+        kind="media",
+        tags=[tag],
+        media=[{"url": "https://example.com/a.png", "media_type": "image/png"}],
+    )
+    await reply(http, forum.url, d["thread_id"], peer)  # d becomes the most active
+    r = await http.put(
+        f"{forum.url}/posts/{rv['post_id']}/vote", headers=auth(peer), json={"value": 1}
+    )
+    assert r.status_code == 200
+    ids = {x["thread_id"]: k for k, x in {"q": q, "d": d, "rv": rv, "m": m}.items()}
+
+    async def names(**params: object) -> list[str]:
+        return [
+            ids[x["thread_id"]]
+            for x in await all_pages(
+                http, f"{forum.url}/threads", tag=tag.upper(), limit=1, **params
+            )
+        ]
+
+    assert await names() == ["m", "rv", "d", "q"]
+    assert await names(sort="active") == ["d", "m", "rv", "q"]
+    assert (await names(sort="top"))[0] == "rv"
+    assert await names(kind="media") == ["m"]  # the gallery
+    assert await names(status="unanswered") == ["m", "rv", "q"]
+    assert await names(status="answered") == ["d"]
+    reviews = await all_pages(http, f"{forum.url}/threads", product_id=product)
+    assert [(x["thread_id"], x["rating"]) for x in reviews] == [(rv["thread_id"], 4)]
+
+    for bad in (
+        {"limit": 101},
+        {"limit": 0},
+        {"cursor": "not-a-cursor"},
+        {"sort": "best"},
+        {"status": "closed"},
+        {"kind": "poem"},
+    ):
+        r = await http.get(f"{forum.url}/threads", params=bad)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["field"] == next(iter(bad))
