@@ -1,21 +1,9 @@
-"""``python -m forum``: serve the forum on FORUM_HOST:FORUM_PORT."""
+"""``python -m forum``: serve the forum service on FORUM_HOST:FORUM_PORT."""
 
-import uvicorn
+from communitykit.app import serve
 
 from .config import Settings
 from .main import create_app
 
-
-def main() -> None:
-    settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-    )
-
-
 if __name__ == "__main__":
-    main()
+    serve(Settings(), create_app)

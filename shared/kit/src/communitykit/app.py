@@ -214,3 +214,17 @@ def create_app(
 
 def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def serve(settings: ServiceSettings, factory: Callable[[Any], FastAPI]) -> None:
+    """``python -m <service>``: serve the app on the settings' host and port (JSON logs are
+    configured by the app, so uvicorn's own logging config is off)."""
+    import uvicorn
+
+    uvicorn.run(
+        factory(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
