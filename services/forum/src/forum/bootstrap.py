@@ -9,8 +9,7 @@ from fastapi import FastAPI
 from communitykit.app import Runtime, create_app
 from communitykit.settings import ServiceSettings
 
-from .adapters.mongo import OUTBOX_COLLECTIONS, ForumDb
-from .adapters.outbox import GuardedOutboxRelay
+from .adapters.mongo import OUTBOX_COLLECTIONS, ForumDb, doc_lock
 from .config import Settings
 from .entrypoints import consumers
 from .entrypoints.http import routers
@@ -18,15 +17,8 @@ from .handlers.escalation import escalation_loop
 
 
 def make_runtime(settings: ServiceSettings) -> Runtime:
-    runtime = Runtime(settings, outbox_collections=OUTBOX_COLLECTIONS)
-    # replica-safe marking of published entries (see adapters/outbox.py)
-    runtime.relay = GuardedOutboxRelay(
-        runtime.db,
-        OUTBOX_COLLECTIONS,
-        runtime.producer,
-        poll_seconds=settings.outbox_poll_seconds,
-    )
-    return runtime
+    # the relay marks entries published under the same per-document lock as the handlers
+    return Runtime(settings, outbox_collections=OUTBOX_COLLECTIONS, outbox_lock=doc_lock)
 
 
 async def _on_start(runtime: Runtime) -> None:

@@ -23,7 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from . import metrics, problems
 from .kafka import Producer, ensure_topics, kafka_ready
-from .outbox import OutboxRelay, outbox_stats
+from .outbox import DocLock, OutboxRelay, outbox_stats
 from .settings import ServiceSettings
 from .telemetry import flush, setup_logging, setup_tracing, untraced
 
@@ -44,6 +44,7 @@ class Runtime:
         settings: ServiceSettings,
         *,
         outbox_collections: Sequence[str] = (),
+        outbox_lock: DocLock | None = None,
         lag_refresh_seconds: float = LAG_REFRESH_SECONDS,
     ) -> None:
         self.settings = settings
@@ -72,6 +73,7 @@ class Runtime:
                 self.outbox_collections,
                 self.producer,
                 poll_seconds=settings.outbox_poll_seconds,
+                doc_lock=outbox_lock,
             )
             if self.outbox_collections
             else None
@@ -141,7 +143,6 @@ def create_app(
     runtime_factory: Callable[[ServiceSettings], Runtime],
     on_start: Sequence[Hook] = (),
     on_stop: Sequence[Hook] = (),
-    error_map: dict[type[Exception], int] | None = None,
 ) -> FastAPI:
     """The FastAPI app of a service, with health, readiness, metrics and problem+json."""
     setup_logging(settings.log_level, settings.service_name)

@@ -26,7 +26,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from opentelemetry import trace
@@ -41,6 +42,9 @@ from .mongo import bulk_write
 from .telemetry import extract_context, inject_headers, untraced
 
 log = logging.getLogger(__name__)
+
+#: ``lock(collection, doc_id)``: an async context manager held while a document is updated
+DocLock = Callable[[str, Any], AbstractAsyncContextManager[Any]]
 
 
 def outbox_ops(
@@ -87,8 +91,13 @@ class OutboxRelay:
         *,
         poll_seconds: float = 1.0,
         batch_docs: int = 200,
+        doc_lock: DocLock | None = None,
     ) -> None:
         self._db = db
+        #: a service that serialises its own updates per document (the forum does, because
+        #: FerretDB 1.24 does not apply concurrent updates of one document atomically) passes
+        #: its lock here, so marking entries published never overlaps a handler's update
+        self._doc_lock = doc_lock
         self._collections = list(collections)
         self._producer = producer
         self._poll = poll_seconds
@@ -149,8 +158,6 @@ class OutboxRelay:
 
     async def _drain_once(self) -> int:
         total = 0
-        oldest_ns: int | None = None
-        backlog = 0
         for name in self._collections:
             coll = self._db[name]
             docs = await (
@@ -165,36 +172,36 @@ class OutboxRelay:
                 for eid, entry in (d.get("outbox") or {}).items():
                     entries.append((d["_id"], eid, entry))
             entries.sort(key=lambda x: x[2]["seq"])
-            futures = []
-            for _doc_id, _eid, entry in entries:
-                futures.append(await self._publish(entry))
-                oldest_ns = entry["seq"] if oldest_ns is None else min(oldest_ns, entry["seq"])
+            futures = [await self._publish(entry) for _, _, entry in entries]
             await asyncio.gather(*futures)  # broker acks (acks=all, idempotent producer)
             by_doc: dict[Any, list[str]] = {}
             for doc_id, eid, _ in entries:
                 by_doc.setdefault(doc_id, []).append(eid)
-            # one round trip marks every published entry (unset exactly those entries)
-            errors = await bulk_write(
-                coll,
-                [
-                    UpdateOne(
-                        # only while every entry is still there: a second relay replica that
-                        # published and unset them first must not make outbox_len negative
-                        {"_id": doc_id, **{f"outbox.{e}": {"$exists": True} for e in eids}},
-                        {
-                            "$unset": {f"outbox.{e}": "" for e in eids},
-                            "$inc": {"outbox_len": -len(eids)},
-                        },
-                    )
-                    for doc_id, eids in by_doc.items()
-                ],
-            )
-            if errors:  # the entries stay pending and are published again: at-least-once
-                raise RuntimeError(f"could not mark {len(errors)} outbox documents published")
+            await self._mark_published(name, by_doc)
             total += len(entries)
-            backlog += len(entries)
         metrics.OUTBOX_PUBLISHED.inc(total)
         return total
+
+    async def _mark_published(self, name: str, by_doc: dict[Any, list[str]]) -> None:
+        """Unset exactly the published entries, and only while every one of them is still
+        there: a second relay replica that published and unset them first must not drive
+        ``outbox_len`` negative (the entries left are published again: at-least-once)."""
+        coll = self._db[name]
+        ops = [
+            UpdateOne(
+                {"_id": doc_id, **{f"outbox.{e}": {"$exists": True} for e in eids}},
+                {"$unset": {f"outbox.{e}": "" for e in eids}, "$inc": {"outbox_len": -len(eids)}},
+            )
+            for doc_id, eids in by_doc.items()
+        ]
+        if self._doc_lock is None:
+            errors = await bulk_write(coll, ops)  # one round trip per chunk
+            if errors:
+                raise RuntimeError(f"could not mark {len(errors)} outbox documents published")
+            return
+        for doc_id, op in zip(by_doc, ops, strict=True):
+            async with self._doc_lock(name, doc_id):
+                await coll.bulk_write([op])
 
     async def _publish(self, entry: dict[str, Any]) -> asyncio.Future[Any]:
         # runs in the relay's background task: the parent is the stored context of the
