@@ -14,6 +14,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,11 +159,11 @@ def from_end(servers: Servers, *procs: ServiceProcess) -> None:
         asyncio.run(commit_end_offsets(servers.kafka, group_of(p), CONSUMES[p.name]))
 
 
-@pytest.fixture(scope="session")
-def stack(servers: Servers) -> Iterator[dict[str, ServiceProcess]]:
-    """forum + reputation as real processes on free ports, sharing this run's databases;
-    their consumer groups start at the end of the topics."""
-    procs = {n: ServiceProcess(n, service_env(servers, n)) for n in ("forum", "reputation")}
+@contextmanager
+def running_stack(servers: Servers, suffix: str = "") -> Iterator[dict[str, ServiceProcess]]:
+    """forum + reputation as real processes on free ports, with databases and consumer
+    groups named by ``suffix``; the groups start at the end of the topics."""
+    procs = {n: ServiceProcess(n, service_env(servers, n, suffix)) for n in ("forum", "reputation")}
     from_end(servers, *procs.values())
     try:
         for p in procs.values():
@@ -171,6 +172,13 @@ def stack(servers: Servers) -> Iterator[dict[str, ServiceProcess]]:
     finally:
         for p in procs.values():
             p.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(servers: Servers) -> Iterator[dict[str, ServiceProcess]]:
+    """The session's forum + reputation, sharing this run's databases."""
+    with running_stack(servers) as procs:
+        yield procs
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -8,7 +8,6 @@ and fresh processes make the counters start from zero.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -17,9 +16,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from schemas.topics import EVENT_TOPIC_PARTITIONS, FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS
+from schemas.topics import EVENT_TOPIC_PARTITIONS, FORUM_EVENTS
 
-from ..conftest import ServiceProcess, auth, commit_end_offsets, eventually, group_of, service_env
+from ..conftest import ServiceProcess, auth, eventually, group_of, running_stack
 from ..servers import Servers
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -47,23 +46,9 @@ def total(samples: list[Sample], name: str, **labels: str) -> float:
 
 @pytest.fixture(scope="module")
 def services(servers: Servers) -> Iterator[dict[str, ServiceProcess]]:
-    procs = {
-        n: ServiceProcess(n, service_env(servers, n, f"m{uuid.uuid4().hex[:6]}"))
-        for n in ("forum", "reputation")
-    }
-    asyncio.run(
-        commit_end_offsets(
-            servers.kafka, group_of(procs["reputation"]), [FORUM_EVENTS, IDEAS_EVENTS]
-        )
-    )
-    asyncio.run(commit_end_offsets(servers.kafka, group_of(procs["forum"]), [REPUTATION_EVENTS]))
-    try:
-        for p in procs.values():
-            p.start()
+    """A fresh forum + reputation of their own, so every counter starts from zero."""
+    with running_stack(servers, f"m{uuid.uuid4().hex[:6]}") as procs:
         yield procs
-    finally:
-        for p in procs.values():
-            p.stop()
 
 
 async def test_metrics_after_traffic(
