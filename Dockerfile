@@ -1,0 +1,72 @@
+# syntax=docker/dockerfile:1
+#
+# THE image recipe of every service of the community platform. Build from the repository root
+# (the image needs shared/), naming the service (a folder under services/):
+#
+#   docker build --build-arg SERVICE=forum -t community-forum:dev .
+#
+# * build stage: third-party packages from requirements-runtime.lock only (hash-checked, wheels
+#   only, no pytest/mypy/tooling), then shared/schemas, shared/kit and services/$SERVICE built as
+#   wheels (build backend pinned in requirements-build.lock) and installed without resolving
+#   anything again; bytecode compiled ahead of time.
+# * runtime stage: the slim Python base, that virtualenv, two tiny scripts (deploy/docker/), a
+#   non-root numeric user. Nothing is written outside /tmp at run time (PYTHONDONTWRITEBYTECODE,
+#   precompiled bytecode), so it runs with a read-only root filesystem and a tmpfs/emptyDir on
+#   /tmp (docker-compose.yml and deploy/k8s do exactly that).
+#
+# The service listens on 0.0.0.0 and on its Settings' port (FORUM_PORT, ... default 8001, ...);
+# deploy/docker/entrypoint.py sets <PREFIX>HOST=0.0.0.0 unless given. HEALTHCHECK: GET /healthz.
+# Rules this file keeps are checked by `make validate-deploy` (hadolint + deploy/tools).
+
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+
+# ---------------------------------------------------------------- build: a self-contained venv
+FROM ${PYTHON_IMAGE} AS build
+ARG SERVICE
+SHELL ["/bin/sh", "-eu", "-c"]
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_ROOT_USER_ACTION=ignore
+RUN if [ -z "${SERVICE}" ]; then echo "build with --build-arg SERVICE=<services/ folder name>" >&2; exit 1; fi
+WORKDIR /src
+# the build backend of our own packages (pinned, hashes) stays in this stage; the runtime venv
+# has no pip and no setuptools: pip installs into it from the outside
+COPY requirements-build.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements-build.lock \
+ && python -m venv --without-pip /opt/venv
+# third-party dependencies first: this layer is reused until requirements-runtime.lock changes
+COPY requirements-runtime.lock ./
+RUN pip --python /opt/venv/bin/python install --no-cache-dir --no-deps --require-hashes \
+      --only-binary=:all: -r requirements-runtime.lock
+COPY shared/schemas ./shared/schemas
+COPY shared/kit ./shared/kit
+COPY services/${SERVICE} ./services/${SERVICE}
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels \
+      ./shared/schemas ./shared/kit "./services/${SERVICE}" \
+ && pip --python /opt/venv/bin/python install --no-cache-dir --no-deps --no-index /wheels/*.whl \
+ && /opt/venv/bin/python -m compileall -q /opt/venv/lib \
+ && /opt/venv/bin/python -c "import importlib; importlib.import_module('${SERVICE}.__main__')"
+
+# ---------------------------------------------------------------- runtime
+FROM ${PYTHON_IMAGE} AS runtime
+ARG SERVICE
+LABEL org.opencontainers.image.title="community-${SERVICE}" \
+      org.opencontainers.image.description="Customer community platform: the ${SERVICE} service" \
+      org.opencontainers.image.source="services/${SERVICE}"
+ENV COMMUNITY_SERVICE=${SERVICE} \
+    PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    TMPDIR=/tmp
+RUN groupadd --system --gid 10001 app \
+ && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
+            --shell /usr/sbin/nologin app
+COPY --from=build /opt/venv /opt/venv
+COPY deploy/docker/entrypoint.py deploy/docker/healthcheck.py /opt/community/
+WORKDIR /opt/community
+# numeric, so that Kubernetes' runAsNonRoot can verify it
+USER 10001:10001
+# slim has no curl: the probe is a few lines of standard library (reads the Settings' port)
+HEALTHCHECK --interval=15s --timeout=5s --start-period=40s --retries=3 \
+  CMD ["python", "/opt/community/healthcheck.py"]
+ENTRYPOINT ["python", "/opt/community/entrypoint.py"]
