@@ -404,10 +404,8 @@ def k8s_rules(
                 f"{pre_stop:g} + drain {drain:g}"
             )
         env = {e["name"]: e for e in app.get("env", [])}
-        secret = ((env.get("COMMUNITY_JWT_SECRET") or {}).get("valueFrom") or {}).get(
-            "secretKeyRef"
-        )
-        if not secret:
+        jwt = [e for e in app.get("env", []) if e["name"] == "COMMUNITY_JWT_SECRET"]
+        if not jwt or any(not (e.get("valueFrom") or {}).get("secretKeyRef") for e in jwt):
             problems.append(f"{where}: COMMUNITY_JWT_SECRET must come from a Secret (secretKeyRef)")
         ports = {p.get("name"): p.get("containerPort") for p in app.get("ports", [])}
         port_env = (env.get(f"{service.env_prefix}PORT") or {}).get("value")
