@@ -1,0 +1,136 @@
+"""The image's recipe, rehearsed without a Docker engine: a virtualenv holding ONLY
+requirements-runtime.lock (hash-checked, wheels only) plus our packages, like the Dockerfile's
+build stage, runs every discovered service through the image's entrypoint against the real
+Kafka broker and MongoDB-protocol server; the image's healthcheck passes; SIGTERM stops it
+within the drain time; nothing is written into the installation (read-only root friendly)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import validate_deploy as vd
+from discovery import discover
+
+from tests.conftest import service_env
+from tests.servers import Servers
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.integration
+SERVICES = discover()
+UV = str(Path(sys.executable).parent / "uv")
+
+
+def sh(*cmd: str | Path) -> None:
+    out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, f"{cmd}: {out.stderr[-2000:]}"
+
+
+@pytest.fixture(scope="module")
+def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    venv = tmp_path_factory.mktemp("image") / "venv"
+    sh(UV, "venv", "-q", "--python", sys.executable, venv)
+    python = venv / "bin" / "python"
+    sh(
+        UV,
+        "pip",
+        "install",
+        "-q",
+        "--python",
+        python,
+        "--no-deps",
+        "--require-hashes",
+        "--only-binary",
+        ":all:",
+        "-r",
+        ROOT / "requirements-runtime.lock",
+    )
+    sh(
+        UV,
+        "pip",
+        "install",
+        "-q",
+        "--python",
+        python,
+        "--no-deps",
+        ROOT / "shared/schemas",
+        ROOT / "shared/kit",
+        *(s.root for s in SERVICES),
+    )
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def snapshot(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def test_runtime_lock_has_no_tooling(runtime_python: Path) -> None:
+    out = subprocess.run(
+        [str(runtime_python), "-c", "import pytest"], capture_output=True, check=False
+    )
+    assert out.returncode != 0  # pytest is not in the image
+    assert not (runtime_python.parent / "pip").exists()
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
+def test_service_runs_from_the_runtime_lock_only(
+    service: vd.Service, runtime_python: Path, servers: Servers, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        "PATH": f"{runtime_python.parent}:/usr/bin:/bin",
+        "COMMUNITY_SERVICE": service.name,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TMPDIR": str(tmp_path),
+        **service_env(servers, service.name, suffix="img"),
+        f"{service.env_prefix}PORT": str(port),
+    }
+    install = runtime_python.parents[1]
+    before = snapshot(install)
+    log = (tmp_path / "service.log").open("w")
+    proc = subprocess.Popen(
+        [str(runtime_python), str(ROOT / "deploy/docker/entrypoint.py")],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        healthcheck = [str(runtime_python), str(ROOT / "deploy/docker/healthcheck.py")]
+        deadline = time.monotonic() + 60
+        while subprocess.run(healthcheck, env=env, capture_output=True, check=False).returncode:
+            assert proc.poll() is None, (tmp_path / "service.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "healthcheck never passed"
+            time.sleep(0.5)
+        # the entrypoint made it listen on every interface, not only loopback
+        host = socket.gethostbyname(socket.gethostname())
+        ready = httpx.get(f"http://{host}:{port}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+        assert ready.json() == {"status": "ready", "kafka": True, "mongodb": True}
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal (exit 143 in a container)
+        assert proc.wait(timeout=vd.drain_seconds() + 10) in (0, -signal.SIGTERM)
+        assert time.monotonic() - started < vd.drain_seconds() + 5
+        assert "Application shutdown complete" in (tmp_path / "service.log").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    assert snapshot(install) == before  # nothing written into the installation
+    assert os.listdir(tmp_path) == ["service.log"]  # nor into TMPDIR or the working directory
