@@ -170,6 +170,15 @@ def dockerfile_rules(dockerfile: Path) -> Problems:
     return problems
 
 
+def stray_dockerfiles(repo: Path) -> Problems:
+    """One recipe for every service: no per-service copies that drift."""
+    return [
+        f"{p.relative_to(repo)}: delete it; `docker build --build-arg SERVICE="
+        f"{p.parent.name} .` builds every service from the repository's Dockerfile"
+        for p in sorted(repo.glob("services/*/Dockerfile*"))
+    ]
+
+
 # ----------------------------------------------------------------------------- compose
 
 
@@ -216,6 +225,30 @@ def env_example_problems(compose_file: Path, env_example: Path) -> Problems:
         f"{env_example.name} does not document {name} (used in {compose_file.name})"
         for name in sorted(compose_variables(compose_file) - documented)
     ]
+
+
+def env_example_names_known(env_example: Path, compose_file: Path, known: set[str]) -> Problems:
+    """Every variable .env.example sets (or shows commented out) is one the compose file uses
+    or a service reads (README's configuration reference): no typo goes unnoticed."""
+    names = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", env_example.read_text(), re.M))
+    unknown = names - compose_variables(compose_file) - known
+    return [f"{env_example.name}: {n} is read by nothing" for n in sorted(unknown)]
+
+
+def topics_problems(script: Path) -> Problems:
+    """create-topics.sh (compose's kafka-init and the k8s Job) creates exactly the topics of
+    shared/schemas with their partition counts."""
+    from schemas import topics
+
+    wanted = {t: topics.EVENT_TOPIC_PARTITIONS for t in topics.EVENT_TOPICS}
+    wanted |= {topics.dlq(t): topics.DLQ_PARTITIONS for t in topics.EVENT_TOPICS}
+    block = re.search(r"^TOPICS='\n(.*?)^'", script.read_text(), re.M | re.S)
+    if not block:
+        return [f"{script.name}: no TOPICS='...' block"]
+    listed = {name: int(n) for name, n in re.findall(r"^(\S+)\s+(\d+)\s*$", block.group(1), re.M)}
+    if listed == wanted:
+        return []
+    return [f"{script.name} creates {listed}, shared/schemas wants {wanted}"]
 
 
 def compose_rules(model: dict[str, Any], services: Iterable[Service], drain: float) -> Problems:
@@ -460,6 +493,17 @@ def k8s_overlay_steps(
     step(f"k8s {overlay}: rules", rules)
 
 
+def reference_names() -> set[str]:
+    """Every variable of the configuration reference (Settings classes and OTEL_*)."""
+    import config_reference
+
+    names = {n for n, _, _ in config_reference.OTEL_VARIABLES}
+    for service in discover():
+        settings = service.settings_class()
+        names |= {config_reference.env_name(settings, f)[0] for f in settings.model_fields}
+    return names
+
+
 def check_all(repo: Path = REPO) -> list[tuple[str, Problems, float]]:
     services = discover(repo)
     drain = drain_seconds(repo)
@@ -472,6 +516,7 @@ def check_all(repo: Path = REPO) -> list[tuple[str, Problems, float]]:
     dockerfile = repo / "Dockerfile"
     step("Dockerfile: hadolint", lambda: hadolint(dockerfile))
     step("Dockerfile: image rules", lambda: dockerfile_rules(dockerfile))
+    step("Dockerfile: the only image recipe", lambda: stray_dockerfiles(repo))
     compose_file = repo / "docker-compose.yml"
     step("compose: compose-spec schema", lambda: compose_schema(compose_file))
     model: dict[str, Any] = {}
@@ -485,6 +530,14 @@ def check_all(repo: Path = REPO) -> list[tuple[str, Problems, float]]:
     step(
         "compose: .env.example documents every variable",
         lambda: env_example_problems(compose_file, repo / ".env.example"),
+    )
+    step(
+        "compose: .env.example names only real variables",
+        lambda: env_example_names_known(repo / ".env.example", compose_file, reference_names()),
+    )
+    step(
+        "topics: create-topics.sh matches shared/schemas",
+        lambda: topics_problems(repo / "deploy/k8s/base/kafka-topics/create-topics.sh"),
     )
     step("compose: rules", lambda: compose_rules(model, services, drain) if model else ["no model"])
     for overlay in OVERLAYS:

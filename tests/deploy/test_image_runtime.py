@@ -91,11 +91,16 @@ def test_service_runs_from_the_runtime_lock_only(
     service: vd.Service, runtime_python: Path, servers: Servers, tmp_path: Path
 ) -> None:
     port = free_port()
+    workdir, tmp = tmp_path / "workdir", tmp_path / "tmp"
+    workdir.mkdir()
+    tmp.mkdir()
     env = {
+        # as in the image: no home, temporary files only under TMPDIR (a tmpfs/emptyDir there)
         "PATH": f"{runtime_python.parent}:/usr/bin:/bin",
+        "HOME": "/nonexistent",
         "COMMUNITY_SERVICE": service.name,
         "PYTHONDONTWRITEBYTECODE": "1",
-        "TMPDIR": str(tmp_path),
+        "TMPDIR": str(tmp),
         **service_env(servers, service.name, suffix="img"),
         f"{service.env_prefix}PORT": str(port),
     }
@@ -105,7 +110,7 @@ def test_service_runs_from_the_runtime_lock_only(
     proc = subprocess.Popen(
         [str(runtime_python), str(ROOT / "deploy/docker/entrypoint.py")],
         env=env,
-        cwd=tmp_path,
+        cwd=workdir,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -133,4 +138,5 @@ def test_service_runs_from_the_runtime_lock_only(
             proc.wait()
         log.close()
     assert snapshot(install) == before  # nothing written into the installation
-    assert os.listdir(tmp_path) == ["service.log"]  # nor into TMPDIR or the working directory
+    assert os.listdir(workdir) == []  # nor into the working directory
+    assert not Path("/nonexistent").exists()

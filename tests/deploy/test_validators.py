@@ -245,3 +245,32 @@ def test_production_renders_no_secret_and_local_does(production: list[dict[str, 
     problems, rendered = vd.kustomize(ROOT / "deploy/k8s/overlays/local")
     assert problems == []
     assert [d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "Secret"]
+
+
+def test_env_example_names_only_real_variables(tmp_path: Path) -> None:
+    example = tmp_path / ".env.example"
+    example.write_text(
+        (ROOT / ".env.example").read_text() + "\n#FORUM_ESCALATION_AFTER_SECOND=60\n"
+    )
+    problems = vd.env_example_names_known(
+        example, ROOT / "docker-compose.yml", vd.reference_names()
+    )
+    assert problems == [".env.example: FORUM_ESCALATION_AFTER_SECOND is read by nothing"]
+
+
+def test_topic_script_must_match_the_contracts(tmp_path: Path) -> None:
+    script = ROOT / "deploy/k8s/base/kafka-topics/create-topics.sh"
+    assert vd.topics_problems(script) == []
+    broken = tmp_path / "create-topics.sh"
+    broken.write_text(script.read_text().replace("ideas.events           6", "ideas.events 3"))
+    assert vd.topics_problems(broken)
+
+
+def test_a_per_service_dockerfile_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "services/search").mkdir(parents=True)
+    (tmp_path / "services/search/Dockerfile").write_text("FROM python:3.11\n")
+    assert vd.stray_dockerfiles(tmp_path) == [
+        "services/search/Dockerfile: delete it; `docker build --build-arg SERVICE=search .` "
+        "builds every service from the repository's Dockerfile"
+    ]
+    assert vd.stray_dockerfiles(ROOT) == []
