@@ -1,8 +1,10 @@
 """The image's recipe, rehearsed without a Docker engine: a virtualenv holding ONLY
 requirements-runtime.lock (hash-checked, wheels only) plus our packages, like the Dockerfile's
 build stage, runs every discovered service through the image's entrypoint against the real
-Kafka broker and MongoDB-protocol server; the image's healthcheck passes; SIGTERM stops it
-within the drain time; nothing is written into the installation (read-only root friendly)."""
+Kafka broker and MongoDB-protocol server, with the root filesystem READ-ONLY and a tmpfs on
+TMPDIR (a private mount namespace, as root; like `read_only: true` + tmpfs in compose and
+`readOnlyRootFilesystem` + emptyDir in Kubernetes); the image's healthcheck passes; SIGTERM
+stops it within the drain time."""
 
 from __future__ import annotations
 
@@ -68,6 +70,36 @@ def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
+#: run "$@" with / remounted read-only and a tmpfs on $TMPDIR, in a private mount namespace
+READ_ONLY_ROOT = """
+set -eu
+mount -o remount,bind,ro /
+mount -t tmpfs -o size=64m,mode=1777 tmpfs "$TMPDIR"
+if touch /.read-only-probe 2>/dev/null; then echo "the root is writable" >&2; exit 97; fi
+exec "$@"
+"""
+
+
+@pytest.fixture(scope="module")
+def read_only_root() -> list[str]:
+    probe = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "mount -o remount,bind,ro / && ! touch /.read-only-probe 2>/dev/null",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"no private mount namespace here (unshare as root): {probe.stderr!r}")
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", READ_ONLY_ROOT, "sh"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -88,7 +120,11 @@ def test_runtime_lock_has_no_tooling(runtime_python: Path) -> None:
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
 def test_service_runs_from_the_runtime_lock_only(
-    service: vd.Service, runtime_python: Path, servers: Servers, tmp_path: Path
+    service: vd.Service,
+    runtime_python: Path,
+    servers: Servers,
+    read_only_root: list[str],
+    tmp_path: Path,
 ) -> None:
     port = free_port()
     workdir, tmp = tmp_path / "workdir", tmp_path / "tmp"
@@ -108,7 +144,7 @@ def test_service_runs_from_the_runtime_lock_only(
     before = snapshot(install)
     log = (tmp_path / "service.log").open("w")
     proc = subprocess.Popen(
-        [str(runtime_python), str(ROOT / "deploy/docker/entrypoint.py")],
+        [*read_only_root, str(runtime_python), str(ROOT / "deploy/docker/entrypoint.py")],
         env=env,
         cwd=workdir,
         stdout=log,
