@@ -51,8 +51,7 @@ RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG SERVICE
 LABEL org.opencontainers.image.title="community-${SERVICE}" \
-      org.opencontainers.image.description="Customer community platform: the ${SERVICE} service" \
-      org.opencontainers.image.source="services/${SERVICE}"
+      org.opencontainers.image.description="Customer community platform: the ${SERVICE} service"
 ENV COMMUNITY_SERVICE=${SERVICE} \
     PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -97,7 +97,7 @@ lock: venv ## recompile requirements-{runtime,build,dev}.lock from their .in fil
 validate-deploy: venv ## check Dockerfile, compose file and k8s overlays offline (no Docker, no cluster)
 	$(PYTHON) deploy/tools/validate_deploy.py
 
-config-docs: venv ## regenerate README's configuration reference and .env.example from the Settings classes
+config-docs: venv ## regenerate README's configuration reference from the Settings classes
 	$(PYTHON) deploy/tools/config_reference.py --write
 
 clean: down ## remove the virtualenv and local server state (keeps the download cache)
