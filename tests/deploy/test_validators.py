@@ -143,14 +143,14 @@ def test_a_new_service_without_its_blocks_is_reported(
     compose_model: dict[str, Any], production: list[dict[str, Any]], drain: float
 ) -> None:
     class NewService(Service):
-        port = 8005  # type: ignore[assignment]
-        env_prefix = "SEARCH_"  # type: ignore[assignment]
+        port = 8099  # type: ignore[assignment]
+        env_prefix = "NEWSERVICE_"  # type: ignore[assignment]
 
-    new = NewService("search", ROOT / "services" / "search")
-    assert any("service search missing" in p for p in vd.compose_rules(compose_model, [new], drain))
-    assert any(
-        "search: no Deployment" in p for p in vd.k8s_rules(production, [new], "production", drain)
-    )
+    new = NewService("newservice", ROOT / "services" / "newservice")
+    compose = vd.compose_rules(compose_model, [new], drain)
+    assert any("service newservice missing" in p for p in compose), compose
+    k8s = vd.k8s_rules(production, [new], "production", drain)
+    assert any("newservice: no Deployment" in p for p in k8s), k8s
 
 
 # ----------------------------------------------------------------------------- kubernetes
