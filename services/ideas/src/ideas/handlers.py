@@ -102,6 +102,17 @@ async def merge_ideas(
     require_staff(user.roles, "merge ideas")
     target_id = cmd.into_idea_id
     source = await repo.get(source_id)
+    if source.merging_into is not None and source.merge_attempt is not None:
+        # an attempt interrupted by a crash: settle it first (finish it, or release the source)
+        try:
+            done = await complete_merge(
+                repo, source_id, source.merging_into, source.merge_attempt, user.user_id
+            )
+        except MergeConflictError:
+            done = None
+        if done is not None and done.target_idea_id == target_id:
+            return done
+        source = await repo.get(source_id)
     target = await repo.find(target_id)
     if target is None:
         raise IdeaNotFoundError(f"no idea {target_id!r}", field="into_idea_id")
