@@ -22,6 +22,9 @@ async def _age_votes(ideas_db: Any, idea_id: str, days: int) -> None:
     """Rewrite an idea's votes as if they had been cast ``days`` ago (test set-up only)."""
     doc = await ideas_db.ideas.find_one({"_id": idea_id})
     old = datetime.now(UTC) - timedelta(days=days)
+    # unset first: the local FerretDB build treats `$set` of an embedded document with the
+    # same values under other keys as "unchanged" (a store defect, reported)
+    await ideas_db.ideas.update_one({"_id": idea_id}, {"$unset": {"voters": "", "vote_days": ""}})
     await ideas_db.ideas.update_one(
         {"_id": idea_id},
         {
