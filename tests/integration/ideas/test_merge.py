@@ -103,7 +103,8 @@ async def test_merge_conflicts_and_bad_merges(
     r = await merge(http, ideas.url, c, "no-such-idea")
     assert r.status_code == 404 and r.json()["field"] == "into_idea_id"
     assert (await merge(http, ideas.url, "no-such-idea", c)).status_code == 404
-    await asyncio.sleep(0.5)
+    await recorder.wait(a, "IdeasMerged")
+    await asyncio.sleep(1)
     assert len(recorder.of(a, "IdeasMerged")) == 1
     assert recorder.of(c, "IdeasMerged") == []
 
