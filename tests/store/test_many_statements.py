@@ -23,11 +23,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 async def test_unordered_bulk_update_with_many_statements_completes(
     servers: Servers, db: AsyncDatabase[dict[str, Any]], statements: int
 ) -> None:
-    await db.items.bulk_write([InsertOne({"_id": i, "n": 0}) for i in range(statements)])
+    await db.items.bulk_write([InsertOne({"_id": f"i{i}", "n": 0}) for i in range(statements)])
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb, timeoutMS=60_000)
     try:
         r = await client[db.name].items.bulk_write(
-            [UpdateOne({"_id": i}, {"$inc": {"n": 1}}) for i in range(statements)],
+            [UpdateOne({"_id": f"i{i}"}, {"$inc": {"n": 1}}) for i in range(statements)],
             ordered=False,
         )
     finally:
