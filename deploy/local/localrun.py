@@ -119,24 +119,27 @@ def _ferretdb_module_dir(src: Path) -> Path:
 
 
 def _apply_patches(tree: Path, patches: list[Path]) -> None:
-    """Apply each patch with GNU patch; stop at the first one that does not apply cleanly."""
-    if patches and not shutil.which("patch"):
-        raise StartError("GNU patch is not installed; it applies deploy/local/ferretdb/patches")
+    """Apply each patch with ``git apply`` (all or nothing, no fuzz); stop at the first that
+    does not apply. GIT_CEILING_DIRECTORIES keeps git from treating the tree as a subdirectory
+    of an enclosing repository (``.cache`` lives in this one), where it would skip the paths."""
+    if patches and not shutil.which("git"):
+        raise StartError("git is not installed; it applies deploy/local/ferretdb/patches")
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)}
     for p in patches:
-        cmd = ["patch", "-p1", "--batch", "--forward", "--fuzz=0", "-d", str(tree), "-i", str(p)]
-        check = subprocess.run([*cmd, "--dry-run"], capture_output=True, text=True)
+        cmd = ["git", "apply", "-p1", "--whitespace=nowarn", str(p)]
+        check = subprocess.run([*cmd, "--check"], cwd=tree, env=env, capture_output=True, text=True)
         if check.returncode:
             raise PatchError(
                 f"FerretDB patch {p.name} no longer applies to {FERRETDB_MODULE}@"
                 f"{FERRETDB_VERSION}; fix or drop it ({p}):\n{check.stdout}{check.stderr}"
             )
-        subprocess.run([*cmd, "--quiet"], check=True)
+        subprocess.run(cmd, cwd=tree, env=env, check=True)
 
 
 def ferretdb_binary() -> Path:
     """Build our FerretDB main once per machine (per source + patch content).
 
-    FerretDB 1.24.2 is copied from the Go module cache into ``.cache/ferretdb-build/<key>``,
+    FerretDB 1.24.2 is copied from the Go module cache into ``.cache/ferretdb-build/``,
     our patch series (deploy/local/ferretdb/patches) is applied to that copy, and our main is
     built against it through a ``replace`` directive written into a copy of its go.mod. The
     key covers main.go, go.mod, go.sum and every patch, so changing a patch rebuilds.
@@ -153,7 +156,9 @@ def ferretdb_binary() -> Path:
         f"building FerretDB {FERRETDB_VERSION} + {len(patches)} patches with go build "
         "(once per machine; a few minutes cold)"
     )
-    build = CACHE / "ferretdb-build" / key
+    # a directory of its own per build: concurrent builds (make up, a test session) never
+    # share one; removed after a successful build (the binary does not refer to it)
+    build = CACHE / "ferretdb-build" / f"{key}-{os.getpid()}"
     shutil.rmtree(build, ignore_errors=True)
     module = build / "FerretDB"
     shutil.copytree(_ferretdb_module_dir(src), module)
@@ -170,9 +175,10 @@ def ferretdb_binary() -> Path:
         ["go", "mod", "edit", f"-replace={FERRETDB_MODULE}={module}"], cwd=main, check=True
     )
     binary.parent.mkdir(parents=True, exist_ok=True)
-    tmp = binary.with_suffix(".tmp")
+    tmp = binary.with_suffix(f".{os.getpid()}.tmp")
     subprocess.run(["go", "build", "-trimpath", "-o", str(tmp), "."], cwd=main, check=True)
     tmp.rename(binary)
+    shutil.rmtree(build, ignore_errors=True)
     return binary
 
 
