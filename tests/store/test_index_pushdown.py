@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from bson import ObjectId
+from bson import Int64, ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -155,3 +155,14 @@ async def test_indexed_queries_answer_like_unindexed_ones(
             await ids(db, "plain", filter, sort, limit),
         )
         assert got == want, (filter, sort, limit)
+
+
+async def test_numeric_id_lookups_match_numbers_of_every_type(db: AsyncDatabase[Doc]) -> None:
+    """{_id: 5} matches 5, 5L and 5.0; {_id: 0} matches -0.0 (FerretDB patch 0008)."""
+    ids: list[Any] = [5, Int64(6), 7.0, -0.0, 2.5, 1e21, -(2**40), "5", "6", OID]
+    await db.nums.insert_many([{"_id": v, "v": i} for i, v in enumerate(ids)])
+    for probe in [5, 5.0, Int64(5), 6, 6.0, Int64(7), 7, 0, 0.0, 2.5, 1e21, -(2**40), "5", 8]:
+        got = [d["v"] for d in await db.nums.find({"_id": probe}).to_list(None)]
+        want = [d["v"] for d in await db.nums.find({"_id": {"$in": [probe]}}).to_list(None)]
+        assert got == want, probe
+        assert len(got) == (0 if probe == 8 else 1), probe

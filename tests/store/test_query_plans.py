@@ -180,3 +180,9 @@ async def test_array_valued_field_is_left_to_the_handler(db: AsyncDatabase[Doc])
     res = await explain(db, "threads", {"tags": "x"}, limit=5)
     assert res["filterPushdown"] is False, res
     assert len(await db.threads.find({"tags": "x"}).to_list(None)) == 20
+
+
+@pytest.mark.parametrize("value", [7, 7.0, 2**40], ids=["int", "double", "long"])
+async def test_numeric_id_uses_the_id_index(db: AsyncDatabase[Doc], value: Any) -> None:
+    await db.nums.insert_many([{"_id": i} for i in range(1, 50)])
+    assert_index_search(await explain(db, "nums", {"_id": value, "x": {"$exists": False}}), "__id_")
