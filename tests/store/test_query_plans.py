@@ -74,8 +74,9 @@ T42 = {"_id": "t42", "version": 2, "outbox": {"e1": {"seq": 1}}}
         ({"_id": "t42", "outbox.e1": {"$exists": True}}, True),
         ({"_id": "t42", "outbox.e2": {"$exists": True}}, False),
         ({"version": 2, "_id": "t42"}, True),
+        ({"_id": {"$in": ["t42", "nope"]}}, True),
     ],
-    ids=["id", "id+version", "id+other-version", "id+exists", "id+not-exists", "version+id"],
+    ids=["id", "id+version", "id+other-ver", "id+exists", "id+not-exists", "version+id", "id-in"],
 )
 async def test_id_filters_use_the_id_index(
     db: AsyncDatabase[Doc], filter: Doc, found: bool
