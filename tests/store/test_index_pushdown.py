@@ -111,6 +111,14 @@ def queries() -> list[tuple[Doc, list[tuple[str, int]] | None, int]]:
         ({"user_id": "u2"}, [("_id", ASCENDING)], 4),
         ({"kind": "a", "n": {"$gt": 3}}, by_created, 20),
         ({"kind": {"$in": ["a", "b"]}}, by_created, 20),
+        ({"n": {"$in": [1, 2.0, Int64(5)]}}, None, 0),
+        ({"n": {"$in": [1, 2]}}, None, 5),
+        ({"n": {"$in": ["5", "é<&>"]}}, [("_id", ASCENDING)], 0),
+        ({"n": {"$in": [True, 1]}}, None, 0),
+        ({"n": {"$in": [None, 3]}}, None, 0),
+        ({"n": {"$in": [T0 + timedelta(days=3), OID]}}, None, 0),
+        ({"user_id": "u1", "day": {"$in": ["2026-01-01", 20260103]}}, None, 0),
+        ({"user_id": {"$in": ["u1", "u4"]}, "day": "2026-01-02"}, None, 0),
     ]
 
 

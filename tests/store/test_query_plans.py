@@ -162,6 +162,13 @@ async def test_single_field_equality_uses_the_index(db: AsyncDatabase[Doc]) -> N
     assert_index_search(await explain(db, "votes", {"post_id": "p3"}), "post_id_1")
 
 
+async def test_in_on_a_field_uses_the_index(db: AsyncDatabase[Doc]) -> None:
+    await db.removals.insert_many([{"post_id": f"p{i % 40}", "v": 1} for i in range(400)])
+    await db.removals.create_index([("post_id", 1)])
+    res = await explain(db, "removals", {"post_id": {"$in": ["p3", "p7", "p9"]}})
+    assert_index_search(res, "post_id_1")
+
+
 async def test_outbox_pending_query_uses_the_index(db: AsyncDatabase[Doc]) -> None:
     await db.outboxed.insert_many(
         [{"_id": f"d{i}", "outbox_len": 1 if i % 50 == 0 else 0} for i in range(500)]
