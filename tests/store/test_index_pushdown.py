@@ -29,6 +29,7 @@ INDEXES = [
     [("n", ASCENDING)],
     [("n", DESCENDING), ("_id", DESCENDING)],
     [("user_id", ASCENDING), ("day", ASCENDING)],
+    [("pm.k", ASCENDING), ("pm.pts", DESCENDING), ("_id", DESCENDING)],
 ]
 
 
@@ -65,6 +66,15 @@ def documents(rng: random.Random, count: int, *, arrays: bool, objects: bool) ->
             d["n"] = rng.randint(0, 20) if rng.random() < 0.7 else scalar(rng)
         d["user_id"] = f"u{rng.randint(0, 5)}"
         d["day"] = rng.choice(["2026-01-01", "2026-01-02", 20260103])
+        r = rng.random()
+        if r < 0.7:
+            d["pm"] = {"k": rng.choice(["2026-01", "2026-02"]), "pts": rng.randint(0, 9)}
+        elif r < 0.75:
+            d["pm"] = {"k": None, "pts": scalar(rng)}
+        elif r < 0.8:
+            d["pm"] = "2026-01"
+        elif r < 0.85 and arrays:
+            d["pm"] = [{"k": "2026-01", "pts": rng.randint(0, 9)}, {"k": "2026-02"}]
         if arrays and rng.random() < 0.05:
             d[rng.choice(["kind", "n", "created_at"])] = [scalar(rng), "a", 7]
         if objects and rng.random() < 0.05:
@@ -111,6 +121,11 @@ def queries() -> list[tuple[Doc, list[tuple[str, int]] | None, int]]:
         ({"user_id": "u2"}, [("_id", ASCENDING)], 4),
         ({"kind": "a", "n": {"$gt": 3}}, by_created, 20),
         ({"kind": {"$in": ["a", "b"]}}, by_created, 20),
+        ({"pm.k": "2026-01"}, [("pm.pts", DESCENDING), ("_id", DESCENDING)], 10),
+        ({"pm.k": "2026-02"}, [("pm.pts", ASCENDING), ("_id", ASCENDING)], 10),
+        ({"pm.k": "2026-01", "pm.pts": {"$gt": 4}}, None, 0),
+        ({"pm.k": None}, None, 0),
+        ({"pm.k": {"$in": ["2026-01", "2026-02"]}}, None, 7),
         ({"n": {"$in": [1, 2.0, Int64(5)]}}, None, 0),
         ({"n": {"$in": [1, 2]}}, None, 5),
         ({"n": {"$in": ["5", "é<&>"]}}, [("_id", ASCENDING)], 0),

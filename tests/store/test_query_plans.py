@@ -169,6 +169,16 @@ async def test_in_on_a_field_uses_the_index(db: AsyncDatabase[Doc]) -> None:
     assert_index_search(res, "post_id_1")
 
 
+async def test_dotted_fields_use_the_index(db: AsyncDatabase[Doc]) -> None:
+    await db.users.insert_many(
+        [{"_id": f"u{i}", "pm": {"k": f"2026-0{i % 3 + 1}", "pts": i % 17}} for i in range(300)]
+    )
+    await db.users.create_index([("pm.k", 1), ("pm.pts", -1), ("_id", -1)])
+    res = await explain(db, "users", {"pm.k": "2026-02"}, {"pm.pts": -1, "_id": -1}, limit=20)
+    assert_index_search(res, "pm.k_1_pm.pts_-1__id_-1")
+    assert (res["sortPushdown"], res["limitPushdown"]) == (True, True), res
+
+
 async def test_outbox_pending_query_uses_the_index(db: AsyncDatabase[Doc]) -> None:
     await db.outboxed.insert_many(
         [{"_id": f"d{i}", "outbox_len": 1 if i % 50 == 0 else 0} for i in range(500)]
