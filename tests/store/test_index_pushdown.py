@@ -1,6 +1,6 @@
 """Queries served by indexes answer exactly like the same queries without indexes.
 
-On the embedded store (FerretDB patches 0005-0007) equality and range filters, sorts and
+On the embedded store (FerretDB patches 0005-0011) equality and range filters, sorts and
 limits on indexed fields are pushed down to SQLite; everything MongoDB treats specially
 (type brackets, null and missing, arrays matching by element, numbers of different types,
 dates) must give the same answer as FerretDB's in-Go evaluation on an unindexed collection.

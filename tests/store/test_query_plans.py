@@ -1,4 +1,4 @@
-"""Hot-path queries are index lookups on the embedded store (FerretDB patches 0003-0007).
+"""Hot-path queries are index lookups on the embedded store (FerretDB patches 0003-0011).
 
 Read through FerretDB's ``explain`` command: for the SQLite backend it returns SQLite's
 ``EXPLAIN QUERY PLAN`` rows under ``queryPlanner.Plan`` and whether the filter, the sort and
