@@ -23,6 +23,7 @@ class IdeaSubmitted(IdeasEvent):
     title: str
     category: str
     product_area: str
+    description: str | None = None
 
 
 @register
