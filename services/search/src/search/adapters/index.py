@@ -209,9 +209,12 @@ def read_meta(searcher: tantivy.Searcher) -> dict[str, Any]:
 
 
 def doc_key(doc: tantivy.Document) -> str:
-    return str(doc.get_first("key"))
+    key = doc.get_first("key")
+    assert isinstance(key, str)
+    return key
 
 
 def doc_state(doc: tantivy.Document) -> bytes:
-    state: bytes = doc.get_first("state")
+    state = doc.get_first("state")
+    assert isinstance(state, bytes)
     return state
