@@ -135,6 +135,11 @@ class Env:
 
 
 @pytest.fixture
+def feed() -> Feed:
+    return Feed()
+
+
+@pytest.fixture
 def env() -> Env:
     return Env()
 
