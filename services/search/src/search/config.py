@@ -28,6 +28,8 @@ class Settings(ServiceSettings):
     #: index writer memory budget (bytes) and threads
     writer_heap_bytes: int = 64_000_000
     writer_threads: int = 1
+    #: /readyz stays 503 until the index is this close to the end of the topics (once)
+    ready_max_lag: int = 1000
     #: consumer batch size: one index commit per batch, so catch-up wants large batches
     consumer_max_records: int = 2000
 

@@ -124,7 +124,20 @@ class SearchIndex:
     @staticmethod
     def _with_tokenizer(index: tantivy.Index) -> tantivy.Index:
         index.register_tokenizer(TOKENIZER, analyzer())
+        # searches see exactly what ``reload`` made visible (after each of our commits)
+        index.config_reader(reload_policy="manual")
         return index
+
+    @classmethod
+    def open_readonly(cls, path: str) -> SearchIndex:
+        """Another process's index, for reading only (no writer, never recreated)."""
+        if not tantivy.Index.exists(path):
+            raise FileNotFoundError(f"no index at {path}")
+        self = cls.__new__(cls)
+        self.schema, self.path, self._writer = SCHEMA, path, None
+        self._heap, self._threads = 0, 0
+        self.index = cls._with_tokenizer(tantivy.Index.open(path))
+        return self
 
     # ------------------------------------------------------------------ reads
     def searcher(self) -> tantivy.Searcher:
@@ -175,9 +188,9 @@ class SearchIndex:
             self._writer = None
 
     # ------------------------------------------------------------------ rebuild support
-    def digest(self) -> dict[str, Any]:
+    def digest(self, searcher: tantivy.Searcher | None = None) -> dict[str, Any]:
         """sha256 over every document's key and state (sorted by key), plus the count."""
-        searcher = self.searcher()
+        searcher = searcher or self.searcher()
         n = searcher.num_docs
         rows: list[tuple[str, bytes]] = []
         if n:
