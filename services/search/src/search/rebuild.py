@@ -33,9 +33,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from communitykit.consumer import Received
 from schemas import PoisonEventError, UnknownEventTypeError, parse
 
+from .adapters import queries
 from .adapters.index import Offsets, SearchIndex, doc_state, read_meta
-from .adapters.queries import Filters
 from .config import Settings
+from .domain import query as user_query
 from .projection import IndexProjection
 from .service import SearchService
 
@@ -133,15 +134,20 @@ def probe_queries(live: SearchIndex) -> list[str]:
     return [t for t in titles if isinstance(t, str) and t.strip()][:PROBES]
 
 
-def results(index: SearchIndex, queries: list[str]) -> list[list[str]]:
-    """Per query, the set of ids found (sorted): scores may differ slightly between two
-    indexes with the same documents (BM25 statistics count deleted documents until their
-    segments merge), the documents found may not."""
+def results(index: SearchIndex, probes: list[str]) -> list[list[str]]:
+    """Per query, every document found (sorted ids). Scores, and so the order and the top
+    of a long list, may differ slightly between two indexes with the same documents (BM25
+    statistics count deleted documents until their segments merge); what matches may not."""
     service = SearchService(index)
+    searcher = index.searcher()
     out = []
-    for q in queries:
-        items, _ = service.search(q, Filters(), limit=100)
-        out.append(sorted(f"{i['type']}:{i['id']}" for i in items))
+    for q in probes:
+        parsed = user_query.parse(q, service.analyze)
+        if parsed.empty:
+            continue
+        query = queries.ranked(queries.text_query(parsed), queries.Filters())
+        hits = queries.run(searcher, query, limit=max(1, searcher.num_docs))
+        out.append(sorted(f"{h.state['type']}:{h.state['id']}" for h in hits))
     return out
 
 

@@ -18,6 +18,9 @@ class SearchService:
         self._analyzer = analyzer()
         self._no_stopwords = analyzer(stopwords=True)
 
+    def analyze(self, text: str) -> list[str]:
+        return self._analyzer.analyze(text)
+
     def search(
         self, q: str, filters: queries.Filters, *, limit: int, offset: int = 0
     ) -> tuple[list[dict[str, Any]], bool]:
