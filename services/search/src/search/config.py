@@ -31,7 +31,7 @@ class Settings(ServiceSettings):
     #: /readyz stays 503 until the index is this close to the end of the topics (once)
     ready_max_lag: int = 1000
     #: consumer batch size: one index commit per batch, so catch-up wants large batches
-    consumer_max_records: int = 2000
+    consumer_max_records: int = 10000
 
     @property
     def topic_list(self) -> list[str]:

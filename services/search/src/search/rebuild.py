@@ -146,7 +146,7 @@ def results(index: SearchIndex, probes: list[str]) -> list[list[str]]:
         if parsed.empty:
             continue
         query = queries.ranked(queries.text_query(parsed), queries.Filters())
-        hits = queries.run(searcher, query, limit=max(1, searcher.num_docs))
+        hits, _ = queries.run(searcher, query, limit=max(1, searcher.num_docs))
         out.append(sorted(f"{h.state['type']}:{h.state['id']}" for h in hits))
     return out
 

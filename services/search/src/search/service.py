@@ -28,12 +28,13 @@ class SearchService:
         parsed = user_query.parse(q, self._analyzer.analyze)
         if parsed.empty:
             return [], False  # nothing searchable in it (only punctuation, say)
-        text = queries.text_query(parsed)
         searcher = self.index.searcher()
-        hits = queries.run(searcher, queries.ranked(text, filters), limit=limit + 1, offset=offset)
+        text = queries.text_query(parsed, searcher=searcher)
+        hits, more = queries.run(
+            searcher, queries.ranked(text, filters), limit=limit, offset=offset
+        )
         snippets = queries.Snippets(searcher, text)
-        items = [queries.item(h, snippets.of(h.state)) for h in hits[:limit]]
-        return items, len(hits) > limit
+        return [queries.item(h, snippets.of(h.state)) for h in hits], more
 
     def similar(self, title: str) -> list[dict[str, Any]]:
         """Threads and ideas most like ``title``: every word counts (stop words aside)."""
@@ -44,6 +45,6 @@ class SearchService:
             return []
         text = queries.text_query(parsed, fuzzy=False)
         searcher = self.index.searcher()
-        hits = queries.run(searcher, queries.ranked(text, queries.Filters()), limit=SIMILAR)
+        hits, _ = queries.run(searcher, queries.ranked(text, queries.Filters()), limit=SIMILAR)
         snippets = queries.Snippets(searcher, text)
         return [queries.item(h, snippets.of(h.state)) for h in hits]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from search.adapters.queries import Filters
 
 
@@ -22,6 +24,17 @@ def test_solved_question_is_boosted(env: Any) -> None:
     b, rb = f.thread("Router reset", "how to reset the router")
     env.apply(ra, rb, f.reply(b, "hold the button", "r1"), f.accept(b, "r1"))
     assert env.ids("router reset") == [b, a]
+
+
+def test_solved_boost_is_one_and_a_half_times(env: Any) -> None:
+    f = env.feed
+    a, ra = f.thread("Router reset", "x")
+    b, rb = f.thread("Router reset", "x")
+    # identical text statistics: b's accepted reply does not contain the word searched
+    env.apply(ra, rb, f.reply(a, "zzz", "ra1"), f.reply(b, "zzz", "rb1"), f.accept(b, "rb1"))
+    items, _ = env.service.search("router", Filters(), limit=5)
+    score = {i["id"]: i["score"] for i in items}
+    assert score[b] == pytest.approx(1.5 * score[a], rel=1e-3)
 
 
 def test_accepted_answer_outweighs_an_ordinary_reply(env: Any) -> None:
@@ -46,7 +59,9 @@ def test_typos_still_find_but_rank_below_exact(env: Any) -> None:
     a, ra = f.thread("Thermostat schedule", "weekly program")
     b, rb = f.thread("Thermostst schedule", "typo in the title")
     env.apply(ra, rb)
-    assert env.ids("thermostat") == [a, b]
+    # a word the index knows is taken as written; an unknown one as a typo
+    assert env.ids("thermostat") == [a]
+    assert env.ids("thermostat thermostatt") == [a, b]
     assert a in env.ids("thermostta")  # transposition
     assert a in env.ids("thremostatt")  # two edits on a long word
     assert env.ids("scheduel")  # one edit

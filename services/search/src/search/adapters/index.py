@@ -25,9 +25,12 @@ from ..domain.documents import Searchable, State, searchable
 log = logging.getLogger(__name__)
 
 #: bump when the schema or the derivation of fields changes: an older index is rebuilt
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TOKENIZER = "community"
 META_KEY = "meta:position"
+WEIGHT_FIELD = "weight"
+#: log2(2 + w) = 1.5: a solved question's score counts 1.5 times
+SOLVED_WEIGHT = 2**1.5 - 2
 TEXT_FIELDS = ("title", "body", "accepted", "replies")
 FILTER_FIELDS = ("type", "kind", "group_id", "tags", "product_id")
 
@@ -58,6 +61,9 @@ def build_schema() -> tantivy.Schema:
     for name in FILTER_FIELDS:
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
     sb.add_unsigned_field("solved", indexed=True)
+    # the solved boost, applied by ``Searcher.search(weight_by_field=...)``, which multiplies
+    # a document's score by log2(2 + weight): weight 0 → x1, SOLVED_WEIGHT → x1.5
+    sb.add_float_field(WEIGHT_FIELD, fast=True)
     return sb.build()
 
 
@@ -92,6 +98,7 @@ def _add_searchable(doc: tantivy.Document, s: Searchable) -> None:
     if s.product_id:
         doc.add_text("product_id", s.product_id)
     doc.add_unsigned("solved", int(s.solved))
+    doc.add_float(WEIGHT_FIELD, SOLVED_WEIGHT if s.solved else 0.0)
 
 
 class SearchIndex:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
 
 from communitykit.app import runtime_of
 from communitykit.problems import InvalidInputError
@@ -14,6 +16,36 @@ from ..adapters import queries
 from ..service import SearchService
 
 router = APIRouter()
+
+
+class Item(BaseModel):
+    """One result (SPEC 3): ``snippet`` is HTML, the text escaped and matches in ``<b>``."""
+
+    type: Literal["thread", "idea"]
+    id: str
+    title: str
+    snippet: str
+    score: float
+    kind: str
+    solved: bool | None = None
+    status: str | None = None
+    merged_into: str | None = None
+
+
+class Page(BaseModel):
+    items: list[Item]
+    next_cursor: str | None
+
+
+class Similar(BaseModel):
+    items: list[Item]
+
+
+def _json(body: dict[str, Any]) -> Response:
+    """The body as JSON, serialised once by orjson (FastAPI's encoder walks every value
+    again: a measurable part of a search request)."""
+    return Response(orjson.dumps(body), media_type="application/json")
+
 
 #: a query longer than this is refused (422); shorter ones are capped at MAX_CLAUSES words
 MAX_QUERY_CHARS = 1000
@@ -45,7 +77,7 @@ def _encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(str(offset).encode()).decode()
 
 
-@router.get("/search")
+@router.get("/search", response_model=Page)
 async def search(
     request: Request,
     q: Text,
@@ -55,17 +87,17 @@ async def search(
     product_id: Filter = None,
     limit: Limit = 20,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> Response:
     """Threads and ideas ranked by relevance, each with a highlighted snippet (``<b>``)."""
     start = _decode_cursor(cursor)
     filters = queries.Filters(kind=kind, group_id=group_id, tag=tag, product_id=product_id)
     items, more = _service(request).search(q, filters, limit=limit, offset=start)
     nxt = start + limit
     more = more and nxt <= MAX_OFFSET
-    return {"items": items, "next_cursor": _encode_cursor(nxt) if more else None}
+    return _json({"items": items, "next_cursor": _encode_cursor(nxt) if more else None})
 
 
-@router.get("/similar")
-async def similar(request: Request, title: Text) -> dict[str, Any]:
+@router.get("/similar", response_model=Similar)
+async def similar(request: Request, title: Text) -> Response:
     """The five threads or ideas most like a draft title (ask and submit forms)."""
-    return {"items": _service(request).similar(title)}
+    return _json({"items": _service(request).similar(title)})
