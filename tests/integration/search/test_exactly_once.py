@@ -32,7 +32,7 @@ from .conftest import index_path, search_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-THREADS = 600
+THREADS = 300
 
 
 def script(tag: str) -> list[Envelope[Any]]:
