@@ -19,8 +19,9 @@ class Settings(ServiceSettings):
     consumer_group: str = "search"
     #: the topics indexed, comma-separated (the benchmark points it at a topic of its own)
     source_topics: str = f"{topics.FORUM_EVENTS},{topics.IDEAS_EVENTS}"
-    #: directory of the on-disk tantivy index (created if missing)
-    index_path: str = ".run/search-index"
+    #: directory of the on-disk tantivy index (created if missing); the default is where
+    #: `make up` puts it, so that `make rebuild SERVICE=search` finds it
+    index_path: str = ".run/dev/search-index"
     #: where an index with no position for a partition starts reading it: ``earliest`` in
     #: production (a new index indexes the whole history); tests use ``latest``. The start is
     #: recorded in the index (its *origin*) so that a rebuild replays exactly the same range.
