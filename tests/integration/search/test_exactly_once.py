@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -241,3 +242,4 @@ async def test_kill_9_while_indexing_then_index_equals_rebuild(servers: Servers)
         ), headers
     finally:
         svc.stop()
+        shutil.rmtree(path, ignore_errors=True)
