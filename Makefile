@@ -6,7 +6,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
-PACKAGES := shared/schemas shared/kit services/forum services/reputation services/ideas
+PACKAGES := shared/schemas shared/kit services/forum services/reputation services/ideas \
+	services/search
 PACKAGE_FILES := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 STAMP := $(VENV)/.installed
 USER ?= alice
@@ -59,7 +60,8 @@ test-e2e: prepare ## end-to-end tests (services as processes, over HTTP)
 lint: venv ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/schemas/src shared/kit/src services/forum/src services/reputation/src services/ideas/src
+	$(BIN)/mypy shared/schemas/src shared/kit/src services/forum/src services/reputation/src \
+		services/ideas/src services/search/src
 
 fmt: venv ## format and auto-fix
 	$(BIN)/ruff format .

@@ -136,6 +136,7 @@ CONSUMES = {
     "forum": [REPUTATION_EVENTS],
     "reputation": [FORUM_EVENTS, IDEAS_EVENTS],
     "ideas": [],
+    "search": [FORUM_EVENTS, IDEAS_EVENTS],
 }
 
 

@@ -426,7 +426,7 @@ def create_topics(bootstrap: str, log: Path) -> None:
 
 # ----------------------------------------------------------------------------- services
 
-SERVICES = {"forum": 8001, "ideas": 8002, "reputation": 8003}
+SERVICES = {"forum": 8001, "ideas": 8002, "reputation": 8003, "search": 8005}
 
 
 def start_service(profile: Profile, name: str, port: int, env: dict[str, str]) -> str:
@@ -459,7 +459,12 @@ def up(profile: Profile, with_services: bool = True) -> dict[str, str]:
     create_topics(bootstrap, profile.log("topics"))
     where = {"kafka": bootstrap, "mongodb": mongo}
     if with_services:
-        env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "MONGODB_URL": mongo}
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "MONGODB_URL": mongo,
+            # the search index is local state of the profile, like the servers' data
+            "SEARCH_INDEX_PATH": str(profile.base / "search-index"),
+        }
         for name, port in SERVICES.items():
             where[name] = start_service(profile, name, port, env)
     _say(f"up in {time.monotonic() - t0:.1f}s")
