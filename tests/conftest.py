@@ -132,7 +132,11 @@ def service_env(servers: Servers, name: str, suffix: str = "", **extra: str) -> 
 
 
 #: the topics each service consumes (its consumer group starts where a test wants it)
-CONSUMES = {"forum": [REPUTATION_EVENTS], "reputation": [FORUM_EVENTS, IDEAS_EVENTS]}
+CONSUMES = {
+    "forum": [REPUTATION_EVENTS],
+    "reputation": [FORUM_EVENTS, IDEAS_EVENTS],
+    "analytics": [FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS],
+}
 
 
 def group_of(svc: ServiceProcess) -> str:

@@ -133,6 +133,10 @@ class FakeCollection:
                 out.append(d)
         return Cursor(out)
 
+    async def find_one(self, query: Doc, projection: Doc | None = None) -> Doc | None:
+        found = self.find(query, projection).docs
+        return found[0] if found else None
+
     async def bulk_write(self, ops: list[Any], ordered: bool = True) -> None:
         errors = []
         for n, op in enumerate(ops):
@@ -290,6 +294,17 @@ class Community:
             idea_id=idea, author_id=author, from_status=frm, to_status=to, changed_by=staff
         )  # type: ignore[arg-type]
         self._emit(topics.IDEAS_EVENTS, data, idea, staff, t)
+
+    def republish(self, records: Sequence[Received]) -> list[Received]:
+        """The same events published again (an outbox relay that crashed between publishing
+        and marking): same ids, new offsets, same partitions."""
+        out = []
+        for r in records:
+            off = self._offsets[(r.topic, r.partition)]
+            self._offsets[(r.topic, r.partition)] = off + 1
+            out.append(Received(r.event, r.topic, r.partition, off))
+        self.records.extend(out)
+        return out
 
     def story(self) -> Community:
         story(self)

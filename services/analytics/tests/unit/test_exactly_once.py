@@ -46,6 +46,18 @@ def test_every_batch_redelivered_counts_once(community: Any) -> None:
     assert (o["posts"], o["votes"], o["active_users"]) == (13, 4, 7)
 
 
+def test_an_event_published_twice_counts_once(community: Any) -> None:
+    community.story()
+    _, want = once(type(community))
+    original = list(community.records)
+    copies = community.republish(original[4:15])
+    community.apply([original[:10], original[10:] + copies[:3], copies[3:]])
+    assert canonical(community)["days"] == want["days"]
+    assert canonical(community)["threads"] == want["threads"]
+    o = community.overview(D1, D2)
+    assert (o["posts"], o["votes"], o["questions"]) == (13, 4, 4)
+
+
 def test_any_interleaving_of_partitions_gives_the_same_state(community: Any) -> None:
     community.story()
     _, want = once(type(community))

@@ -10,6 +10,10 @@ The mechanism every consuming service shares (SPEC 6, "projections are disposabl
 4. compare a deterministic digest of every projection collection (transport fields such
    as the outbox are left out) and print the result.
 
+With ``--at-live-offsets`` the replay stops at the live group's committed offsets instead
+of the topics' ends (step 3 is then moot): with the live service stopped, the comparison is
+exact even while other producers keep writing to the topics.
+
 Exit code 0 when rebuilt == live, 1 when they differ, 2 on error. A service's
 ``rebuild.py`` only says which topics, which collections and how to build its projection
 on a database (:class:`Rebuild`), then calls :func:`main`.
@@ -103,6 +107,20 @@ async def end_offsets(bootstrap: str, sources: Sequence[str]) -> dict[TopicParti
         await c.stop()
 
 
+async def committed_offsets(
+    bootstrap: str, group: str, sources: Sequence[str]
+) -> dict[TopicPartition, int]:
+    """The group's committed offset of every partition of ``sources`` (0 where none)."""
+    ends = await end_offsets(bootstrap, sources)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp: (committed[tp].offset if tp in committed else 0) for tp in ends}
+
+
 async def replay(bootstrap: str, apply: BatchHandler, until: dict[TopicPartition, int]) -> int:
     """Feed every valid record below ``until`` to ``apply``, batch by batch; return how many."""
     todo = {tp: end for tp, end in until.items() if end > 0}
@@ -159,13 +177,19 @@ async def wait_for_live(
         await admin.close()
 
 
-async def run(spec: Rebuild, into: str | None, wait: float, drop: bool) -> int:
+async def run(
+    spec: Rebuild, into: str | None, wait: float, drop: bool, at_live: bool = False
+) -> int:
     settings = spec.settings
     target_name = into or f"{settings.mongodb_database}_rebuild_{int(time.time())}"
     client: AsyncMongoClient[Doc] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     try:
         await client.drop_database(target_name)
-        until = await end_offsets(settings.kafka_bootstrap_servers, spec.sources)
+        bootstrap = settings.kafka_bootstrap_servers
+        if at_live:
+            until = await committed_offsets(bootstrap, spec.group_id, spec.sources)
+        else:
+            until = await end_offsets(bootstrap, spec.sources)
         t0 = time.monotonic()
         apply = await spec.projection(client[target_name])
         n = await replay(settings.kafka_bootstrap_servers, apply, until)
@@ -209,9 +233,14 @@ def main(spec: Callable[[], Rebuild], description: str | None = __doc__) -> None
     ap.add_argument("--into", help="database to rebuild into (default: <live>_rebuild_<time>)")
     ap.add_argument("--wait", type=float, default=60, help="seconds to wait for the live group")
     ap.add_argument("--drop", action="store_true", help="drop the rebuilt database afterwards")
+    ap.add_argument(
+        "--at-live-offsets",
+        action="store_true",
+        help="replay up to the live group's committed offsets (stop the live service first)",
+    )
     args = ap.parse_args()
     try:
-        sys.exit(asyncio.run(run(spec(), args.into, args.wait, args.drop)))
+        sys.exit(asyncio.run(run(spec(), args.into, args.wait, args.drop, args.at_live_offsets)))
     except Exception as e:  # noqa: BLE001 - a clear message, not a traceback
         print(f"rebuild failed: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(2)

@@ -11,11 +11,11 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain.changes import DAYS, IDEAS, REVIEWS, STAFF, THREADS, USERS
+from ..domain.changes import DAYS, IDEAS, REVIEWS, SEEN, STAFF, THREADS, USERS
 
 Doc = dict[str, Any]
 #: collections that make up the projection (compared by `make rebuild`)
-PROJECTION = (DAYS, THREADS, IDEAS, REVIEWS, USERS, STAFF)
+PROJECTION = (DAYS, THREADS, IDEAS, REVIEWS, USERS, STAFF, SEEN)
 #: set-like arrays: their order depends on how partitions interleaved, not their content
 SET_FIELDS = {"k", "f", "rs", "roles"}
 
@@ -47,6 +47,11 @@ class AnalyticsDb:
 
     async def staff(self) -> set[str]:
         return {d["_id"] async for d in self.db[STAFF].find({}, {"_id": 1})}
+
+    async def all_reviews(self) -> list[Doc]:
+        """Every standing review's product and rating (the dashboard's product list)."""
+        cur = self.db[REVIEWS].find({"deleted": {"$ne": True}}, {"product": 1, "rating": 1})
+        return await cur.to_list(None)
 
     async def reviews(self, product_id: str) -> list[Doc]:
         q = {"product": product_id, "deleted": {"$ne": True}}

@@ -31,6 +31,8 @@ DAYS, THREADS, IDEAS, REVIEWS, USERS, STAFF = (
     "users",
     "staff",
 )
+#: one document per event id applied (republished copies are dropped)
+SEEN = "seen"
 #: documents whose update is not idempotent by itself ($inc, order-dependent $set): they
 #: carry the per-partition offset guard ``seq``
 GUARDED = frozenset({DAYS, THREADS})
@@ -79,6 +81,28 @@ class Ops:
                 if v not in cur:
                     cur.append(v)
 
+    def against(self, doc: dict[str, Any]) -> Ops:
+        """Only what would change ``doc`` (for idempotent documents: a no-op is not
+        written at all)."""
+        out = Ops(inc=dict(self.inc))
+        for k, v in self.mn.items():
+            cur = _get(doc, k)
+            if cur is _MISSING or v < cur:
+                out.mn[k] = v
+        for k, v in self.mx.items():
+            cur = _get(doc, k)
+            if cur is _MISSING or v > cur:
+                out.mx[k] = v
+        for k, v in self.st.items():
+            if _get(doc, k) != v:
+                out.st[k] = v
+        for k, vs in self.add.items():
+            cur = _get(doc, k)
+            new = [v for v in vs if cur is _MISSING or v not in cur]
+            if new:
+                out.add[k] = new
+        return out
+
     def empty(self) -> bool:
         return not (self.inc or self.mn or self.mx or self.st or self.add)
 
@@ -106,6 +130,18 @@ class Ops:
         for path, vs in self.add.items():
             _put(doc, path, list(vs))
         return doc
+
+
+_MISSING: Any = object()
+
+
+def _get(doc: dict[str, Any], path: str) -> Any:
+    cur: Any = doc
+    for p in path.split("."):
+        if not isinstance(cur, dict) or p not in cur:
+            return _MISSING
+        cur = cur[p]
+    return cur
 
 
 def _put(doc: dict[str, Any], path: str, value: Any) -> None:

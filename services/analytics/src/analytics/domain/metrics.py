@@ -357,3 +357,14 @@ def ratings(product_id: str, reviews: Iterable[dict[str, Any]]) -> dict[str, Any
         "mean": None if count == 0 else round(total / count, 2),
         "distribution": dist,
     }
+
+
+def products(reviews: Iterable[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """Products by number of standing reviews (then id), each with its ratings."""
+    by_product: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in reviews:
+        if r.get("product") and r.get("rating"):
+            by_product[r["product"]].append(r)
+    rows = [ratings(p, rs) for p, rs in by_product.items()]
+    rows.sort(key=lambda r: (-r["count"], r["product_id"]))
+    return rows[:limit]

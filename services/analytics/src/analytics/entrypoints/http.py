@@ -36,7 +36,9 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 From = Annotated[
     date | None, Query(alias="from", description="first UTC day (ISO date), default today")
 ]
-To = Annotated[date | None, Query(description="last UTC day, inclusive (ISO date), default today")]
+To = Annotated[
+    date | None, Query(alias="to", description="last UTC day, inclusive (ISO date), default today")
+]
 
 
 def now() -> datetime:
@@ -127,6 +129,12 @@ async def champions(db: Db, settings: Conf, limit: Limit = 20, end: To = None) -
     w = window(None, end, settings, default_days=CHAMPION_DAYS)
     items = m.champions(await db.days(w.first, w.last), limit)
     return {"from": w.first, "to": w.last, "items": items, "next_cursor": None}
+
+
+@router.get("/products")
+async def products(db: Db, limit: Limit = 10) -> dict[str, Any]:
+    """Reviewed products, most reviewed first, each with its ratings (for the dashboard)."""
+    return {"items": m.products(await db.all_reviews(), limit), "next_cursor": None}
 
 
 @router.get("/products/{product_id}/ratings")
