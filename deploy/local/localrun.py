@@ -347,7 +347,7 @@ def create_topics(bootstrap: str, log: Path) -> None:
 
 # ----------------------------------------------------------------------------- services
 
-SERVICES = {"forum": 8001, "reputation": 8003}
+SERVICES = {"forum": 8001, "reputation": 8003, "analytics": 8004}
 
 
 def start_service(profile: Profile, name: str, port: int, env: dict[str, str]) -> str:

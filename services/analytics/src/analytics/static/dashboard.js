@@ -59,7 +59,7 @@ function kpis(o) {
     ["Posts", num(o.posts), `${num(o.questions)} questions · ${num(o.replies)} replies`],
     ["Reviews", num(o.reviews), ""],
     ["Ideas submitted", num(o.ideas_submitted), `${num(o.votes)} votes cast`],
-    ["Response rate", pct(o.response_rate), "questions answered by a peer"],
+    ["Response rate", pct(o.response_rate), "questions with a reply from someone else"],
     ["Median first response", duration(o.ttfr_median_seconds),
       o.ttfr_misses ? `${o.ttfr_misses} unanswered (misses)` : "no misses"],
     ["p90 first response", duration(o.ttfr_p90_seconds),
