@@ -197,6 +197,7 @@ async def test_poison_records_go_to_the_dlq_and_the_partitions_keep_flowing(
         await dlq.stop()
 
 
+@pytest.mark.timeout(900)  # replays the whole history of the topics, twice
 async def test_rebuild_equals_live(servers: Servers) -> None:
     """A live analytics that consumed the three topics from offset 0 (everything earlier
     tests produced, duplicates and poison included) equals a rebuild from offset 0 up to
@@ -206,7 +207,7 @@ async def test_rebuild_equals_live(servers: Servers) -> None:
     proc = ServiceProcess("analytics", env)
     await asyncio.to_thread(proc.start)
     try:
-        await eventually(lambda: caught_up(servers, proc), timeout=240, interval=1)
+        await eventually(lambda: caught_up(servers, proc), timeout=600, interval=1)
     finally:
         await asyncio.to_thread(proc.stop)
     r = await asyncio.to_thread(

@@ -11,11 +11,11 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain.changes import DAYS, IDEAS, REVIEWS, SEEN, STAFF, THREADS, USERS
+from ..domain.changes import DAY_USERS, DAYS, IDEAS, REVIEWS, SEEN, STAFF, THREADS, USERS
 
 Doc = dict[str, Any]
 #: collections that make up the projection (compared by `make rebuild`)
-PROJECTION = (DAYS, THREADS, IDEAS, REVIEWS, USERS, STAFF, SEEN)
+PROJECTION = (DAYS, DAY_USERS, THREADS, IDEAS, REVIEWS, USERS, STAFF, SEEN)
 #: set-like arrays: their order depends on how partitions interleaved, not their content
 SET_FIELDS = {"k", "f", "rs", "roles"}
 
@@ -25,6 +25,7 @@ class AnalyticsDb:
         self.db = db
 
     async def ensure_indexes(self) -> None:
+        await self.db[DAY_USERS].create_index([("day", ASCENDING)])
         await self.db[THREADS].create_index([("kind", ASCENDING), ("day", ASCENDING)])
         await self.db[IDEAS].create_index([("day", ASCENDING)])
         await self.db[REVIEWS].create_index([("product", ASCENDING)])
@@ -32,6 +33,10 @@ class AnalyticsDb:
 
     async def days(self, start: str, end: str) -> list[Doc]:
         cur = self.db[DAYS].find({"_id": {"$gte": start, "$lte": end}}, {"seq": 0})
+        return await cur.to_list(None)
+
+    async def day_users(self, start: str, end: str) -> list[Doc]:
+        cur = self.db[DAY_USERS].find({"day": {"$gte": start, "$lte": end}}, {"seq": 0})
         return await cur.to_list(None)
 
     async def questions(self, start: str, end: str) -> list[Doc]:

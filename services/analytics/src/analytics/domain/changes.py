@@ -23,8 +23,9 @@ from schemas import topics
 #: short codes for the source topics (document keys must not contain ".")
 TOPIC_CODE = {topics.FORUM_EVENTS: "f", topics.IDEAS_EVENTS: "i", topics.REPUTATION_EVENTS: "r"}
 
-DAYS, THREADS, IDEAS, REVIEWS, USERS, STAFF = (
+DAYS, DAY_USERS, THREADS, IDEAS, REVIEWS, USERS, STAFF = (
     "days",
+    "day_users",
     "threads",
     "ideas",
     "reviews",
@@ -35,22 +36,12 @@ DAYS, THREADS, IDEAS, REVIEWS, USERS, STAFF = (
 SEEN = "seen"
 #: documents whose update is not idempotent by itself ($inc, order-dependent $set): they
 #: carry the per-partition offset guard ``seq``
-GUARDED = frozenset({DAYS, THREADS})
+GUARDED = frozenset({DAYS, DAY_USERS, THREADS})
 
 
 def day_of(t: datetime) -> str:
     """The UTC day of an instant, ``YYYY-MM-DD`` (sorts like the instant)."""
     return t.astimezone(UTC).date().isoformat()
-
-
-def ukey(user_id: str) -> str:
-    """A user id as a document key: MongoDB/FerretDB keys must not contain ``.`` or start
-    with ``$`` (percent-encoding of those, reversible with :func:`user_of`)."""
-    return user_id.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
-
-
-def user_of(key: str) -> str:
-    return key.replace("%24", "$").replace("%2E", ".").replace("%25", "%")
 
 
 def seq_key(topic: str, partition: int) -> str:
@@ -176,6 +167,8 @@ def fold(changes: Iterable[Change], applied: dict[tuple[str, str], dict[str, int
     document already applied (``applied[(coll, id)][seq]``: a redelivered event)."""
     out: dict[tuple[str, str], Folded] = {}
     for c in sorted(changes, key=lambda c: (c.seq, c.offset)):
+        if c.ops.empty():  # touches nothing: must not move the guard either (the guard
+            continue  # would then depend on how the records were batched)
         key = (c.coll, c.doc_id)
         done = applied.get(key, {})
         if c.coll in GUARDED and c.offset <= done.get(c.seq, -1):

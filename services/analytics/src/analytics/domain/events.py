@@ -2,10 +2,11 @@
 
 Documents:
 
-* ``days/<YYYY-MM-DD>``: counters ``c.*`` and, per user active or credited that day,
-  ``u.<user>``: ``n`` events acted, ``k`` activity kinds (the five of the champion badge),
-  ``up`` net up-votes received on posts, ``acc`` accepted answers (net), ``iv`` net votes
-  received by their ideas, ``f`` the users who replied to or voted on their content.
+* ``days/<YYYY-MM-DD>``: counters ``c.*``.
+* ``day_users/<YYYY-MM-DD>|<user>``: a user active or credited that day: ``n`` events
+  acted, ``k`` activity kinds (the five of the champion badge), ``up`` net up-votes
+  received on posts, ``acc`` accepted answers (net), ``iv`` net votes received by their
+  ideas, ``f`` the users who replied to or voted on their content.
 * ``threads/<thread>``: author, kind, asked day and time, ``rs`` the replies as
   {a: author, t: time}, ``acc`` the accepted answer, ``esc`` when escalated.
 * ``ideas/<idea>``: author, day, ``reached.<status>`` first time each status was reached.
@@ -25,7 +26,19 @@ from schemas import forum as f
 from schemas import ideas as i
 from schemas import reputation as r
 
-from .changes import DAYS, IDEAS, REVIEWS, STAFF, THREADS, USERS, Change, Ops, day_of, seq_key, ukey
+from .changes import (
+    DAY_USERS,
+    DAYS,
+    IDEAS,
+    REVIEWS,
+    STAFF,
+    THREADS,
+    USERS,
+    Change,
+    Ops,
+    day_of,
+    seq_key,
+)
 
 #: the five activity kinds of the champion badge (SPEC 4, "champion")
 KINDS = ("asked", "answered", "voted", "ideas", "wrote")
@@ -78,9 +91,11 @@ class Changes:
         )
         return ops
 
-    def _user(self, day: str, uid: str) -> str:
-        """The path of a user's entry in a day document."""
-        return f"u.{ukey(uid)}"
+    def _u(self, day: str, uid: str) -> Ops:
+        """The current event's change to a user's document of the day."""
+        ops = self._ops(DAY_USERS, f"{day}|{uid}")
+        ops.st.update(day=day, user=uid)
+        return ops
 
     def add_all(self, batch: Iterable[Received]) -> list[Change]:
         for rec in sorted(batch, key=lambda x: (x.topic, x.partition, x.offset)):
@@ -94,8 +109,7 @@ class Changes:
         d: Any = env.data
         dayops = self._ops(DAYS, day)
         if env.actorid:
-            u = self._user(day, env.actorid)
-            dayops.inc[f"{u}.n"] = 1
+            self._u(day, env.actorid).inc["n"] = 1
             first = self._ops(USERS, env.actorid)
             first.mn.update(first=env.time, first_day=day)
         handler = getattr(self, f"_on_{type(d).__name__}", None)
@@ -105,11 +119,11 @@ class Changes:
     # ------------------------------------------------------------------ forum
 
     def _kind(self, dayops: Ops, day: str, uid: str, kind: str) -> None:
-        dayops.add.setdefault(f"{self._user(day, uid)}.k", []).append(kind)
+        self._u(day, uid).add["k"] = [kind]
 
     def _fan(self, dayops: Ops, day: str, author: str, fan: str) -> None:
         if fan != author:
-            dayops.add.setdefault(f"{self._user(day, author)}.f", []).append(fan)
+            self._u(day, author).add["f"] = [fan]
 
     def _on_PostCreated(self, d: f.PostCreated, t: Any, day: str, dayops: Ops, _: Any) -> None:
         dayops.inc["c.posts"] = 1
@@ -149,7 +163,7 @@ class Changes:
             self._fan(dayops, day, d.target_author_id, d.voter_id)
         up = max(d.value, 0) - max(d.previous_value, 0)
         if up and d.voter_id != d.target_author_id:
-            dayops.inc[f"{self._user(day, d.target_author_id)}.up"] = up
+            self._u(day, d.target_author_id).inc["up"] = up
 
     def _accept(self, d: Any, t: Any, dayops: Ops, day: str, accepted: bool) -> None:
         if d.thread_id in self.threads:
@@ -160,7 +174,7 @@ class Changes:
             )
         dayops.inc["c.accepts"] = 1 if accepted else -1
         if d.answer_author_id != d.question_author_id:  # accepting your own answer is no merit
-            dayops.inc[f"{self._user(day, d.answer_author_id)}.acc"] = 1 if accepted else -1
+            self._u(day, d.answer_author_id).inc["acc"] = 1 if accepted else -1
 
     def _on_AnswerAccepted(
         self, d: f.AnswerAccepted, t: Any, day: str, dayops: Ops, _: Any
@@ -203,7 +217,7 @@ class Changes:
             self._fan(dayops, day, d.target_author_id, d.voter_id)
         delta = d.value - d.previous_value
         if delta and d.voter_id != d.target_author_id:
-            dayops.inc[f"{self._user(day, d.target_author_id)}.iv"] = delta
+            self._u(day, d.target_author_id).inc["iv"] = delta
 
     def _on_IdeaCommented(self, d: i.IdeaCommented, t: Any, day: str, dayops: Ops, _: Any) -> None:
         dayops.inc["c.idea_comments"] = 1

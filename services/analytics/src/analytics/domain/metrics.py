@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from .changes import user_of
 from .events import KINDS
 
 IDEA_STATUSES = ("new", "under_review", "planned", "in_progress", "completed", "declined")
@@ -185,7 +184,8 @@ def idea_funnel(ideas: Iterable[dict[str, Any]], closes: datetime) -> dict[str, 
 
 
 def active_users(days: Iterable[dict[str, Any]]) -> set[str]:
-    return {user_of(k) for d in days for k, u in d.get("u", {}).items() if u.get("n", 0) > 0}
+    """Distinct users who acted, over ``day_users`` documents."""
+    return {d["user"] for d in days if d.get("n", 0) > 0}
 
 
 def health(
@@ -217,20 +217,22 @@ def overview(
     now: datetime,
     sla: int,
     days: list[dict[str, Any]],
-    previous_days: list[dict[str, Any]],
+    day_users: list[dict[str, Any]],
+    previous_day_users: list[dict[str, Any]],
     questions: list[dict[str, Any]],
     ideas: list[dict[str, Any]],
     first_days: list[str],
     staff: set[str],
 ) -> dict[str, Any]:
-    """The /overview body for window ``w`` (the lists hold only the window's documents)."""
+    """The /overview body for window ``w`` (the lists hold only the window's documents;
+    ``previous_day_users`` those of the window before, for growth)."""
     closes = w.closes_at(now)
     counts = dict.fromkeys(COUNTERS, 0)
     for d in days:
         for k in COUNTERS:
             counts[k] += int(d.get("c", {}).get(k, 0))
-    active = len(active_users(days))
-    prev_active = len(active_users(previous_days))
+    active = len(active_users(day_users))
+    prev_active = len(active_users(previous_day_users))
     qs = questions_summary(questions, closes, sla, staff)
     out: dict[str, Any] = {
         "from": w.first,
@@ -261,13 +263,17 @@ def timeseries(
     now: datetime,
     sla: int,
     days: list[dict[str, Any]],
-    day_before: list[dict[str, Any]],
+    day_users: list[dict[str, Any]],
     questions: list[dict[str, Any]],
     first_days: list[str],
     staff: set[str],
 ) -> list[dict[str, Any]]:
-    """One point per UTC day of ``w``: the metric over that single day."""
-    by_day = {d["_id"]: d for d in [*day_before, *days]}
+    """One point per UTC day of ``w``: the metric over that single day (``day_users``
+    includes the day before the window, for growth)."""
+    by_day = {d["_id"]: d for d in days}
+    users_by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for u in day_users:
+        users_by_day[u["day"]].append(u)
     qs_by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for q in questions:
         qs_by_day[q["day"]].append(q)
@@ -283,7 +289,8 @@ def timeseries(
             now,
             sla,
             [by_day[day]] if day in by_day else [],
-            [by_day[prev]] if prev in by_day else [],
+            users_by_day.get(day, []),
+            users_by_day.get(prev, []),
             qs_by_day.get(day, []),
             [],
             ["x"] * new_by_day.get(day, 0),
@@ -294,14 +301,13 @@ def timeseries(
 
 
 def influence(days: Iterable[dict[str, Any]]) -> dict[str, tuple[float, int]]:
-    """user → (influence index 0-100, raw score) over the window's day documents."""
+    """user → (influence index 0-100, raw score) over the window's ``day_users``."""
     raw: dict[str, int] = defaultdict(int)
     fans: dict[str, set[str]] = defaultdict(set)
-    for d in days:
-        for k, u in d.get("u", {}).items():
-            uid = user_of(k)
-            raw[uid] += int(u.get("up", 0)) + 3 * int(u.get("acc", 0)) + 2 * int(u.get("iv", 0))
-            fans[uid].update(u.get("f", []))
+    for u in days:
+        uid = u["user"]
+        raw[uid] += int(u.get("up", 0)) + 3 * int(u.get("acc", 0)) + 2 * int(u.get("iv", 0))
+        fans[uid].update(u.get("f", []))
     scores = {uid: raw[uid] + len(fans[uid]) for uid in raw}
     ordered = sorted(scores.values())
     n = len(ordered)
@@ -326,9 +332,8 @@ def ranked_influence(days: list[dict[str, Any]], limit: int) -> list[dict[str, A
 def champions(days: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     """Users by how many of the five champion activity kinds they did, then influence."""
     kinds: dict[str, set[str]] = defaultdict(set)
-    for d in days:
-        for k, u in d.get("u", {}).items():
-            kinds[user_of(k)].update(x for x in u.get("k", []) if x in KINDS)
+    for u in days:
+        kinds[u["user"]].update(x for x in u.get("k", []) if x in KINDS)
     inf = influence(days)
     rows: list[dict[str, Any]] = [
         {

@@ -72,7 +72,8 @@ async def overview(db: Db, settings: Conf, start: From = None, end: To = None) -
         now(),
         settings.escalation_after_seconds,
         await db.days(w.first, w.last),
-        await db.days(prev.first, prev.last),
+        await db.day_users(w.first, w.last),
+        await db.day_users(prev.first, prev.last),
         await db.questions(w.first, w.last),
         await db.ideas(w.first, w.last),
         await db.first_days(w.first, w.last),
@@ -97,7 +98,7 @@ async def timeseries(
         now(),
         settings.escalation_after_seconds,
         await db.days(w.first, w.last),
-        await db.days(before, before),
+        await db.day_users(before, w.last),
         await db.questions(w.first, w.last),
         await db.first_days(w.first, w.last),
         await db.staff(),
@@ -118,7 +119,7 @@ async def influence(
     """Users by influence index (0-100, highest first) over [from, to] (default: the
     last 30 days)."""
     w = window(start, end, settings, default_days=CHAMPION_DAYS)
-    items = m.ranked_influence(await db.days(w.first, w.last), limit)
+    items = m.ranked_influence(await db.day_users(w.first, w.last), limit)
     return {"from": w.first, "to": w.last, "items": items, "next_cursor": None}
 
 
@@ -127,7 +128,7 @@ async def champions(db: Db, settings: Conf, limit: Limit = 20, end: To = None) -
     """Users by how many of the champion badge's five activity kinds they did in the 30
     days ending ``to`` (default today), then by influence over those days."""
     w = window(None, end, settings, default_days=CHAMPION_DAYS)
-    items = m.champions(await db.days(w.first, w.last), limit)
+    items = m.champions(await db.day_users(w.first, w.last), limit)
     return {"from": w.first, "to": w.last, "items": items, "next_cursor": None}
 
 

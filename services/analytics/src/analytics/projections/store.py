@@ -11,7 +11,7 @@ Per batch (the cost follows the batch, not the history):
 1. one read of the stored guards and thread facts the batch needs (by ``_id``);
 2. the events become changes (domain.events), folded per document in memory; a change at
    or below the offset a guarded document already applied for its partition is left out;
-3. one unordered bulk write per collection: guarded documents (``days``, ``threads``:
+3. one unordered bulk write per collection: guarded documents (``days``, ``day_users``, ``threads``:
    counters, order-dependent fields) are updated with the per-partition offset guard in
    the *same* single-document update (``seq.<partition>`` must still be below the first
    offset folded in; ``$max`` raises it), or inserted when new; idempotent documents
@@ -43,7 +43,7 @@ from communitykit.mongo import bulk_write, only_duplicates
 from schemas.forum import PostCreated
 
 from ..adapters.mongo import AnalyticsDb
-from ..domain.changes import DAYS, GUARDED, SEEN, THREADS, Change, Folded, day_of, fold
+from ..domain.changes import DAY_USERS, DAYS, GUARDED, SEEN, THREADS, Change, Folded, fold
 from ..domain.events import Changes, ThreadInfo, thread_refs
 
 Key = tuple[str, str]
@@ -64,7 +64,6 @@ class MetricsProjection:
         batch = await self._fresh(batch)
         if not batch:
             return
-        days = {day_of(r.event.time) for r in batch}
         applied: dict[Key, dict[str, int]] = {}
         known: dict[str, ThreadInfo] = {}
         threads = await self._read(THREADS, thread_refs(batch) | _opened(batch), {"author", "kind"})
@@ -72,9 +71,11 @@ class MetricsProjection:
             applied[(THREADS, tid)] = doc.get("seq", {})
             if "author" in doc:
                 known[tid] = ThreadInfo(doc["author"], doc.get("kind", ""))
-        for day, doc in (await self._read(DAYS, days, set())).items():
-            applied[(DAYS, day)] = doc.get("seq", {})
         changes = Changes(known).add_all(batch)
+        for coll in (DAYS, DAY_USERS):
+            ids = {c.doc_id for c in changes if c.coll == coll}
+            for doc_id, doc in (await self._read(coll, ids, set())).items():
+                applied[(coll, doc_id)] = doc.get("seq", {})
         stored = await self._stored(changes)
         await self._write(changes, applied, stored)
         errors = await bulk_write(self.db.db[SEEN], [InsertOne({"_id": r.event.id}) for r in batch])
