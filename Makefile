@@ -97,6 +97,7 @@ rebuild: venv ## rebuild a projection from offset 0 and compare with the live on
 
 bench: venv ## benchmarks against raw aiokafka / raw PyMongo baselines
 	$(PYTHON) benchmarks/run.py
+	$(PYTHON) benchmarks/analytics_bench.py
 
 lock: venv ## recompile requirements.lock from requirements.in
 	$(BIN)/uv pip compile -q requirements.in -o requirements.lock --python $(PYTHON)
