@@ -7,16 +7,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 PACKAGES := shared/schemas shared/kit services/forum services/reputation services/ideas \
-	services/search
+	services/search services/analytics
 PACKAGE_FILES := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 STAMP := $(VENV)/.installed
 USER ?= alice
 ROLES ?= member
 SERVICE ?= reputation
 PYTEST_ARGS ?=
+# the analytics dashboard's chart library: a pinned npm package, copied into the service's
+# static files at build time (the page fetches nothing from a CDN)
+CHARTJS := services/analytics/src/analytics/static/vendor/chart.umd.min.js
 
 .PHONY: help venv up down status prepare test test-unit test-contract test-integration test-e2e \
-        lint fmt typecheck schemas token rebuild bench lock clean
+        lint fmt typecheck schemas token rebuild bench lock clean assets browser
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -28,7 +31,22 @@ $(STAMP): requirements.lock $(PACKAGE_FILES)
 	$(BIN)/uv pip install -q --python $(PYTHON) --no-deps $(foreach p,$(PACKAGES),-e $(p))
 	@touch $@
 
-venv: $(STAMP) ## create the virtualenv with the pinned dependencies
+venv: $(STAMP) $(CHARTJS) ## create the virtualenv with the pinned dependencies
+
+$(CHARTJS): services/analytics/web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to install the dashboard's chart library"; exit 1; }
+	cd services/analytics/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p $(dir $(CHARTJS))
+	cp services/analytics/web/node_modules/chart.js/dist/chart.umd.min.js $@
+
+assets: $(CHARTJS) ## the analytics dashboard's pinned chart library (npm ci)
+
+browser: ## Debian's chromium for the dashboard browser test (apt-get install when missing)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	    || echo "[browser] apt-get could not install chromium: the dashboard browser test will skip"; \
+	  else echo "[browser] no chromium and no usable apt-get: the dashboard browser test will skip"; fi; }
 
 prepare: venv ## download/build the local servers once (Kafka jars, FerretDB binary)
 	$(PYTHON) deploy/local/localrun.py prepare
@@ -42,7 +60,7 @@ down: ## stop what `make up` started (by PID)
 status: ## what `make up` is running
 	@$(PY) deploy/local/localrun.py status
 
-test: prepare ## the whole suite: unit, contract, integration, end-to-end (real servers)
+test: prepare browser ## the whole suite: unit, contract, integration, end-to-end (real servers)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 test-unit: venv ## unit tests only (no servers)
@@ -51,7 +69,7 @@ test-unit: venv ## unit tests only (no servers)
 test-contract: venv ## event contract tests
 	$(PYTHON) -m pytest tests/contract $(PYTEST_ARGS)
 
-test-integration: prepare ## integration tests against the real broker and database
+test-integration: prepare browser ## integration tests against the real broker and database
 	$(PYTHON) -m pytest -m integration $(PYTEST_ARGS)
 
 test-e2e: prepare ## end-to-end tests (services as processes, over HTTP)
@@ -61,7 +79,7 @@ lint: venv ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared/schemas/src shared/kit/src services/forum/src services/reputation/src \
-		services/ideas/src services/search/src
+		services/ideas/src services/search/src services/analytics/src
 
 fmt: venv ## format and auto-fix
 	$(BIN)/ruff format .
@@ -80,6 +98,7 @@ rebuild: venv ## rebuild a projection from offset 0 and compare with the live on
 
 bench: venv ## benchmarks against raw aiokafka / raw PyMongo baselines
 	$(PYTHON) benchmarks/run.py
+	$(PYTHON) benchmarks/analytics_bench.py
 
 lock: venv ## recompile requirements.lock from requirements.in
 	$(BIN)/uv pip compile -q requirements.in -o requirements.lock --python $(PYTHON)

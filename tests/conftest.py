@@ -137,6 +137,7 @@ CONSUMES = {
     "reputation": [FORUM_EVENTS, IDEAS_EVENTS],
     "ideas": [],
     "search": [FORUM_EVENTS, IDEAS_EVENTS],
+    "analytics": [FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS],
 }
 
 
