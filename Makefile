@@ -18,8 +18,13 @@ PYTEST_ARGS ?=
 # `make lock LOCK_ARGS=--upgrade` moves every unpinned transitive dependency forward
 LOCK_ARGS ?=
 
+# the analytics dashboard's chart library: a pinned npm package, copied into the service's
+# static files at build time (the page fetches nothing from a CDN)
+CHARTJS := services/analytics/src/analytics/static/vendor/chart.umd.min.js
+
 .PHONY: help venv up down status prepare test test-unit test-contract test-integration test-e2e \
-        lint fmt typecheck schemas token rebuild bench lock validate-deploy config-docs clean
+        lint fmt typecheck schemas token rebuild bench lock validate-deploy config-docs clean \
+        assets browser
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -31,7 +36,23 @@ $(STAMP): requirements-dev.lock $(PACKAGE_FILES)
 	$(BIN)/uv pip install -q --python $(PYTHON) --no-deps $(foreach p,$(PACKAGES),-e $(p))
 	@touch $@
 
-venv: $(STAMP) ## create the virtualenv with the pinned dependencies
+venv: $(STAMP) $(CHARTJS) ## create the virtualenv with the pinned dependencies
+
+# web/package.json's `vendor` script copies the files (the Dockerfile's assets stage runs it too)
+$(CHARTJS): services/analytics/web/package-lock.json services/analytics/web/package.json
+	@command -v npm >/dev/null || { echo "npm is needed to install the dashboard's chart library"; exit 1; }
+	cd services/analytics/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	cd services/analytics/web && npm run --silent vendor
+	@touch $@
+
+assets: $(CHARTJS) ## the analytics dashboard's pinned chart library (npm ci)
+
+browser: ## Debian's chromium for the dashboard browser test (apt-get install when missing)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	    || echo "[browser] apt-get could not install chromium: the dashboard browser test will skip"; \
+	  else echo "[browser] no chromium and no usable apt-get: the dashboard browser test will skip"; fi; }
 
 prepare: venv ## download/build the local servers once (Kafka jars, FerretDB binary)
 	$(PYTHON) deploy/local/localrun.py prepare
@@ -45,7 +66,7 @@ down: ## stop what `make up` started (by PID)
 status: ## what `make up` is running
 	@$(PY) deploy/local/localrun.py status
 
-test: prepare validate-deploy ## the whole suite: deployment checks, unit, contract, integration, e2e
+test: prepare browser validate-deploy ## the whole suite: deployment checks, unit, contract, integration, e2e
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 test-unit: venv ## unit tests only (no servers)
@@ -54,7 +75,7 @@ test-unit: venv ## unit tests only (no servers)
 test-contract: venv ## event contract tests
 	$(PYTHON) -m pytest tests/contract $(PYTEST_ARGS)
 
-test-integration: prepare ## integration tests against the real broker and database
+test-integration: prepare browser ## integration tests against the real broker and database
 	$(PYTHON) -m pytest -m integration $(PYTEST_ARGS)
 
 test-e2e: prepare ## end-to-end tests (services as processes, over HTTP)
@@ -83,6 +104,7 @@ rebuild: venv ## rebuild a projection from offset 0 and compare with the live on
 
 bench: venv ## benchmarks against raw aiokafka / raw PyMongo baselines
 	$(PYTHON) benchmarks/run.py
+	$(PYTHON) benchmarks/analytics_bench.py
 
 # Three locks, all with hashes: runtime (the only thing the service image installs), build (the
 # image's build backend) and dev (runtime at the same versions + tests, lint, deploy tools).

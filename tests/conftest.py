@@ -132,7 +132,13 @@ def service_env(servers: Servers, name: str, suffix: str = "", **extra: str) -> 
 
 
 #: the topics each service consumes (its consumer group starts where a test wants it)
-CONSUMES = {"forum": [REPUTATION_EVENTS], "reputation": [FORUM_EVENTS, IDEAS_EVENTS]}
+CONSUMES = {
+    "forum": [REPUTATION_EVENTS],
+    "reputation": [FORUM_EVENTS, IDEAS_EVENTS],
+    "ideas": [],
+    "search": [FORUM_EVENTS, IDEAS_EVENTS],
+    "analytics": [FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS],
+}
 
 
 def group_of(svc: ServiceProcess) -> str:
@@ -156,14 +162,18 @@ async def commit_end_offsets(bootstrap: str, group: str, topic_names: list[str])
 
 def from_end(servers: Servers, *procs: ServiceProcess) -> None:
     for p in procs:
-        asyncio.run(commit_end_offsets(servers.kafka, group_of(p), CONSUMES[p.name]))
+        if CONSUMES[p.name]:
+            asyncio.run(commit_end_offsets(servers.kafka, group_of(p), CONSUMES[p.name]))
 
 
 @contextmanager
-def running_stack(servers: Servers, suffix: str = "") -> Iterator[dict[str, ServiceProcess]]:
-    """forum + reputation as real processes on free ports, with databases and consumer
-    groups named by ``suffix``; the groups start at the end of the topics."""
-    procs = {n: ServiceProcess(n, service_env(servers, n, suffix)) for n in ("forum", "reputation")}
+def running_stack(
+    servers: Servers, suffix: str = "", names: tuple[str, ...] = ("forum", "reputation")
+) -> Iterator[dict[str, ServiceProcess]]:
+    """``names`` (forum + reputation by default) as real processes on free ports, with
+    databases and consumer groups named by ``suffix``; the groups start at the end of the
+    topics."""
+    procs = {n: ServiceProcess(n, service_env(servers, n, suffix)) for n in names}
     from_end(servers, *procs.values())
     try:
         for p in procs.values():

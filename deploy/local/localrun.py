@@ -7,8 +7,9 @@
 
 * Kafka: the Apache Kafka broker (KRaft, single node) from Maven Central jars, resolved once
   with ``mvn`` into ``.cache/kafka/<pom hash>/libs``, run with the installed JDK.
-* MongoDB wire protocol: FerretDB 1.24 (SQLite backend) built once with ``go build`` from our
-  own tiny ``main`` (deploy/local/ferretdb) into ``.cache/bin``.
+* MongoDB wire protocol: FerretDB 1.24.2 (SQLite backend) plus our patch series
+  (deploy/local/ferretdb/patches), built once with ``go build`` from our own tiny ``main``
+  (deploy/local/ferretdb) into ``.cache/bin``.
 * State, PIDs and logs live in ``.run/<profile>/`` (``dev`` for ``make up``; the test session
   uses ``test``). Everything is on 127.0.0.1.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -86,20 +88,97 @@ def kafka_libs() -> Path:
     return libs
 
 
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+FERRETDB_VERSION = "v1.24.2"  # the proxy lists no versions: always name it exactly
+
+
+class PatchError(StartError):
+    """One of deploy/local/ferretdb/patches/*.patch no longer applies to the module."""
+
+
+def ferretdb_patches() -> list[Path]:
+    """Our patch series on FerretDB, applied in file-name order (0001-..., 0002-...)."""
+    return sorted((HERE / "ferretdb" / "patches").glob("*.patch"))
+
+
+def _ferretdb_module_dir(src: Path) -> Path:
+    """The pristine module in the Go module cache (downloaded from the proxy if needed)."""
+    r = subprocess.run(
+        ["go", "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
+        cwd=src,
+        capture_output=True,
+        text=True,
+    )
+    info = json.loads(r.stdout or "{}")
+    if r.returncode or not info.get("Dir"):
+        raise StartError(
+            f"go mod download {FERRETDB_MODULE}@{FERRETDB_VERSION} failed: "
+            f"{info.get('Error') or r.stderr.strip()}"
+        )
+    return Path(info["Dir"])
+
+
+def _apply_patches(tree: Path, patches: list[Path]) -> None:
+    """Apply each patch with ``git apply`` (all or nothing, no fuzz); stop at the first that
+    does not apply. GIT_CEILING_DIRECTORIES keeps git from treating the tree as a subdirectory
+    of an enclosing repository (``.cache`` lives in this one), where it would skip the paths."""
+    if patches and not shutil.which("git"):
+        raise StartError("git is not installed; it applies deploy/local/ferretdb/patches")
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)}
+    for p in patches:
+        cmd = ["git", "apply", "-p1", "--whitespace=nowarn", str(p)]
+        check = subprocess.run([*cmd, "--check"], cwd=tree, env=env, capture_output=True, text=True)
+        if check.returncode:
+            raise PatchError(
+                f"FerretDB patch {p.name} no longer applies to {FERRETDB_MODULE}@"
+                f"{FERRETDB_VERSION}; fix or drop it ({p}):\n{check.stdout}{check.stderr}"
+            )
+        subprocess.run(cmd, cwd=tree, env=env, check=True)
+
+
 def ferretdb_binary() -> Path:
-    """Build our FerretDB main once per machine (per source content)."""
+    """Build our FerretDB main once per machine (per source + patch content).
+
+    FerretDB 1.24.2 is copied from the Go module cache into ``.cache/ferretdb-build/``,
+    our patch series (deploy/local/ferretdb/patches) is applied to that copy, and our main is
+    built against it through a ``replace`` directive written into a copy of its go.mod. The
+    key covers main.go, go.mod, go.sum and every patch, so changing a patch rebuilds.
+    """
     src = HERE / "ferretdb"
-    key = _digest(src / "main.go", src / "go.mod", src / "go.sum")
+    patches = ferretdb_patches()
+    key = _digest(src / "main.go", src / "go.mod", src / "go.sum", *patches)
     binary = CACHE / "bin" / f"ferretdb-local-{key}"
     if binary.exists():
         return binary
     if not shutil.which("go"):
         raise StartError("go is not installed; it builds FerretDB from the Go module proxy")
-    _say("building FerretDB 1.24 with go build (once per machine; a few minutes cold)")
+    _say(
+        f"building FerretDB {FERRETDB_VERSION} + {len(patches)} patches with go build "
+        "(once per machine; a few minutes cold)"
+    )
+    # a directory of its own per build: concurrent builds (make up, a test session) never
+    # share one; removed after a successful build (the binary does not refer to it)
+    build = CACHE / "ferretdb-build" / f"{key}-{os.getpid()}"
+    shutil.rmtree(build, ignore_errors=True)
+    module = build / "FerretDB"
+    shutil.copytree(_ferretdb_module_dir(src), module)
+    for d, _, files in os.walk(module):  # the module cache is read-only
+        os.chmod(d, 0o755)
+        for f in files:
+            os.chmod(os.path.join(d, f), 0o644)
+    _apply_patches(module, patches)
+    main = build / "main"
+    main.mkdir()
+    for name in ("main.go", "go.mod", "go.sum"):
+        shutil.copy2(src / name, main / name)
+    subprocess.run(
+        ["go", "mod", "edit", f"-replace={FERRETDB_MODULE}={module}"], cwd=main, check=True
+    )
     binary.parent.mkdir(parents=True, exist_ok=True)
-    tmp = binary.with_suffix(".tmp")
-    subprocess.run(["go", "build", "-trimpath", "-o", str(tmp), "."], cwd=src, check=True)
+    tmp = binary.with_suffix(f".{os.getpid()}.tmp")
+    subprocess.run(["go", "build", "-trimpath", "-o", str(tmp), "."], cwd=main, check=True)
     tmp.rename(binary)
+    shutil.rmtree(build, ignore_errors=True)
     return binary
 
 
@@ -347,7 +426,7 @@ def create_topics(bootstrap: str, log: Path) -> None:
 
 # ----------------------------------------------------------------------------- services
 
-SERVICES = {"forum": 8001, "reputation": 8003}
+SERVICES = {"forum": 8001, "ideas": 8002, "reputation": 8003, "analytics": 8004, "search": 8005}
 
 
 def start_service(profile: Profile, name: str, port: int, env: dict[str, str]) -> str:
@@ -380,7 +459,12 @@ def up(profile: Profile, with_services: bool = True) -> dict[str, str]:
     create_topics(bootstrap, profile.log("topics"))
     where = {"kafka": bootstrap, "mongodb": mongo}
     if with_services:
-        env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "MONGODB_URL": mongo}
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "MONGODB_URL": mongo,
+            # the search index is local state of the profile, like the servers' data
+            "SEARCH_INDEX_PATH": str(profile.base / "search-index"),
+        }
         for name, port in SERVICES.items():
             where[name] = start_service(profile, name, port, env)
     _say(f"up in {time.monotonic() - t0:.1f}s")

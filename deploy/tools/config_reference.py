@@ -153,10 +153,14 @@ def generate() -> str:
     shared: dict[str, Variable] = {}
     shared_overrides: dict[str, list[str]] = {}
     own: dict[str, list[Variable]] = {}
+    read = {s.name: variables(s.settings_class()) for s in services}
+    # a service may read another service's own variable by its name (analytics reads
+    # FORUM_ESCALATION_AFTER_SECONDS): listed with that service, not as shared by all
+    owned = {var.name for rows in read.values() for var, is_shared in rows if not is_shared}
     for service in services:
         own[service.name] = []
-        for var, is_shared in variables(service.settings_class()):
-            if not is_shared:
+        for var, is_shared in read[service.name]:
+            if not is_shared or var.name in owned:
                 own[service.name].append(var)
             elif var.name not in shared:
                 shared[var.name] = var

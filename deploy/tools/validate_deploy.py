@@ -141,11 +141,20 @@ def dockerfile_rules(dockerfile: Path) -> Problems:
         for op, arg in instr
         if op == "ARG" and (m := re.match(r"(\w+)=(\S+)", arg))
     }
-    for image in froms:
+    stages: set[str] = set()
+    for i, image in enumerate(froms):
         ref = image.split()[0]
         ref = re.sub(r"\$\{?(\w+)\}?", lambda m: base_args.get(m.group(1), m.group(0)), ref)
-        if not re.fullmatch(r"python:\d+\.\d+\.\d+-slim(-\w+)?", ref):
+        if m := re.search(r"\s+AS\s+(\S+)", image, re.I):
+            stages.add(m.group(1).lower())
+        if ref.lower() in stages:
+            continue  # FROM an earlier stage
+        python = re.fullmatch(r"python:\d+\.\d+\.\d+-slim(-\w+)?", ref)
+        if (ref.startswith("python") or i == len(froms) - 1) and not python:
             problems.append(f"base image {ref!r}: use a pinned slim Python (python:X.Y.Z-slim-...)")
+        elif not python and not re.fullmatch(r"[\w./-]+:\d+\.\d+\.\d+(-\w+)*-slim(-\w+)*", ref):
+            # a build-time helper stage (npm for browser assets): pinned and slim as well
+            problems.append(f"base image {ref!r}: pin a slim image (name:X.Y.Z-...-slim)")
     if not any(op == "ARG" and re.fullmatch(r"SERVICE(=.*)?", arg) for op, arg in instr):
         problems.append("no `ARG SERVICE`: one Dockerfile serves every service")
     last = max(i for i, (op, _) in enumerate(instr) if op == "FROM")
@@ -379,21 +388,30 @@ def k8s_rules(
         problems.append("production: renders a Secret; the operator creates community-secrets")
     for service in services:
         where = f"{overlay}: {service.name}"
+        # a Deployment (stateless replicas, scaled by an HPA) or, for a service keeping state on
+        # disk per replica (search's index), a StatefulSet with a fixed count
         dep = by_kind.get(("Deployment", service.name))
+        stateful = dep is None and ("StatefulSet", service.name) in by_kind
+        if stateful:
+            dep = by_kind[("StatefulSet", service.name)]
         if dep is None:
             problems.append(
-                f"{where}: no Deployment (add deploy/k8s/base/{service.name}/ and "
-                "list it in deploy/k8s/base/kustomization.yaml)"
+                f"{where}: no Deployment (or StatefulSet; add deploy/k8s/base/{service.name}/ "
+                "and list it in deploy/k8s/base/kustomization.yaml)"
             )
             continue
+        kind = dep["kind"]
         labels = dep["spec"]["template"]["metadata"].get("labels", {})
         if labels.get("app.kubernetes.io/component") != "service":
             problems.append(
                 f"{where}: pods lack app.kubernetes.io/component=service "
                 "(the service-defaults component would not apply)"
             )
-        if "replicas" in dep["spec"]:
+        if not stateful and "replicas" in dep["spec"]:
             problems.append(f"{where}: Deployment sets replicas; the HPA owns the count")
+        if stateful:
+            consumes = "consumer_group" in service.settings_class().model_fields
+            problems += statefulset_problems(dep, by_kind, where, consumes)
         spec = dep["spec"]["template"]["spec"]
         apps = [c for c in spec.get("containers", []) if c["name"] == "app"]
         if not apps:
@@ -455,10 +473,55 @@ def k8s_rules(
         if pdb is None or pdb["spec"].get("selector", {}).get("matchLabels") != selector:
             problems.append(f"{where}: no PodDisruptionBudget selecting its pods")
         hpa = by_kind.get(("HorizontalPodAutoscaler", service.name))
-        if hpa is None or hpa["spec"]["scaleTargetRef"].get("name") != service.name:
+        target = (hpa or {}).get("spec", {}).get("scaleTargetRef", {})
+        if stateful:
+            if hpa is not None:
+                problems.append(
+                    f"{where}: HPA on a StatefulSet: a new replica first rebuilds its state "
+                    "from the topics; set `replicas` instead"
+                )
+        elif hpa is None or (target.get("kind"), target.get("name")) != (kind, service.name):
             problems.append(f"{where}: no HorizontalPodAutoscaler targeting the Deployment")
         elif hpa["spec"].get("maxReplicas", 0) > EVENT_PARTITIONS:
             problems.append(f"{where}: HPA maxReplicas > {EVENT_PARTITIONS} partitions")
+    return problems
+
+
+def statefulset_problems(
+    sts: dict[str, Any],
+    by_kind: dict[tuple[str, str], dict[str, Any]],
+    where: str,
+    consumes: bool,
+) -> Problems:
+    """A service StatefulSet keeps per-replica state: an explicit count, a governing Service,
+    every volume it mounts besides /tmp backed by a claim template (or declared in the pod),
+    and, since replicas never share a consumer group's partitions, one group per pod."""
+    problems: Problems = []
+    spec = sts["spec"]
+    if not isinstance(spec.get("replicas"), int) or spec["replicas"] < 1:
+        problems.append(f"{where}: StatefulSet needs an explicit `replicas` (no HPA)")
+    if ("Service", spec.get("serviceName")) not in by_kind:
+        problems.append(
+            f"{where}: StatefulSet serviceName {spec.get('serviceName')!r} is no Service"
+        )
+    pod = spec["template"]["spec"]
+    declared = {v["name"] for v in pod.get("volumes", [])} | {
+        t["metadata"]["name"] for t in spec.get("volumeClaimTemplates", [])
+    }
+    for c in pod.get("containers", []):
+        for m in c.get("volumeMounts", []):
+            if m["name"] not in declared:
+                problems.append(f"{where}: volumeMount {m['name']!r} has no volume")
+    app: dict[str, Any] = next((c for c in pod.get("containers", []) if c["name"] == "app"), {})
+    group = next(
+        (e.get("value", "") for e in app.get("env", []) if e["name"].endswith("_CONSUMER_GROUP")),
+        None,
+    )
+    if consumes and (group is None or "$(POD_NAME)" not in group):
+        problems.append(
+            f"{where}: replicas of a StatefulSet keep their own state: one consumer group per "
+            "pod ($(POD_NAME) in its *_CONSUMER_GROUP)"
+        )
     return problems
 
 

@@ -3,8 +3,9 @@ requirements-runtime.lock (hash-checked, wheels only) plus our packages, like th
 build stage, runs every discovered service through the image's entrypoint against the real
 Kafka broker and MongoDB-protocol server, with the root filesystem READ-ONLY and a tmpfs on
 TMPDIR (a private mount namespace, as root; like `read_only: true` + tmpfs in compose and
-`readOnlyRootFilesystem` + emptyDir in Kubernetes); the image's healthcheck passes; SIGTERM
-stops it within the drain time."""
+`readOnlyRootFilesystem` + emptyDir in Kubernetes) and, for a service keeping state on disk,
+a second tmpfs standing for its volume (the image's /var/lib/<service>); the image's
+healthcheck passes; SIGTERM stops it within the drain time."""
 
 from __future__ import annotations
 
@@ -70,11 +71,13 @@ def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-#: run "$@" with / remounted read-only and a tmpfs on $TMPDIR, in a private mount namespace
+#: run "$@" with / remounted read-only and a tmpfs on $TMPDIR (and on $STATE_DIR, the volume of
+#: a service keeping state on disk), in a private mount namespace
 READ_ONLY_ROOT = """
 set -eu
 mount -o remount,bind,ro /
 mount -t tmpfs -o size=64m,mode=1777 tmpfs "$TMPDIR"
+mount -t tmpfs -o size=256m,mode=1777 tmpfs "$STATE_DIR"
 if touch /.read-only-probe 2>/dev/null; then echo "the root is writable" >&2; exit 97; fi
 exec "$@"
 """
@@ -98,6 +101,14 @@ def read_only_root() -> list[str]:
     if probe.returncode != 0:
         pytest.skip(f"no private mount namespace here (unshare as root): {probe.stderr!r}")
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", READ_ONLY_ROOT, "sh"]
+
+
+def state_settings(service: str, state: Path) -> dict[str, str]:
+    """What docker-compose.yml and deploy/k8s set for a service that keeps state on its volume
+    (search: the index there; tests start a new index at the end of the topics)."""
+    if service == "search":
+        return {"SEARCH_INDEX_PATH": str(state / "index"), "SEARCH_START_FROM": "latest"}
+    return {}
 
 
 def free_port() -> int:
@@ -127,9 +138,9 @@ def test_service_runs_from_the_runtime_lock_only(
     tmp_path: Path,
 ) -> None:
     port = free_port()
-    workdir, tmp = tmp_path / "workdir", tmp_path / "tmp"
-    workdir.mkdir()
-    tmp.mkdir()
+    workdir, tmp, state = tmp_path / "workdir", tmp_path / "tmp", tmp_path / "state"
+    for folder in (workdir, tmp, state):
+        folder.mkdir()
     env = {
         # as in the image: no home, temporary files only under TMPDIR (a tmpfs/emptyDir there)
         "PATH": f"{runtime_python.parent}:/usr/bin:/bin",
@@ -137,7 +148,9 @@ def test_service_runs_from_the_runtime_lock_only(
         "COMMUNITY_SERVICE": service.name,
         "PYTHONDONTWRITEBYTECODE": "1",
         "TMPDIR": str(tmp),
+        "STATE_DIR": str(state),
         **service_env(servers, service.name, suffix="img"),
+        **state_settings(service.name, state),
         f"{service.env_prefix}PORT": str(port),
     }
     install = runtime_python.parents[1]
@@ -159,9 +172,12 @@ def test_service_runs_from_the_runtime_lock_only(
             time.sleep(0.5)
         # the entrypoint made it listen on every interface, not only loopback
         host = socket.gethostbyname(socket.gethostname())
-        ready = httpx.get(f"http://{host}:{port}/readyz", timeout=10)
-        assert ready.status_code == 200, ready.text
-        assert ready.json() == {"status": "ready", "kafka": True, "mongodb": True}
+        # ready once its dependencies answer (search: once its consumers have their partitions)
+        while (ready := httpx.get(f"http://{host}:{port}/readyz", timeout=10)).status_code != 200:
+            assert time.monotonic() < deadline, ready.text
+            time.sleep(0.5)
+        checks = ready.json()
+        assert checks.pop("status") == "ready" and checks and all(checks.values()), checks
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal (exit 143 in a container)

@@ -80,6 +80,16 @@ def test_image_rules_catch_a_single_regression(tmp_path: Path) -> None:
     ]
 
 
+def test_image_rules_want_a_pinned_slim_helper_stage(tmp_path: Path) -> None:
+    good = (ROOT / "Dockerfile").read_text()
+    assert "ARG NODE_IMAGE=node:" in good  # the npm stage of browser assets (analytics)
+    broken = tmp_path / "Dockerfile"
+    broken.write_text(good.replace("node:20.20.2-bookworm-slim", "node:20"))
+    assert vd.dockerfile_rules(broken) == [
+        "base image 'node:20': pin a slim image (name:X.Y.Z-...-slim)"
+    ]
+
+
 # ----------------------------------------------------------------------------- compose
 
 
@@ -274,3 +284,49 @@ def test_a_per_service_dockerfile_is_refused(tmp_path: Path) -> None:
         "builds every service from the repository's Dockerfile"
     ]
     assert vd.stray_dockerfiles(ROOT) == []
+
+
+def search_statefulset(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "search")
+
+
+def search_env(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    app = search_statefulset(docs)["spec"]["template"]["spec"]["containers"][0]
+    return next(e for e in app["env"] if e["name"] == name)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda docs: search_statefulset(docs)["spec"].pop("replicas"), "explicit `replicas`"),
+        (
+            lambda docs: search_env(docs, "SEARCH_CONSUMER_GROUP").update(value="search"),
+            "one consumer group per pod",
+        ),
+        (
+            lambda docs: search_statefulset(docs)["spec"].pop("volumeClaimTemplates"),
+            "volumeMount 'index' has no volume",
+        ),
+        (
+            lambda docs: docs.append(
+                {
+                    "kind": "HorizontalPodAutoscaler",
+                    "metadata": {"name": "search"},
+                    "spec": {"scaleTargetRef": {"kind": "StatefulSet", "name": "search"}},
+                }
+            ),
+            "HPA on a StatefulSet",
+        ),
+        (lambda docs: search_statefulset(docs)["spec"].update(serviceName="nope"), "serviceName"),
+    ],
+)
+def test_statefulset_rules_catch(
+    production: list[dict[str, Any]], drain: float, mutate: Any, expected: str
+) -> None:
+    """search keeps a full index per replica: a StatefulSet with a fixed count, a volume per
+    pod and a consumer group per pod."""
+    assert search_statefulset(production)["spec"]["volumeClaimTemplates"]
+    docs = copy.deepcopy(production)
+    mutate(docs)
+    problems = vd.k8s_rules(docs, SERVICES, "production", drain)
+    assert any(expected in p for p in problems), problems

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka import ConsumerRebalanceListener
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -86,14 +87,17 @@ class BatchConsumer:
         producer: Producer,
         max_records: int = 500,
         retry_seconds: float = 1.0,
+        listener: ConsumerRebalanceListener | None = None,
     ) -> None:
+        """``listener``: optional rebalance listener, e.g. to seek each assigned partition to
+        a position the service stores with its own state (the search index does)."""
         self.group_id = group_id
         self._handler = handler
         self._producer = producer
         self._retry = retry_seconds
         self._tracer = trace.get_tracer("communitykit.consumer")
         self._topic_names = list(topic_names)
-        broker.subscriber(
+        self.subscriber = broker.subscriber(
             *topic_names,
             group_id=group_id,
             batch=True,
@@ -102,7 +106,9 @@ class BatchConsumer:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,  # commit only after our write is acknowledged
             max_poll_interval_ms=300000,
-        )(self._consume)
+            listener=listener,
+        )
+        self.subscriber(self._consume)
 
     async def _consume(self, msg: KafkaMessage) -> None:
         raw = msg.raw_message

@@ -64,6 +64,8 @@ class PostCreated(ForumEvent):
     rating: int | None = Field(default=None, ge=1, le=5)
     media: list[MediaItem] = Field(default_factory=list)
     body_length: int = Field(ge=0)
+    #: the post's text, for the search index (optional v1 field, an additive change)
+    body: str | None = None
 
 
 @register
@@ -73,6 +75,11 @@ class PostEdited(ForumEvent):
     thread_id: str
     editor_id: str
     fields: list[str]
+    #: the new values of the changed fields (None: unchanged), for the search index
+    #: (optional v1 fields, an additive change); title and tags exist on opening posts only
+    title: str | None = None
+    body: str | None = None
+    tags: list[str] | None = None
 
 
 @register

@@ -23,6 +23,8 @@ class IdeaSubmitted(IdeasEvent):
     title: str
     category: str
     product_area: str
+    #: the idea's text, for the search service (optional v1 field, an additive change)
+    description: str | None = None
 
 
 @register

@@ -46,6 +46,7 @@ async def create_reply(
             author_id=user.user_id,
             group_id=thread.get("group_id"),
             body_length=len(cmd.body),
+            body=cmd.body,
         ),
         subject=thread_id,
         actor_id=user.user_id,

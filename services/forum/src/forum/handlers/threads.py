@@ -72,6 +72,7 @@ async def create_thread(db: ForumDb, user: Principal, cmd: CreateThread) -> dict
                 for m in cmd.media
             ],
             body_length=len(cmd.body),
+            body=cmd.body,
         ),
         subject=thread_id,
         actor_id=user.user_id,

@@ -1,0 +1,30 @@
+"""Analytics settings (``ANALYTICS_*`` plus the shared variables)."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from communitykit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ANALYTICS_", extra="ignore", populate_by_name=True
+    )
+
+    service_name: str = "analytics"
+    port: int = 8004
+    mongodb_database: str = "analytics"
+    #: consumer group on forum.events, ideas.events and reputation.events
+    consumer_group: str = "analytics"
+    #: the response SLA in seconds (SPEC 5, "responded within SLA"): the forum's escalation
+    #: window, read from the forum's own variable so that both agree
+    #: (ANALYTICS_ESCALATION_AFTER_SECONDS overrides it for analytics alone)
+    escalation_after_seconds: int = Field(
+        default=86400,
+        gt=0,
+        validation_alias=AliasChoices(
+            "FORUM_ESCALATION_AFTER_SECONDS", "ANALYTICS_ESCALATION_AFTER_SECONDS"
+        ),
+    )
+    #: the longest [from, to] window the API answers, in days
+    max_window_days: int = 366

@@ -1,0 +1,1 @@
+"""Pure analytics rules (SPEC 5): events → changes, projections → metrics."""

@@ -1,0 +1,58 @@
+"""All wiring of the ideas service; nothing connects at import time."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+
+from communitykit.app import Runtime, create_app
+from communitykit.settings import ServiceSettings
+
+from . import handlers
+from .adapters.mongo import OUTBOX_COLLECTIONS, IdeasDb
+from .adapters.repository import IdeaRepository
+from .config import Settings
+from .entrypoints.http import routers
+
+
+def make_runtime(settings: ServiceSettings) -> Runtime:
+    # no per-document lock: every write is one atomic single-document update
+    return Runtime(settings, outbox_collections=OUTBOX_COLLECTIONS)
+
+
+async def _on_start(runtime: Runtime) -> None:
+    db = IdeasDb(runtime.db)
+    await db.ensure_indexes()
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    repo = IdeaRepository(db)
+
+    async def resume() -> None:
+        if await handlers.resume_stale_merges(repo, settings.merge_resume_after_seconds):
+            runtime.notify_outbox()
+
+    async def expire() -> None:
+        await handlers.expire_trending(repo)
+
+    # every replica runs both; the guarded updates make them safe to run concurrently
+    runtime.tasks += [
+        asyncio.create_task(
+            handlers.every(settings.merge_check_seconds, resume, "merge resume"),
+            name="merge-resume",
+        ),
+        asyncio.create_task(
+            handlers.every(settings.trending_refresh_seconds, expire, "trending expiry"),
+            name="trending-expiry",
+        ),
+    ]
+
+
+def build_app(settings: Settings) -> FastAPI:
+    return create_app(
+        settings,
+        title="Community ideas",
+        routers=routers,
+        runtime_factory=make_runtime,
+        on_start=[_on_start],
+    )

@@ -1,0 +1,246 @@
+"""``make rebuild SERVICE=<name>``: rebuild a projection from offset 0, compare with the live one.
+
+The mechanism every consuming service shares (SPEC 6, "projections are disposable"):
+
+1. snapshot the end offsets of the source topics;
+2. read them from offset 0 up to that snapshot (no consumer group: nothing is committed,
+   nothing is published) through the service's very own projection code into a fresh
+   database;
+3. wait until the live consumer group has committed at least that snapshot;
+4. compare a deterministic digest of every projection collection (transport fields such
+   as the outbox are left out) and print the result.
+
+With ``--at-live-offsets`` the replay stops at the live group's committed offsets instead
+of the topics' ends (step 3 is then moot): with the live service stopped, the comparison is
+exact even while other producers keep writing to the topics.
+
+Exit code 0 when rebuilt == live, 1 when they differ, 2 on error. A service's
+``rebuild.py`` only says which topics, which collections and how to build its projection
+on a database (:class:`Rebuild`), then calls :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from schemas import PoisonEventError, UnknownEventTypeError, parse
+
+from .consumer import BatchHandler, Received
+from .settings import ServiceSettings
+
+Db = AsyncDatabase[dict[str, Any]]
+Doc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """What one service rebuilds."""
+
+    settings: ServiceSettings
+    #: the live consumer group whose committed offsets the rebuild waits for
+    group_id: str
+    #: the topics the projection consumes
+    sources: Sequence[str]
+    #: the collections that make up the projection (compared)
+    collections: Sequence[str]
+    #: builds the projection on a (fresh) database, indexes included, and returns its
+    #: batch handler; it must not publish anything
+    projection: Callable[[Db], Awaitable[BatchHandler]]
+    #: fields left out of the comparison (transport state, not projection state)
+    transport_fields: Sequence[str] = ("outbox", "outbox_len")
+    #: canonical form of a document before hashing (e.g. sort set-like arrays whose order
+    #: depends on how records of different partitions interleaved); identity by default
+    normalize: Callable[[str, Doc], Doc] | None = field(default=None)
+
+
+async def digest(
+    db: Db,
+    collections: Sequence[str],
+    transport_fields: Sequence[str] = ("outbox", "outbox_len"),
+    normalize: Callable[[str, Doc], Doc] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """sha256 and count per collection, over documents sorted by _id."""
+    out = {}
+    for name in collections:
+        h = hashlib.sha256()
+        n = 0
+        projection = {f: 0 for f in transport_fields} or None
+        async for d in db[name].find({}, projection).sort("_id", 1):
+            if normalize is not None:
+                d = normalize(name, d)
+            h.update(orjson.dumps(d, option=orjson.OPT_SORT_KEYS, default=str))
+            n += 1
+        out[name] = {"count": n, "sha256": h.hexdigest()}
+    return out
+
+
+async def end_offsets(bootstrap: str, sources: Sequence[str]) -> dict[TopicPartition, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(sources))
+    finally:
+        await admin.close()
+    parts = [
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        for p in t.get("partitions", [])
+    ]
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await c.start()
+    try:
+        return dict(await c.end_offsets(parts))
+    finally:
+        await c.stop()
+
+
+async def committed_offsets(
+    bootstrap: str, group: str, sources: Sequence[str]
+) -> dict[TopicPartition, int]:
+    """The group's committed offset of every partition of ``sources`` (0 where none)."""
+    ends = await end_offsets(bootstrap, sources)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp: (committed[tp].offset if tp in committed else 0) for tp in ends}
+
+
+async def replay(bootstrap: str, apply: BatchHandler, until: dict[TopicPartition, int]) -> int:
+    """Feed every valid record below ``until`` to ``apply``, batch by batch; return how many."""
+    todo = {tp: end for tp, end in until.items() if end > 0}
+    if not todo:
+        return 0
+    c = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=1000
+    )
+    await c.start()
+    n = 0
+    try:
+        c.assign(list(todo))
+        await c.seek_to_beginning(*todo)
+        while todo:
+            batch = await c.getmany(*todo, timeout_ms=1000)
+            received: list[Received] = []
+            for tp, records in batch.items():
+                for r in records:
+                    if r.offset >= until[tp] or r.value is None:
+                        continue
+                    try:
+                        received.append(Received(parse(r.value), r.topic, r.partition, r.offset))
+                    except (PoisonEventError, UnknownEventTypeError):
+                        pass  # the live consumer dead-lettered or ignored it too
+            if received:
+                await apply(received)
+                n += len(received)
+            for tp in list(todo):
+                if await c.position(tp) >= until[tp]:
+                    del todo[tp]
+    finally:
+        await c.stop()
+    return n
+
+
+async def wait_for_live(
+    bootstrap: str, group: str, until: dict[TopicPartition, int], timeout: float
+) -> bool:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            committed = await admin.list_consumer_group_offsets(group)
+            if all(
+                end == 0 or (tp in committed and committed[tp].offset >= end)
+                for tp, end in until.items()
+            ):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+
+
+async def run(
+    spec: Rebuild, into: str | None, wait: float, drop: bool, at_live: bool = False
+) -> int:
+    settings = spec.settings
+    target_name = into or f"{settings.mongodb_database}_rebuild_{int(time.time())}"
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    try:
+        await client.drop_database(target_name)
+        bootstrap = settings.kafka_bootstrap_servers
+        if at_live:
+            until = await committed_offsets(bootstrap, spec.group_id, spec.sources)
+        else:
+            until = await end_offsets(bootstrap, spec.sources)
+        t0 = time.monotonic()
+        apply = await spec.projection(client[target_name])
+        n = await replay(settings.kafka_bootstrap_servers, apply, until)
+        took = time.monotonic() - t0
+        caught_up = await wait_for_live(
+            settings.kafka_bootstrap_servers, spec.group_id, until, wait
+        )
+
+        async def digest_of(name: str) -> dict[str, dict[str, Any]]:
+            return await digest(
+                client[name], spec.collections, spec.transport_fields, spec.normalize
+            )
+
+        live = await digest_of(settings.mongodb_database)
+        rebuilt = await digest_of(target_name)
+        equal = live == rebuilt
+        report = {
+            "live_database": settings.mongodb_database,
+            "rebuilt_database": target_name,
+            "events_replayed": n,
+            "seconds": round(took, 2),
+            "live_caught_up": caught_up,
+            "equal": equal,
+            "live": live,
+            "rebuilt": rebuilt,
+        }
+        print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+        print("rebuild == live" if equal else "rebuild DIFFERS from live")
+        if drop:
+            await client.drop_database(target_name)
+        return 0 if equal else 1
+    finally:
+        await client.close()
+
+
+def main(spec: Callable[[], Rebuild], description: str | None = __doc__) -> None:
+    """The command line of ``python -m <service>.rebuild``."""
+    ap = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--into", help="database to rebuild into (default: <live>_rebuild_<time>)")
+    ap.add_argument("--wait", type=float, default=60, help="seconds to wait for the live group")
+    ap.add_argument("--drop", action="store_true", help="drop the rebuilt database afterwards")
+    ap.add_argument(
+        "--at-live-offsets",
+        action="store_true",
+        help="replay up to the live group's committed offsets (stop the live service first)",
+    )
+    args = ap.parse_args()
+    try:
+        sys.exit(asyncio.run(run(spec(), args.into, args.wait, args.drop, args.at_live_offsets)))
+    except Exception as e:  # noqa: BLE001 - a clear message, not a traceback
+        print(f"rebuild failed: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(2)
