@@ -6,38 +6,44 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
-PACKAGES := shared/schemas shared/kit services/forum services/reputation services/ideas \
-	services/search services/analytics
+# every services/<name>/ with a pyproject.toml is a service (no list to keep up to date)
+SERVICES := $(patsubst services/%/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+PACKAGES := shared/schemas shared/kit $(addprefix services/,$(SERVICES))
 PACKAGE_FILES := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 STAMP := $(VENV)/.installed
 USER ?= alice
 ROLES ?= member
 SERVICE ?= reputation
 PYTEST_ARGS ?=
+# `make lock LOCK_ARGS=--upgrade` moves every unpinned transitive dependency forward
+LOCK_ARGS ?=
+
 # the analytics dashboard's chart library: a pinned npm package, copied into the service's
 # static files at build time (the page fetches nothing from a CDN)
 CHARTJS := services/analytics/src/analytics/static/vendor/chart.umd.min.js
 
 .PHONY: help venv up down status prepare test test-unit test-contract test-integration test-e2e \
-        lint fmt typecheck schemas token rebuild bench lock clean assets browser
+        lint fmt typecheck schemas token rebuild bench lock validate-deploy config-docs clean \
+        assets browser
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock $(PACKAGE_FILES)
+$(STAMP): requirements-dev.lock $(PACKAGE_FILES)
 	@test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(PYTHON) -m pip install -q --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv pip install -q --python $(PYTHON) -r requirements.lock
+	$(BIN)/uv pip install -q --python $(PYTHON) -r requirements-dev.lock
 	$(BIN)/uv pip install -q --python $(PYTHON) --no-deps $(foreach p,$(PACKAGES),-e $(p))
 	@touch $@
 
 venv: $(STAMP) $(CHARTJS) ## create the virtualenv with the pinned dependencies
 
-$(CHARTJS): services/analytics/web/package-lock.json
+# web/package.json's `vendor` script copies the files (the Dockerfile's assets stage runs it too)
+$(CHARTJS): services/analytics/web/package-lock.json services/analytics/web/package.json
 	@command -v npm >/dev/null || { echo "npm is needed to install the dashboard's chart library"; exit 1; }
 	cd services/analytics/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
-	mkdir -p $(dir $(CHARTJS))
-	cp services/analytics/web/node_modules/chart.js/dist/chart.umd.min.js $@
+	cd services/analytics/web && npm run --silent vendor
+	@touch $@
 
 assets: $(CHARTJS) ## the analytics dashboard's pinned chart library (npm ci)
 
@@ -60,7 +66,7 @@ down: ## stop what `make up` started (by PID)
 status: ## what `make up` is running
 	@$(PY) deploy/local/localrun.py status
 
-test: prepare browser ## the whole suite: unit, contract, integration, end-to-end (real servers)
+test: prepare browser validate-deploy ## the whole suite: deployment checks, unit, contract, integration, e2e
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 test-unit: venv ## unit tests only (no servers)
@@ -78,8 +84,8 @@ test-e2e: prepare ## end-to-end tests (services as processes, over HTTP)
 lint: venv ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/schemas/src shared/kit/src services/forum/src services/reputation/src \
-		services/ideas/src services/search/src services/analytics/src
+	$(BIN)/mypy shared/schemas/src shared/kit/src $(addsuffix /src,$(addprefix services/,$(SERVICES))) \
+	  deploy/docker deploy/tools
 
 fmt: venv ## format and auto-fix
 	$(BIN)/ruff format .
@@ -100,8 +106,21 @@ bench: venv ## benchmarks against raw aiokafka / raw PyMongo baselines
 	$(PYTHON) benchmarks/run.py
 	$(PYTHON) benchmarks/analytics_bench.py
 
-lock: venv ## recompile requirements.lock from requirements.in
-	$(BIN)/uv pip compile -q requirements.in -o requirements.lock --python $(PYTHON)
+# Three locks, all with hashes: runtime (the only thing the service image installs), build (the
+# image's build backend) and dev (runtime at the same versions + tests, lint, deploy tools).
+lock: venv ## recompile requirements-{runtime,build,dev}.lock from their .in files
+	$(BIN)/uv pip compile -q --generate-hashes $(LOCK_ARGS) --python $(PYTHON) \
+	  requirements-runtime.in -o requirements-runtime.lock
+	$(BIN)/uv pip compile -q --generate-hashes $(LOCK_ARGS) --python $(PYTHON) \
+	  requirements-build.in -o requirements-build.lock
+	$(BIN)/uv pip compile -q --generate-hashes $(LOCK_ARGS) --python $(PYTHON) \
+	  requirements-dev.in -o requirements-dev.lock
+
+validate-deploy: venv ## check Dockerfile, compose file and k8s overlays offline (no Docker, no cluster)
+	$(PYTHON) deploy/tools/validate_deploy.py
+
+config-docs: venv ## regenerate README's configuration reference from the Settings classes
+	$(PYTHON) deploy/tools/config_reference.py --write
 
 clean: down ## remove the virtualenv and local server state (keeps the download cache)
 	rm -rf $(VENV) .run

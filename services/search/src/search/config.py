@@ -26,8 +26,9 @@ class Settings(ServiceSettings):
     #: production (a new index indexes the whole history); tests use ``latest``. The start is
     #: recorded in the index (its *origin*) so that a rebuild replays exactly the same range.
     start_from: Literal["earliest", "latest"] = "earliest"
-    #: index writer memory budget (bytes) and threads
+    #: index writer memory budget, in bytes (within the container's memory limit)
     writer_heap_bytes: int = 64_000_000
+    #: index writer threads
     writer_threads: int = 1
     #: /readyz stays 503 until the index is this close to the end of the topics (once)
     ready_max_lag: int = 1000
