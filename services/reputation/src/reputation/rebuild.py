@@ -29,22 +29,25 @@ from pymongo.asynchronous.database import AsyncDatabase
 from communitykit.consumer import Received
 from schemas import PoisonEventError, UnknownEventTypeError, parse, topics
 
-from .adapters.mongo import PROJECTION, ReputationDb
+from .adapters.mongo import PROJECTION, ReputationDb, canonical
 from .config import Settings
 from .projections.users import UsersProjection
 
 SOURCES = (topics.FORUM_EVENTS, topics.IDEAS_EVENTS)
-TRANSPORT_FIELDS = ("outbox", "outbox_len")
 
 
 async def digest(db: AsyncDatabase[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """sha256 and count per projection collection, over documents sorted by _id."""
+    """sha256 and count per projection collection, over documents sorted by _id, as
+    ``adapters.mongo.canonical`` presents them (no transport fields, no write versions)."""
     out = {}
     for name in PROJECTION:
         h = hashlib.sha256()
         n = 0
-        async for d in db[name].find({}, {f: 0 for f in TRANSPORT_FIELDS}).sort("_id", 1):
-            h.update(orjson.dumps(d, option=orjson.OPT_SORT_KEYS, default=str))
+        async for d in db[name].find({}).sort("_id", 1):
+            c = canonical(name, d)
+            if c is None:
+                continue
+            h.update(orjson.dumps(c, option=orjson.OPT_SORT_KEYS, default=str))
             n += 1
         out[name] = {"count": n, "sha256": h.hexdigest()}
     return out
