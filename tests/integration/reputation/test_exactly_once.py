@@ -17,8 +17,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
+from reputation.adapters.mongo import ReputationDb
 from reputation.domain.facts import facts_of, removal_of
 from reputation.domain.fold import fold
+from reputation.projections.views import ledger_lines
 from schemas import Envelope, topics
 
 from ...conftest import ServiceProcess, eventually, from_end, service_env
@@ -51,14 +53,16 @@ def clean_pass(events: list[Envelope[Any]]) -> dict[str, tuple[int, list[tuple[i
 async def users_of(
     mongo: AsyncMongoClient[dict[str, Any]], db: str, ids: list[str]
 ) -> dict[str, tuple[int, list[tuple[int, str, str]]]]:
-    docs = mongo[db]["users"].find({"_id": {"$in": ids}})
-    return {
-        d["_id"]: (
+    """Each stored user's reputation and ledger lines (merged from every scope's parts)."""
+    rdb = ReputationDb(mongo[db])
+    out = {}
+    async for d in rdb.users.find({"_id": {"$in": ids}}):
+        lines = await ledger_lines(rdb, d["_id"])
+        out[d["_id"]] = (
             d["reputation"],
-            [(e["delta"], e["reason"], e["source_event_id"]) for e in d["ledger"]],
+            [(e["delta"], e["reason"], e["source_event_id"]) for e in lines],
         )
-        async for d in docs
-    }
+    return out
 
 
 def story(tag: str) -> tuple[Script, dict[str, int]]:
