@@ -30,6 +30,8 @@ OUTBOX_COLLECTIONS = ("users",)
 PROJECTION = ("pairs", "removals", "answers", "days", "users", "ledger")
 #: transport and concurrency-control fields: not part of the projected state
 TRANSPORT_FIELDS = ("outbox", "outbox_len", "pend", "v", "tok")
+#: arrays that are sets (``$addToSet``): compared sorted
+SETS = {"pairs": ("v",), "removals": ("e",), "answers": ("u",)}
 
 
 class ReputationDb:
@@ -55,6 +57,8 @@ def canonical(collection: str, doc: Doc) -> Doc | None:
     versions at which each piece was last written (those depend on how events were batched,
     not on what they say). None: nothing projected is left."""
     doc = {k: v for k, v in doc.items() if k not in TRANSPORT_FIELDS}
+    for field in SETS.get(collection, ()):
+        doc[field] = sorted(doc.get(field, []))  # $addToSet keeps arrival order
     if collection == "ledger":
         parts = {g: p for g, p in doc.get("parts", {}).items() if not p.endswith("|")}
         if not parts:
