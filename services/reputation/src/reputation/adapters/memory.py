@@ -105,7 +105,8 @@ class MemoryCollection:
         return result
 
     def _update(self, op: UpdateOne, result: Result) -> None:
-        query, update = op._filter, op._doc
+        query: Doc = dict(op._filter)
+        update: Doc = dict(op._doc)  # type: ignore[arg-type]  # never a pipeline here
         doc = self.docs.get(query["_id"])
         if doc is not None and not _matches(doc, query):
             return
@@ -151,7 +152,11 @@ class _Cursor:
     def sort(self, key: Any, direction: int = 1) -> _Cursor:
         keys = key if isinstance(key, list) else [(key, direction)]
         for field, how in reversed(keys):
-            self.docs.sort(key=lambda d, f=field: _get(d, f) or "", reverse=how < 0)
+
+            def by(d: Doc, f: str = field) -> Any:
+                return _get(d, f) or ""
+
+            self.docs.sort(key=by, reverse=how < 0)
         return self
 
     def limit(self, n: int) -> _Cursor:
