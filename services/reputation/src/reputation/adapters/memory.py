@@ -9,7 +9,6 @@ documents without a server (they are then bulk-loaded into the real store).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +73,8 @@ class MemoryCollection:
             pool = [self.docs[ids]] if ids in self.docs else []
         else:
             pool = list(self.docs.values())
-        return _Cursor([copy.deepcopy(d) for d in pool if _matches(d, query)])
+        # shallow copies: the projection never changes what it reads in place
+        return _Cursor([dict(d) for d in pool if _matches(d, query)])
 
     async def find_one(self, query: Doc, _fields: Doc | None = None) -> Doc | None:
         got = self.find(query).docs
@@ -88,7 +88,7 @@ class MemoryCollection:
                 if doc["_id"] in self.docs:
                     errors.append({"index": index, "code": 11000, "errmsg": "duplicate key"})
                     continue
-                self.docs[doc["_id"]] = copy.deepcopy(doc)
+                self.docs[doc["_id"]] = dict(doc)
                 result.inserted_count += 1
             elif isinstance(op, UpdateOne):
                 self._update(op, result)
@@ -120,7 +120,7 @@ class MemoryCollection:
             result.matched_count += 1
         for path, value in update.get("$set", {}).items():
             parent, key = _parent(doc, path)
-            parent[key] = copy.deepcopy(value)
+            parent[key] = value  # ops are built fresh per write
         for path in update.get("$unset", {}):
             parent, key = _parent(doc, path)
             parent.pop(key, None)

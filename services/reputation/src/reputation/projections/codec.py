@@ -24,7 +24,7 @@ def at_key(at: datetime) -> str:
 
 
 def at_of(key: str) -> datetime:
-    return datetime.strptime(key, _AT).replace(tzinfo=UTC)
+    return datetime.fromisoformat(key)  # the trailing Z is UTC (Python ≥ 3.11)
 
 
 def pack(row: list[Any]) -> str:
