@@ -5,13 +5,18 @@ other votes, removals of its targets), is re-folded alone (``domain.scopes.deriv
 cost follows that day, never the author's history) and written back in one
 compare-and-set update whose filter pins ``n``, the number of facts it was derived from.
 The same update records in ``pend`` which ledger parts and user credits changed; they are
-written after it (version-guarded, so replaying them is harmless) and ``pend`` is cleared
-last. A crash in between leaves ``pend`` for the batch's redelivery to finish.
+written after it (version-guarded, so replaying them is harmless). A crash in between
+leaves ``pend`` for the batch's redelivery (or the next write of that day) to finish.
+
+``pend`` is not cleared by a write of its own (that would be one more statement per day
+touched): the process remembers which versions it finished, and the next compare-and-set
+update of the day drops a finished ``pend`` instead of carrying it over. A ``pend`` another
+replica finished is carried and applied once more, which its version guards make harmless.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -24,6 +29,8 @@ from .codec import day_id, pack, packed, part_row, removal_of_row, unpack, unpac
 from .writes import Op, cas, credit_of, ledger_op, new_token, write
 
 MAX_ROUNDS = 20
+#: how many finished day versions a process remembers (see module docstring)
+FINISHED_MEMORY = 200_000
 
 
 @dataclass
@@ -49,6 +56,7 @@ class Push:
 class DayScopes:
     def __init__(self, db: ReputationDb) -> None:
         self.db = db
+        self._finished: OrderedDict[str, int] = OrderedDict()  # day id → version finished
 
     async def apply(
         self, adds: dict[str, DayFacts]
@@ -87,6 +95,8 @@ class DayScopes:
         rm = {**unpacked(doc.get("rm", [])), **add.rm}
         n = len(votes) + len(rm)
         pend: list[Any] = [unpack(x) for x in doc.get("pend", [])]
+        if doc and self._finished.get(gid) == doc["n"]:
+            pend = []  # this process finished it: drop it with this write
         if doc and n == doc["n"]:  # a redelivery: the facts are already in
             return (None, (n, [unpack(x) for x in doc["out"]], pend)) if pend else None
         facts = [vote_fact(add.author, add.author, eid, row) for eid, row in votes.items()]
@@ -141,13 +151,13 @@ class DayScopes:
         await write(self.db.ledger, ledger)
         return pushes
 
-    async def clear(self, pending: dict[str, int]) -> None:
-        """Everything the pending changes imply is written: clear ``pend`` (unless a newer
-        version took it over)."""
-        ops: list[Op] = [
-            UpdateOne({"_id": gid, "n": n}, {"$unset": {"pend": ""}}) for gid, n in pending.items()
-        ]
-        await write(self.db.days, ops)
+    def finished(self, pending: dict[str, int]) -> None:
+        """Everything these versions' ``pend`` implies is written (users included)."""
+        for gid, n in pending.items():
+            self._finished[gid] = n
+            self._finished.move_to_end(gid)
+        while len(self._finished) > FINISHED_MEMORY:
+            self._finished.popitem(last=False)
 
 
 __all__ = ["DayFacts", "DayScopes", "Push", "day_id"]

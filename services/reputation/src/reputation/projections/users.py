@@ -67,7 +67,7 @@ class UsersProjection:
         profiles = self._profiles(facts, removed, holders)
         pushes, pending = await self.days.apply(adds)
         await self.users.apply(profiles, pushes)
-        await self.days.clear(pending)
+        self.days.finished(pending)
 
     async def _store(self, votes: list[Fact], accepts: list[Fact], removals: list[Removal]) -> None:
         """Step 1: idempotent upserts (a whole event is one set element)."""
