@@ -3,7 +3,8 @@
 The mechanism is the kit's (:mod:`communitykit.rebuild`): replay forum.events and
 ideas.events from offset 0 up to a snapshot, through the very same projection code (with
 publishing off), into a fresh database; wait for the live group to reach the snapshot;
-compare digests of every projection collection (outbox fields left out).
+compare digests of every projection collection as ``adapters.mongo.canonical`` presents
+them (no transport fields, no write versions).
 
 Exit code 0 when rebuilt == live, 1 when they differ, 2 on error.
 """
@@ -14,7 +15,7 @@ from communitykit import rebuild
 from communitykit.consumer import BatchHandler
 from schemas import topics
 
-from .adapters.mongo import PROJECTION, ReputationDb
+from .adapters.mongo import PROJECTION, ReputationDb, canonical
 from .config import Settings
 from .projections.users import UsersProjection
 
@@ -33,6 +34,8 @@ def spec() -> rebuild.Rebuild:
         sources=(topics.FORUM_EVENTS, topics.IDEAS_EVENTS),
         collections=PROJECTION,
         projection=_projection,
+        # no write versions, $addToSet arrays as sets, ledger lines with nothing left skipped
+        normalize=canonical,
     )
 
 

@@ -62,15 +62,16 @@ class Rebuild:
     #: fields left out of the comparison (transport state, not projection state)
     transport_fields: Sequence[str] = ("outbox", "outbox_len")
     #: canonical form of a document before hashing (e.g. sort set-like arrays whose order
-    #: depends on how records of different partitions interleaved); identity by default
-    normalize: Callable[[str, Doc], Doc] | None = field(default=None)
+    #: depends on how records of different partitions interleaved); identity by default;
+    #: None leaves the document out (nothing projected is left in it)
+    normalize: Callable[[str, Doc], Doc | None] | None = field(default=None)
 
 
 async def digest(
     db: Db,
     collections: Sequence[str],
     transport_fields: Sequence[str] = ("outbox", "outbox_len"),
-    normalize: Callable[[str, Doc], Doc] | None = None,
+    normalize: Callable[[str, Doc], Doc | None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """sha256 and count per collection, over documents sorted by _id."""
     out = {}
@@ -79,9 +80,10 @@ async def digest(
         n = 0
         projection = {f: 0 for f in transport_fields} or None
         async for d in db[name].find({}, projection).sort("_id", 1):
-            if normalize is not None:
-                d = normalize(name, d)
-            h.update(orjson.dumps(d, option=orjson.OPT_SORT_KEYS, default=str))
+            c = d if normalize is None else normalize(name, d)
+            if c is None:
+                continue
+            h.update(orjson.dumps(c, option=orjson.OPT_SORT_KEYS, default=str))
             n += 1
         out[name] = {"count": n, "sha256": h.hexdigest()}
     return out

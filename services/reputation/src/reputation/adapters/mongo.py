@@ -1,11 +1,19 @@
 """The reputation service's MongoDB collections (database ``reputation``).
 
-* ``facts``     one document per (user, event): the events that matter to a user (insert-only;
-                the event id in ``_id`` makes a redelivered event a no-op)
-* ``removals``  one document per PostDeleted/PostHidden event
-* ``users``     the derived state of a user: reputation, level, badges, ledger, period sums,
-                ``n_facts`` (how many facts it was derived from) and the outbox of
-                ``reputation.events``
+Every hot-path read and write goes by ``_id`` or by an index; no document grows with the
+number of events in the system (see the service README for why each one exists).
+
+* ``pairs``     one per (target, voter): that voter's votes on that post or idea (the latest
+                by time stands); index ``t`` (a removal finds the votes on its post)
+* ``removals``  one per removed post: its PostDeleted / PostHidden events
+* ``answers``   one per accepted answer: the users whose profile holds an accept of it
+* ``days``      one per (author, UTC day): the votes cast that day on the author's posts and
+                ideas (with their pairs' other votes), the removals of those targets, and the
+                ledger parts derived from them; ``n`` counts the facts (the version)
+* ``users``     one per user: profile facts (accepts, statuses, reviews, idea votes), activity
+                points, credits per scope, reputation, level, badges, period sums, outbox;
+                indexes for the leaderboards
+* ``ledger``    one per (user, event): the event's parts per scope; index ``(u, k)``
 """
 
 from __future__ import annotations
@@ -19,18 +27,45 @@ from pymongo.asynchronous.database import AsyncDatabase
 Doc = dict[str, Any]
 OUTBOX_COLLECTIONS = ("users",)
 #: collections that make up the projection (compared by `make rebuild`)
-PROJECTION = ("facts", "removals", "users")
+PROJECTION = ("pairs", "removals", "answers", "days", "users", "ledger")
+#: transport and concurrency-control fields: not part of the projected state
+TRANSPORT_FIELDS = ("outbox", "outbox_len", "pend", "v", "tok")
+#: arrays that are sets (``$addToSet``): compared sorted
+SETS = {"pairs": ("v",), "removals": ("e",), "answers": ("u",)}
 
 
 class ReputationDb:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.db = db
-        self.facts: AsyncCollection[Doc] = db["facts"]
+        self.pairs: AsyncCollection[Doc] = db["pairs"]
         self.removals: AsyncCollection[Doc] = db["removals"]
+        self.answers: AsyncCollection[Doc] = db["answers"]
+        self.days: AsyncCollection[Doc] = db["days"]
         self.users: AsyncCollection[Doc] = db["users"]
+        self.ledger: AsyncCollection[Doc] = db["ledger"]
 
     async def ensure_indexes(self) -> None:
-        await self.facts.create_index([("user_id", ASCENDING)])
-        await self.facts.create_index([("refs", ASCENDING)])
-        await self.removals.create_index([("post_id", ASCENDING)])
+        await self.pairs.create_index([("t", ASCENDING)])
+        await self.ledger.create_index([("u", ASCENDING), ("k", DESCENDING)])
         await self.users.create_index([("reputation", DESCENDING), ("_id", ASCENDING)])
+        await self.users.create_index([("pm.k", ASCENDING), ("pm.pts", DESCENDING)])
+        await self.users.create_index([("pw.k", ASCENDING), ("pw.pts", DESCENDING)])
+
+
+def canonical(collection: str, doc: Doc) -> Doc | None:
+    """A document as `make rebuild` compares it: without transport fields and without the
+    versions at which each piece was last written (those depend on how events were batched,
+    not on what they say). None: nothing projected is left."""
+    doc = {k: v for k, v in doc.items() if k not in TRANSPORT_FIELDS}
+    for field in SETS.get(collection, ()):
+        doc[field] = sorted(doc.get(field, []))  # $addToSet keeps arrival order
+    if collection == "ledger":
+        parts = {g: p for g, p in doc.get("parts", {}).items() if not p.endswith("|")}
+        if not parts:
+            return None
+        doc["parts"] = {g: p.split("|", 1)[1] for g, p in parts.items()}
+    elif collection == "users":
+        doc["cr"] = {
+            g: {"c": c["c"], "l": c["l"]} for g, c in doc.get("cr", {}).items() if c["c"] or c["l"]
+        }
+    return doc

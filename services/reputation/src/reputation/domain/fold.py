@@ -5,13 +5,19 @@ current accept of each thread, the statuses each idea reached, the removed posts
 derives the raw sum of effects from them after each step; a ledger entry is the change
 that step made. So a withdrawn or changed vote reverses exactly what it earned, the daily
 cap applies to the day's standing total, and the result does not depend on arrival order.
+
+A :class:`Scope` restricts which standing effects the sum counts. The raw sum is a sum of
+independent pieces (one capped sum per UTC day of the votes' cast day, plus accepts and idea
+statuses), so a user's sum is the sum of the scoped sums and each step's change is the sum
+of its scoped changes (:class:`Part`). The projection uses that to fold only what a batch can
+affect (``scopes.py``); the whole fold (``WHOLE``) is the reference the unit tests pin.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from . import rules
@@ -32,11 +38,71 @@ class Entry:
         return f"{self.source_event_id}:{self.reason}"
 
 
+def utc_day(at: datetime) -> date:
+    """The UTC day of an instant (the cap and serial voting are per UTC day)."""
+    return at.astimezone(UTC).date() if at.tzinfo else at.date()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which standing effects a fold counts: votes cast on ``day`` (every day when None)
+    and/or the uncapped others (accepted answers, idea statuses)."""
+
+    day: date | None = None
+    votes: bool = True
+    others: bool = True
+
+    @property
+    def whole(self) -> bool:
+        return self.day is None and self.votes and self.others
+
+
+WHOLE = Scope()
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one step changed in one scope. The parts of one event, summed over the scopes
+    that see it, are its ledger line (:func:`show`); the *primary* part is the one computed
+    where the fact itself is counted, and it decides the reason."""
+
+    delta: int
+    reason: str
+    source_event_id: str
+    at: datetime
+    primary: bool = True
+    voter_side: bool = False  # the user cast the vote on someone else's content
+    would_cost: bool = False  # a down-vote on a reply (costs the voter when it counts)
+
+
+def show(parts: list[Part]) -> Entry | None:
+    """The ledger line of one event from its parts, or None when it is not shown: a step
+    that changed nothing is shown only where it explains why (cap, serial, withdrawal)."""
+    if not parts:
+        return None
+    delta = sum(p.delta for p in parts)
+    lead = next((p for p in parts if p.primary), None)
+    if lead is None:  # e.g. a removal: shown when it took something back
+        if delta == 0:
+            return None
+        lead = parts[0]
+    reason = lead.reason
+    if delta == 0:
+        if lead.voter_side and not (reason == "serial-voting" and lead.would_cost):
+            return None  # a vote that costs its voter nothing is not in the voter's ledger
+        if reason.startswith("upvote"):
+            reason = "daily-cap"  # the day's standing up-votes already earned the cap
+        elif not reason.startswith(("downvote", "vote", "serial")):
+            return None  # e.g. accepting your own answer: nothing to show
+    return Entry(delta, reason, lead.source_event_id, lead.at)
+
+
 @dataclass
 class UserState:
     user_id: str
-    raw: int = 0  # sum of all effects
-    entries: list[Entry] = field(default_factory=list)
+    raw: int = 0  # sum of all effects (in the fold's scope)
+    entries: list[Entry] = field(default_factory=list)  # shown lines (whole fold only)
+    parts: list[Part] = field(default_factory=list)
     badges: dict[str, str] = field(default_factory=dict)  # badge → source event id
     badge_times: dict[str, datetime] = field(default_factory=dict)
 
@@ -61,8 +127,9 @@ class _Vote:
 
 
 class _Fold:
-    def __init__(self, user_id: str, removals: dict[str, Removal]) -> None:
+    def __init__(self, user_id: str, removals: dict[str, Removal], scope: Scope = WHOLE) -> None:
         self.user = user_id
+        self.scope = scope
         self.removals = removals
         self.removed: set[str] = set()
         self.votes: dict[tuple[str, str], _Vote] = {}  # (voter, target) → standing vote
@@ -79,7 +146,10 @@ class _Fold:
     def raw_sum(self) -> int:
         day_up: dict[date, int] = defaultdict(int)
         other = 0
-        for v in self.votes.values():
+        scope = self.scope
+        for v in self.votes.values() if scope.votes else ():
+            if scope.day is not None and v.day != scope.day:
+                continue  # counted in the scope of the day it was cast
             if v.serial or v.target in self.removed or v.value == 0 or v.voter == v.author:
                 continue  # a self-vote (the forum refuses them) earns nothing either
             if v.author == self.user:
@@ -90,6 +160,8 @@ class _Fold:
             elif v.voter == self.user and v.value < 0 and v.kind == "reply":
                 other += rules.POINTS["downvote.cast_on_reply"]
         up = sum(min(rules.DAILY_UPVOTE_CAP, pts) for pts in day_up.values())
+        if not scope.others:
+            return up + other
         for a in self.accepts.values():
             if a["answer_post_id"] in self.removed:
                 continue
@@ -114,32 +186,37 @@ class _Fold:
         if isinstance(fact, Removal):
             self.removed.add(fact.post_id)
             reason, event_id, at = "post-removed", fact.event_id, fact.at
+            self._voter_side = self._would_cost = False
+            primary = self.scope.whole  # a removal's line is the sum of its scoped parts
         else:
             reason = self._apply(fact)
             event_id, at = fact.event_id, fact.at
+            primary = self._primary(fact)
         after = self.raw_sum()
         self.state.raw = after
-        delta = after - before
         if reason is None:
             return
-        if delta == 0:
-            if self._voter_side and not (reason == "serial-voting" and self._would_cost):
-                return  # a vote that costs its voter nothing is not in the voter's ledger
-            if reason.startswith("upvote"):
-                reason = "daily-cap"  # the day's standing up-votes already earned the cap
-            elif not reason.startswith(("downvote", "vote", "serial")):
-                return  # e.g. accepting your own answer: nothing to show
-        self.state.entries.append(Entry(delta, reason, event_id, at))
+        self.state.parts.append(
+            Part(after - before, reason, event_id, at, primary, self._voter_side, self._would_cost)
+        )
+
+    def _primary(self, fact: Fact) -> bool:
+        if self.scope.day is None or fact.kind != "vote":
+            return True
+        return utc_day(fact.at) == self.scope.day
 
     def _apply(self, fact: Fact) -> str | None:
         self._voter_side = False
         d = fact.data
         handler = getattr(self, f"_on_{fact.kind}", None)
-        return handler(fact, d) if handler else None
+        reason = handler(fact, d) if handler else None
+        if fact.kind == "vote" and not self.scope.votes:
+            return None  # seen for badges and activity only
+        return reason
 
     def _on_vote(self, fact: Fact, d: dict[str, Any]) -> str | None:
         key = (d["voter_id"], d["target_id"])
-        day = fact.at.date()
+        day = utc_day(fact.at)
         value = int(d["value"])
         author, voter = d["author_id"], d["voter_id"]
         ranks = self.serial_rank[(voter, author, day)]
@@ -208,6 +285,11 @@ class _Fold:
         self._activity("ideas", fact.at)
         return None
 
+    def _on_act(self, fact: Fact, d: dict[str, Any]) -> str | None:
+        """An activity point kept for the champion badge (see ``scopes.activity``)."""
+        self._activity(d["kind"], fact.at)
+        return None
+
     def _on_status(self, fact: Fact, d: dict[str, Any]) -> str | None:
         status = d["to_status"]
         if status not in ("planned", "completed") or status in self.ideas_reached[d["idea_id"]]:
@@ -237,10 +319,13 @@ class _Fold:
     _would_cost = False
 
 
-def fold(user_id: str, facts: list[Fact], removals: list[Removal]) -> UserState:
-    """Derive a user's state from their facts and the removals of posts they touch."""
+def fold(
+    user_id: str, facts: list[Fact], removals: list[Removal], scope: Scope = WHOLE
+) -> UserState:
+    """Derive a user's state from their facts and the removals of posts they touch (in
+    ``scope``; the whole fold also fills ``entries``, the shown ledger lines)."""
     by_post = {r.post_id: r for r in sorted(removals, key=lambda r: (r.at, r.event_id))[::-1]}
-    folder = _Fold(user_id, by_post)
+    folder = _Fold(user_id, by_post, scope)
     steps: list[tuple[datetime, str, Fact | Removal]] = [
         (x.at, x.event_id, x) for x in facts if x.kind != "removed"
     ]
@@ -248,4 +333,7 @@ def fold(user_id: str, facts: list[Fact], removals: list[Removal]) -> UserState:
     for _at, eid, item in sorted(steps, key=lambda s: (s[0], s[1])):
         folder._current_event = eid
         folder.step(item)
-    return folder.state
+    state = folder.state
+    if scope.whole:
+        state.entries = [e for p in state.parts if (e := show([p])) is not None]
+    return state

@@ -5,6 +5,7 @@ Everything else in the domain reads these numbers; nothing else hard-codes a poi
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Final
 
 #: SPEC 4 table: (what happened, who gets it) → points
@@ -92,3 +93,14 @@ def upvote_points(target_kind: str) -> int:
     if target_kind == "idea":
         return POINTS["upvote.idea"]
     return POINTS["upvote.post"]
+
+
+def month_key(day: date) -> str:
+    """The leaderboard's month of a UTC day (``period=month``)."""
+    return f"m{day.year}_{day.month:02d}"
+
+
+def week_key(day: date) -> str:
+    """The leaderboard's ISO week of a UTC day (``period=week``)."""
+    iso = day.isocalendar()
+    return f"w{iso.year}_{iso.week:02d}"

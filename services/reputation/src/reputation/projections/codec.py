@@ -1,0 +1,139 @@
+"""How facts, removals and ledger parts are written into the reputation documents.
+
+Compact on purpose: a day document holds every vote of its (author, UTC day) scope, and
+FerretDB rewrites a whole document on every update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+
+from ..domain.facts import Fact, Removal
+from ..domain.fold import Part
+
+_AT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def at_key(at: datetime) -> str:
+    """A fixed-width UTC timestamp: sorts as text exactly like the instants (µs kept)."""
+    return at.astimezone(UTC).strftime(_AT)
+
+
+def at_of(key: str) -> datetime:
+    return datetime.fromisoformat(key)  # the trailing Z is UTC (Python ≥ 3.11)
+
+
+def pack(row: list[Any]) -> str:
+    """One row as stored: JSON text (FerretDB stores no arrays nested in arrays, and ids
+    may hold dots, so rows are neither nested arrays nor keys of a sub-document)."""
+    return orjson.dumps(row).decode()
+
+
+def unpack(text: str) -> list[Any]:
+    row: list[Any] = orjson.loads(text)
+    return row
+
+
+def packed(rows: dict[str, list[Any]]) -> list[str]:
+    """A keyed set of rows as stored: sorted texts of ``[key, *row]``."""
+    return sorted(pack([k, *r]) for k, r in rows.items())
+
+
+def unpacked(texts: Iterable[str]) -> dict[str, list[Any]]:
+    return {row[0]: row[1:] for row in map(unpack, texts)}
+
+
+def day_id(author: str, day: date) -> str:
+    return f"{author}|{day.isoformat()}"
+
+
+# -- votes (in pairs and day documents) -------------------------------------------------------
+
+
+def vote_row(f: Fact) -> list[Any]:
+    d = f.data
+    return [
+        d["voter_id"],
+        d["target_id"],
+        d["target_kind"],
+        d["target_type"],
+        int(d["value"]),
+        at_key(f.at),
+        d.get("thread_id"),
+    ]
+
+
+def vote_fact(user: str, author: str, event_id: str, row: list[Any]) -> Fact:
+    voter, target, kind, ttype, value, at, thread = row
+    data = {
+        "target_type": ttype,
+        "target_id": target,
+        "target_kind": kind,
+        "author_id": author,
+        "voter_id": voter,
+        "value": value,
+        "thread_id": thread,
+    }
+    return Fact(at_of(at), event_id, user, "vote", data)
+
+
+# -- removals ---------------------------------------------------------------------------------
+
+
+def removal_row(r: Removal) -> list[Any]:
+    return [r.post_id, r.thread_id, r.author_id, at_key(r.at)]
+
+
+def removal_of_row(event_id: str, row: list[Any]) -> Removal:
+    post, thread, author, at = row
+    return Removal(post, thread, author, at_of(at), event_id)
+
+
+# -- profile facts (kept whole) and activity points ---------------------------------------------
+
+
+def profile_row(f: Fact) -> list[Any]:
+    return [f.kind, at_key(f.at), f.data]
+
+
+def profile_fact(user: str, event_id: str, row: list[Any]) -> Fact:
+    kind, at, data = row
+    return Fact(at_of(at), event_id, user, kind, data)
+
+
+def point(f: Fact) -> str:
+    """An activity point: sorts by (time, event id)."""
+    return f"{at_key(f.at)}|{f.event_id}"
+
+
+def point_fact(user: str, p: str) -> Fact:
+    at, event_id = p.split("|", 1)
+    return Fact(at_of(at), event_id, user, "point", {})
+
+
+# -- ledger parts -------------------------------------------------------------------------------
+
+
+def part_row(p: Part) -> list[Any]:
+    return [p.delta, p.reason, int(p.primary), int(p.voter_side), int(p.would_cost), at_key(p.at)]
+
+
+def versioned(n: int, row: list[Any] | None) -> str:
+    """A ledger part as stored: ``$max`` on this text keeps the part of the newest version
+    of its scope (a stale writer can never overwrite a fresher part); no row = removed."""
+    if row is None:
+        return f"{n:012d}|"
+    delta, reason, primary, voter_side, would_cost, _at = row
+    return f"{n:012d}|{delta}|{reason}|{primary}{voter_side}{would_cost}"
+
+
+def unversioned(text: str) -> tuple[int, str, bool, bool, bool] | None:
+    _n, _, rest = text.partition("|")
+    if not rest:
+        return None
+    delta, reason, flags = rest.split("|")
+    return int(delta), reason, flags[0] == "1", flags[1] == "1", flags[2] == "1"

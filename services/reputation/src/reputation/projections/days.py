@@ -1,0 +1,163 @@
+"""Day scopes: one document per (author, UTC day a vote was cast).
+
+Per batch, each touched day document gets the batch's facts for it (votes with their pairs'
+other votes, removals of its targets), is re-folded alone (``domain.scopes.derive_day``: the
+cost follows that day, never the author's history) and written back in one
+compare-and-set update whose filter pins ``n``, the number of facts it was derived from.
+The same update records in ``pend`` which ledger parts and user credits changed; they are
+written after it (version-guarded, so replaying them is harmless). A crash in between
+leaves ``pend`` for the batch's redelivery (or the next write of that day) to finish.
+
+``pend`` is not cleared by a write of its own (that would be one more statement per day
+touched): the process remembers which versions it finished, and the next compare-and-set
+update of the day drops a finished ``pend`` instead of carrying it over. A ``pend`` another
+replica finished is carried and applied once more, which its version guards make harmless.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pymongo import InsertOne, UpdateOne
+
+from ..adapters.mongo import Doc, ReputationDb
+from ..domain.scopes import derive_day
+from .codec import day_id, pack, packed, part_row, removal_of_row, unpack, unpacked, vote_fact
+from .writes import Op, cas, credit_of, ledger_op, new_token, write
+
+MAX_ROUNDS = 20
+#: how many finished day versions a process remembers (see module docstring)
+FINISHED_MEMORY = 200_000
+
+
+@dataclass
+class DayFacts:
+    """What a batch adds to one day document."""
+
+    author: str
+    day: date
+    votes: dict[str, list[Any]] = field(default_factory=dict)  # event id → vote row
+    rm: dict[str, list[Any]] = field(default_factory=dict)  # event id → removal row
+
+
+@dataclass
+class Push:
+    """What changed for one user in one scope, to be applied to the user document."""
+
+    n: int  # the scope's version
+    credit: dict[str, int]  # points per UTC day
+    last: str | None
+    changes: list[tuple[str, int, str, list[Any] | None]]  # (event id, old delta, old reason, row)
+
+
+class DayScopes:
+    def __init__(self, db: ReputationDb) -> None:
+        self.db = db
+        self._finished: OrderedDict[str, int] = OrderedDict()  # day id → version finished
+
+    async def apply(
+        self, adds: dict[str, DayFacts]
+    ) -> tuple[dict[str, dict[str, Push]], dict[str, int]]:
+        """Fold and write the touched days; return (user → scope → Push, the days whose
+        ``pend`` to clear once the pushes are applied)."""
+        done: dict[str, tuple[int, list[Any], list[Any]]] = {}  # id → (n, out, pend)
+        todo = dict(adds)
+        for _ in range(MAX_ROUNDS):
+            if not todo:
+                break
+            docs = {d["_id"]: d async for d in self.db.days.find({"_id": {"$in": list(todo)}})}
+            token, ops, staged = new_token(), {}, {}
+            for gid, add in todo.items():
+                step = self._derive(gid, add, docs.get(gid), token)
+                if step is None:
+                    continue
+                op, result = step
+                if op is None:
+                    done[gid] = result  # nothing new: only finish what a crash left
+                else:
+                    ops[gid], staged[gid] = op, result
+            won = await cas(self.db.days, ops, token)
+            done.update({gid: staged[gid] for gid in won})
+            todo = {gid: todo[gid] for gid in ops if gid not in won}  # lost a race: again
+        if todo:
+            raise RuntimeError(f"day documents kept changing under us: {sorted(todo)[:5]}")
+        pushes = await self._finish(done)
+        return pushes, {gid: n for gid, (n, _out, pend) in done.items() if pend}
+
+    def _derive(
+        self, gid: str, add: DayFacts, doc: Doc | None, token: str
+    ) -> tuple[Op | None, tuple[int, list[Any], list[Any]]] | None:
+        doc = doc or {}
+        votes = {**unpacked(doc.get("votes", [])), **add.votes}
+        rm = {**unpacked(doc.get("rm", [])), **add.rm}
+        n = len(votes) + len(rm)
+        pend: list[Any] = [unpack(x) for x in doc.get("pend", [])]
+        if doc and self._finished.get(gid) == doc["n"]:
+            pend = []  # this process finished it: drop it with this write
+        if doc and n == doc["n"]:  # a redelivery: the facts are already in
+            return (None, (n, [unpack(x) for x in doc["out"]], pend)) if pend else None
+        facts = [vote_fact(add.author, add.author, eid, row) for eid, row in votes.items()]
+        removals = [removal_of_row(eid, row) for eid, row in rm.items()]
+        parts = derive_day(add.author, add.day, facts, removals)
+        out = sorted([u, p.source_event_id, part_row(p)] for u, ps in parts.items() for p in ps)
+        old = {(u, e): row for u, e, row in map(unpack, doc.get("out", []))}
+        new = {(u, e): row for u, e, row in out}
+        pending = {(u, e): (d, r) for u, e, d, r in pend}  # an unfinished earlier write
+        for key in old.keys() | new.keys():
+            if old.get(key) != new.get(key) and key not in pending:
+                was = old.get(key)
+                pending[key] = (was[0], was[1]) if was else (0, "")
+        pend = sorted([u, e, d, r] for (u, e), (d, r) in pending.items())
+        fields = {
+            "u": add.author,
+            "d": add.day.isoformat(),
+            "votes": packed(votes),
+            "rm": packed(rm),
+            "n": n,
+            "out": [pack(x) for x in out],
+            "pend": [pack(x) for x in pend],
+            "tok": token,
+        }
+        op: Op
+        if not doc:
+            op = InsertOne({"_id": gid, **fields})
+        else:
+            op = UpdateOne({"_id": gid, "n": doc["n"]}, {"$set": fields})
+        return op, (n, out, pend)
+
+    async def _finish(
+        self, done: dict[str, tuple[int, list[Any], list[Any]]]
+    ) -> dict[str, dict[str, Push]]:
+        """Ledger parts of every pending change now; user credits are returned to the
+        caller, who applies them before clearing ``pend`` (see :meth:`clear`)."""
+        ledger: list[Op] = []
+        pushes: dict[str, dict[str, Push]] = defaultdict(dict)
+        for gid, (n, out, pend) in done.items():
+            rows: dict[str, list[list[Any]]] = defaultdict(list)
+            by_key = {}
+            for u, e, row in out:
+                rows[u].append(row)
+                by_key[(u, e)] = row
+            for u, e, old_delta, old_reason in pend:
+                row = by_key.get((u, e))
+                ledger.append(ledger_op(u, e, gid, n, row))
+                if u not in pushes or gid not in pushes[u]:
+                    credit, last = credit_of(rows.get(u, []))
+                    pushes[u][gid] = Push(n, credit, last, [])
+                pushes[u][gid].changes.append((e, old_delta, old_reason, row))
+        await write(self.db.ledger, ledger)
+        return pushes
+
+    def finished(self, pending: dict[str, int]) -> None:
+        """Everything these versions' ``pend`` implies is written (users included)."""
+        for gid, n in pending.items():
+            self._finished[gid] = n
+            self._finished.move_to_end(gid)
+        while len(self._finished) > FINISHED_MEMORY:
+            self._finished.popitem(last=False)
+
+
+__all__ = ["DayFacts", "DayScopes", "Push", "day_id"]
