@@ -9,16 +9,16 @@ from fastapi import FastAPI
 from communitykit.app import Runtime, create_app
 from communitykit.settings import ServiceSettings
 
-from .adapters.mongo import OUTBOX_COLLECTIONS, ForumDb, doc_lock
+from .adapters.mongo import OUTBOX_COLLECTIONS, ForumDb
 from .config import Settings
 from .entrypoints import consumers
 from .entrypoints.http import routers
 from .handlers.escalation import escalation_loop
+from .handlers.sync import sync_loop
 
 
 def make_runtime(settings: ServiceSettings) -> Runtime:
-    # the relay marks entries published under the same per-document lock as the handlers
-    return Runtime(settings, outbox_collections=OUTBOX_COLLECTIONS, outbox_lock=doc_lock)
+    return Runtime(settings, outbox_collections=OUTBOX_COLLECTIONS)
 
 
 async def _on_start(runtime: Runtime) -> None:
@@ -37,6 +37,13 @@ async def _on_start(runtime: Runtime) -> None:
                 runtime.notify_outbox,
             ),
             name="escalation-check",
+        )
+    )
+    # changes left pending by a writer that died are applied by whichever replica looks first
+    runtime.tasks.append(
+        asyncio.create_task(
+            sync_loop(db, settings.sync_grace_seconds, settings.sync_check_seconds),
+            name="sync-check",
         )
     )
 

@@ -129,10 +129,11 @@ async def list_escalations(
         raise NotAllowedError("the escalation queue is for support and staff")
     docs, nxt = await page(
         db.threads,
-        {"escalation_state": status, "deleted": {"$ne": True}},
+        {"escalation_state": status},
         sort="escalated_at",
         limit=limit,
         cursor=cursor,
-        projection={"outbox": 0},
+        projection={"outbox": 0, "applied": 0},
+        keep=lambda t: not t.get("deleted"),
     )
     return {"items": [escalation_view(t) for t in docs], "next_cursor": nxt}

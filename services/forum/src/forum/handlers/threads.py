@@ -19,6 +19,29 @@ from .views import post_view, thread_summary
 
 SORTS = {"new": "created_at", "active": "last_activity_at", "top": "score"}
 
+#: what a list item needs (thread_summary) and what decides whether it is listed
+LIST_PROJECTION = dict.fromkeys(
+    [
+        "kind",
+        "title",
+        "author_id",
+        "group_id",
+        "tags",
+        "product_id",
+        "rating",
+        "media",
+        "status",
+        "accepted_post_id",
+        "score",
+        "reply_count",
+        "created_at",
+        "last_activity_at",
+        "deleted",
+        "hidden",
+    ],
+    1,
+)
+
 
 def post_doc(
     post_id: str,
@@ -38,6 +61,7 @@ def post_doc(
         "author_id": author,
         "body": body,
         "score": 0,
+        "score_seq": 0,
         "hidden": False,
         "deleted": False,
         "flaggers": [],
@@ -108,7 +132,9 @@ async def create_thread(db: ForumDb, user: Principal, cmd: CreateThread) -> dict
             "accepted_author_id": None,
             "opening_post_id": post_id,
             "score": 0,
+            "score_seq": 0,
             "reply_count": 0,
+            "other_reply_count": 0,
             "has_other_reply": False,
             "escalated_at": None,
             "escalation_state": None,
@@ -158,8 +184,10 @@ async def list_threads(
     limit: int,
     cursor: str | None,
 ) -> dict[str, Any]:
-    """GET /threads: keyset-paginated, every filter backed by an index."""
-    query: Doc = {"deleted": {"$ne": True}, "hidden": {"$ne": True}}
+    """GET /threads: keyset-paginated; equality on the filters + a range on the sort key,
+    answered by the (filter, sort, _id) index (adapters/mongo.py). Deleted and hidden
+    threads (rare) are skipped after the index read rather than filtered with ``$ne``."""
+    query: Doc = {}
     for field, value in (("kind", kind), ("group_id", group_id), ("product_id", product_id)):
         if value is not None:
             query[field] = value
@@ -168,6 +196,16 @@ async def list_threads(
     if status is not None:
         query["status"] = rules.STATUS_FILTERS[status]
     docs, nxt = await page(
-        db.threads, query, sort=SORTS[sort], limit=limit, cursor=cursor, projection={"outbox": 0}
+        db.threads,
+        query,
+        sort=SORTS[sort],
+        limit=limit,
+        cursor=cursor,
+        projection=LIST_PROJECTION,
+        keep=listed,
     )
     return {"items": [thread_summary(t) for t in docs], "next_cursor": nxt}
+
+
+def listed(t: Doc) -> bool:
+    return not t.get("deleted") and not t.get("hidden")
