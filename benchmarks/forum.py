@@ -6,8 +6,10 @@ own database (it creates its indexes at start-up), the threads are loaded straig
 cycle through every filter (kind, group_id, tag, product_id, status) and sort (new, active,
 top), each as a first page and as the page after a cursor, over HTTP to the real service.
 Baseline: the bare PyMongo ``find`` of the same query (filter + range on the sort key, sort,
-limit 21, the same projection) on the same server. Loaded databases and processes are kept
-between the repeated runs and dropped at the end.
+limit 21, the same projection) on the same server; for a tag, the find on the tag's rows
+(``thread_tags``, the index the service reads before fetching the page's threads by
+``_id``). Loaded databases and processes are kept between the repeated runs and dropped at
+the end.
 
 (d) ``BENCH_REPLIES`` (default 800) replies by 8 concurrent writers through HTTP
 (``POST /threads/{id}/replies``: auth, thread read, post insert with its outbox entry, the
@@ -35,6 +37,7 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from communitykit.auth import make_token
+from forum.handlers.tags import row as tag_row
 from forum.handlers.threads import LIST_PROJECTION, SORTS
 from tests.conftest import JWT_SECRET, ServiceProcess, service_env
 from tests.servers import Servers, localrun
@@ -118,12 +121,13 @@ async def _forum(servers: Servers, database: str, **extra: str) -> ServiceProces
 
 
 def _mongo_query(params: dict[str, str]) -> tuple[dict[str, Any], str]:
+    """The query a bare PyMongo find would send for these parameters (on ``threads``)."""
     q: dict[str, Any] = {}
     for f in ("kind", "group_id", "product_id"):
         if f in params:
             q[f] = params[f]
-    if "tag" in params:
-        q["tags"] = params["tag"]
+    if "tag" in params:  # served from the thread_tags rows (handlers/tags.py)
+        q = {"tag": params["tag"]}
     if "status" in params:
         q["status"] = {"unanswered": "open"}.get(params["status"], params["status"])
     return q, SORTS[params.get("sort", "new")]
@@ -143,10 +147,10 @@ async def thread_lists(servers: Servers, client: AsyncMongoClient[Any]) -> list[
             coll = client[name]["threads"]
             t = time.perf_counter()
             for start in range(0, size, 2000):
-                await coll.insert_many(
-                    [thread_doc(i, size, rng, t0) for i in range(start, min(size, start + 2000))],
-                    ordered=False,
-                )
+                docs = [thread_doc(i, size, rng, t0) for i in range(start, min(size, start + 2000))]
+                rows = [tag_row(d, tag) for d in docs for tag in d["tags"]]
+                await client[name]["thread_tags"].insert_many(rows, ordered=False)
+                await coll.insert_many(docs, ordered=False)
             print(f"[bench] loaded {size} threads in {time.perf_counter() - t:.0f} s", flush=True)
             _kept[key] = proc
         proc = _kept[key]
@@ -159,17 +163,16 @@ async def thread_lists(servers: Servers, client: AsyncMongoClient[Any]) -> list[
                 r.raise_for_status()
                 q, sort = _mongo_query(params)
                 order = [(sort, -1), ("_id", -1)]
-                first = (
-                    await coll.find(q, LIST_PROJECTION).sort(order).limit(PAGE + 1).to_list(None)
-                )
+                target = coll.database["thread_tags" if "tag" in params else "threads"]
+                first = await target.find(q).sort(order).limit(PAGE + 1).to_list(None)
                 nxt = r.json()["next_cursor"]
-                plans.append((params, None, q, order))
-                if nxt and first:
+                plans.append((params, None, target, q, order))
+                if nxt and len(first) >= PAGE:
                     after = {**q, sort: {"$lt": first[PAGE - 1][sort]}}
-                    plans.append((params, nxt, after, order))
+                    plans.append((params, nxt, target, after, order))
             ours, base = [], []
             for i in range(n_queries):
-                params, cursor, q, order = plans[i % len(plans)]
+                params, cursor, target, q, order = plans[i % len(plans)]
                 t = time.perf_counter()
                 r = await http.get(
                     "/threads",
@@ -178,7 +181,8 @@ async def thread_lists(servers: Servers, client: AsyncMongoClient[Any]) -> list[
                 ours.append(time.perf_counter() - t)
                 r.raise_for_status()
                 t = time.perf_counter()
-                await coll.find(q, LIST_PROJECTION).sort(order).limit(PAGE + 1).to_list(None)
+                proj = None if target.name == "thread_tags" else LIST_PROJECTION
+                await target.find(q, proj).sort(order).limit(PAGE + 1).to_list(None)
                 base.append(time.perf_counter() - t)
         for label, quantile in (("p50", 0.50), ("p99", 0.99)):
             o, b = pct(ours, quantile) * 1000, pct(base, quantile) * 1000

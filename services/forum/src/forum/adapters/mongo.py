@@ -8,6 +8,9 @@
 * ``groups``       one document per group and its outbox
 * ``memberships``  one document per (group, user): member or not, ``version``, outbox
 * ``levels``       trust level per user, projected from ``reputation.events``
+* ``thread_tags``  one row per (thread, tag) with the thread's sort keys: GET /threads?tag=
+                   reads it by index (a ``tags`` array is multikey, which MongoDB indexes but
+                   the embedded store's index pushdown does not; these rows are plain fields)
 
 Every document that produces events carries its own outbox (communitykit.outbox). Every
 write is one atomic single-document update (no application locks: the store applies
@@ -28,7 +31,7 @@ Doc = dict[str, Any]
 
 #: sort keys of GET /threads and the equality filters it accepts (one index per pair)
 THREAD_SORTS = ("created_at", "last_activity_at", "score")
-THREAD_FILTERS = ("kind", "group_id", "tags", "product_id", "status")
+THREAD_FILTERS = ("kind", "group_id", "product_id", "status")
 
 
 class ForumDb:
@@ -40,6 +43,7 @@ class ForumDb:
         self.groups: AsyncCollection[Doc] = db["groups"]
         self.memberships: AsyncCollection[Doc] = db["memberships"]
         self.levels: AsyncCollection[Doc] = db["levels"]
+        self.thread_tags: AsyncCollection[Doc] = db["thread_tags"]
 
     async def ensure_indexes(self) -> None:
         # GET /threads: every query is equality on at most one filter + a range on the sort
@@ -50,6 +54,10 @@ class ForumDb:
                 await self.threads.create_index(
                     [(f, ASCENDING), (sort, DESCENDING), ("_id", DESCENDING)]
                 )
+            await self.thread_tags.create_index(
+                [("tag", ASCENDING), (sort, DESCENDING), ("_id", DESCENDING)]
+            )
+        await self.thread_tags.create_index([("thread_id", ASCENDING)])
         # escalation scan and the support queue
         await self.threads.create_index([("status", ASCENDING), ("created_at", ASCENDING)])
         await self.threads.create_index(

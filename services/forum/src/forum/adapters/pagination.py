@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -45,32 +45,38 @@ async def page(
     projection: Doc | None = None,
     descending: bool = True,
     keep: Callable[[Doc], bool] | None = None,
+    resolve: Callable[[list[Doc]], Awaitable[list[Doc | None]]] | None = None,
 ) -> tuple[list[Doc], str | None]:
     """One page of ``query`` sorted by (``sort``, ``_id``) and the cursor of the next one.
 
     ``query`` holds equalities only; every find issued here is those equalities plus a range
     on the sort key (or on ``_id`` among ties of the sort key), sorted and limited: the shape
     an index ``(filter fields, sort, _id)`` answers without reading anything else. Documents
-    ``keep`` rejects (rare: deleted, hidden) are skipped and more are fetched."""
+    ``keep`` rejects (rare: deleted, hidden) are skipped and more are fetched. With
+    ``resolve``, the documents found are index rows and ``resolve`` gives the item of each
+    (None: gone); ``keep`` then judges the items, and the cursor is the last row's."""
     order = [(sort, -1 if descending else 1)] + (
         [("_id", -1 if descending else 1)] if sort != "_id" else []
     )
     after = decode_cursor(cursor) if cursor else None
-    out: list[Doc] = []
+    out: list[tuple[Doc, Doc]] = []  # (row found, item)
     while len(out) <= limit:
         need = limit + 1 - len(out)
         batch = await _next(coll, query, order, after, need, projection, descending)
-        for d in batch:
+        items: list[Doc | None] = list(batch) if resolve is None else await resolve(batch)
+        for d, item in zip(batch, items, strict=True):
             after = (d.get(sort) if sort != "_id" else d["_id"], d["_id"])
-            if keep is None or keep(d):
-                out.append(d)
+            if item is not None and (keep is None or keep(item)):
+                out.append((d, item))
         if len(batch) < need:
             break
     if len(out) <= limit:
-        return out, None
-    out = out[:limit]
-    last = out[-1]
-    return out, encode_cursor(last.get(sort) if sort != "_id" else last["_id"], last["_id"])
+        return [item for _, item in out], None
+    last = out[limit - 1][0]
+    return (
+        [item for _, item in out[:limit]],
+        encode_cursor(last.get(sort) if sort != "_id" else last["_id"], last["_id"]),
+    )
 
 
 async def _next(

@@ -13,6 +13,7 @@ from ..adapters.mongo import ForumDb
 from ..domain import rules
 from ..domain.commands import EditPost
 from ..domain.errors import ConflictError, InvalidCommandError
+from . import tags as thread_tags
 from ._common import TOPIC, live_post, now
 from .sync import apply_reply_change
 
@@ -54,6 +55,8 @@ async def edit_post(db: ForumDb, user: Principal, post_id: str, cmd: EditPost) -
     thread_copy = {k: v for k, v in changes.items() if k in ("title", "tags")}
     if thread_copy:
         await db.threads.update_one({"_id": post["thread_id"]}, {"$set": thread_copy})
+    if "tags" in changes:
+        await thread_tags.retag(db, post["thread_id"], post.get("tags") or [], changes["tags"])
     return {"post_id": post_id, "fields": sorted(changes)}
 
 

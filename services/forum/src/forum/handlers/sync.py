@@ -40,6 +40,7 @@ from schemas.forum import EscalationResolved
 
 from ..adapters.mongo import Doc, ForumDb
 from ..domain import rules
+from . import tags as thread_tags
 from ._common import MAX_RETRIES, TOPIC, now, once_id
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ _THREAD_FIELDS = {
     "escalation_state": 1,
     "other_reply_count": 1,
     "applied": 1,
+    "tags": 1,
 }
 
 
@@ -138,6 +140,8 @@ async def apply_reply_change(
             break  # thread gone, or applied already (by another writer)
         filt, update, _ = plan_reply_change(t, post, delta, at)
         if (await db.threads.update_one(filt, update)).matched_count:
+            if delta > 0 and t.get("tags"):
+                await thread_tags.touch(db, thread_id, at)  # the tag lists' sort key
             break
         t = None  # a status input changed meanwhile: re-read and recompute
     else:
@@ -176,6 +180,7 @@ async def apply_vote_change(db: ForumDb, vote: Doc, *, owner: bool) -> int:
             {"_id": p["thread_id"], "score_seq": {"$lt": p["score_seq"]}},
             {"$set": {"score": p["score"], "score_seq": p["score_seq"]}},
         )
+        await thread_tags.copy_score(db, p["thread_id"], p["score"], p["score_seq"])
     await db.votes.update_one(
         {"_id": vote["_id"], "sync_event": eid},
         {"$unset": {"sync_at": "", "sync_event": "", "sync_delta": ""}},
