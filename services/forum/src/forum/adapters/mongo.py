@@ -59,7 +59,14 @@ class ForumDb:
             )
         await self.thread_tags.create_index([("thread_id", ASCENDING)])
         # escalation scan and the support queue
-        await self.threads.create_index([("status", ASCENDING), ("created_at", ASCENDING)])
+        await self.threads.create_index(
+            [
+                ("kind", ASCENDING),
+                ("status", ASCENDING),
+                ("escalated_at", ASCENDING),
+                ("created_at", ASCENDING),
+            ]
+        )
         await self.threads.create_index(
             [("escalation_state", ASCENDING), ("escalated_at", DESCENDING), ("_id", DESCENDING)]
         )

@@ -88,6 +88,9 @@ async def delete_post(db: ForumDb, user: Principal, post_id: str) -> None:
     if not res.matched_count:
         return  # a concurrent delete won; it recorded the one PostDeleted
     if opening:
-        await db.threads.update_one({"_id": post["thread_id"]}, {"$set": {"deleted": True}})
+        # status "deleted": out of every status list and of the escalation scan's index range
+        await db.threads.update_one(
+            {"_id": post["thread_id"]}, {"$set": {"deleted": True, "status": "deleted"}}
+        )
         return
     await apply_reply_change(db, {**post, **sets}, -1, owner=True)

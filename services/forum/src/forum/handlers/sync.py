@@ -53,6 +53,7 @@ _THREAD_FIELDS = {
     "other_reply_count": 1,
     "applied": 1,
     "tags": 1,
+    "deleted": 1,
 }
 
 
@@ -79,6 +80,8 @@ def plan_reply_change(t: Doc, post: Doc, delta: int, at: Any) -> tuple[Doc, Doc,
         "accepted_post_id": accepted,
         "escalation_state": esc,
         "other_reply_count": {"$gt": 0} if before > 0 and after > 0 else before,
+        # a deleted thread keeps its status "deleted" (counters still follow the posts)
+        "deleted": True if t.get("deleted") else {"$ne": True},
     }
     sets: Doc = {f"applied.{token}": at}
     events: list[Any] = []
@@ -109,11 +112,12 @@ def plan_reply_change(t: Doc, post: Doc, delta: int, at: Any) -> tuple[Doc, Doc,
             )
         )
     sets["has_other_reply"] = after > 0
-    sets["status"] = rules.thread_status(
-        has_other_reply=after > 0,
-        accepted=accepted_after is not None,
-        escalation_open=esc_after == "open",
-    )
+    if not t.get("deleted"):
+        sets["status"] = rules.thread_status(
+            has_other_reply=after > 0,
+            accepted=accepted_after is not None,
+            escalation_open=esc_after == "open",
+        )
     inc: Doc = {"reply_count": delta}
     if other:
         inc["other_reply_count"] = delta
