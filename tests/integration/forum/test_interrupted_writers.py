@@ -93,3 +93,36 @@ async def test_interrupted_replies_and_votes_are_applied_once(
     assert (await votes.cast_vote(db, peer, opening, CastVote(value=0))) == {"score": -1}
     assert (await db.posts.find_one({"_id": kept})) is not None
     await mongo.drop_database(db.db.name)
+
+
+async def test_a_stale_pending_read_never_applies_twice(
+    mongo: AsyncMongoClient[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync loop (or the voter's next request) read a change as pending; its own writer
+    then finished and removed its token; the late applier must not apply it again."""
+    db = ForumDb(mongo[f"t{RUN_ID}_stale_{uuid.uuid4().hex[:4]}_forum"])
+    await db.ensure_indexes()
+    asker, peer = Principal("asker"), Principal("peer")
+    t = await threads.create_thread(db, asker, CreateThread(kind="question", title="S", body="b"))
+    with monkeypatch.context() as m:  # the vote is recorded, its effect not yet applied
+        m.setattr(votes, "apply_vote_change", dies_after(0, sync.apply_vote_change))
+        with pytest.raises(Died):
+            await votes.cast_vote(db, peer, t["post_id"], CastVote(value=1))
+    stale = await db.votes.find_one({"_id": f"{t['post_id']}:peer"})
+    assert stale is not None and stale["sync_event"]
+    assert await sync.apply_vote_change(db, stale, owner=True) == 1  # its writer finishes
+    assert await sync.apply_vote_change(db, stale, owner=False) == 1  # the late one: no-op
+    post = await db.posts.find_one({"_id": t["post_id"]})
+    assert post is not None and post["score"] == 1 and not post.get("applied_votes")
+
+    # the same for a reply: the sync loop's stale read of a pending post
+    with monkeypatch.context() as m:
+        m.setattr(replies, "apply_reply_change", dies_after(0, sync.apply_reply_change))
+        with pytest.raises(Died):
+            await replies.create_reply(db, peer, t["thread_id"], CreateReply(body="r"))
+    (p,) = await db.posts.find({"sync_add_at": {"$ne": None}}).to_list(None)
+    assert await sync.apply_reply_change(db, p, +1, owner=True)
+    assert await sync.apply_reply_change(db, p, +1, owner=False)
+    thread = await db.threads.find_one({"_id": t["thread_id"]})
+    assert thread is not None and thread["reply_count"] == 1 and not thread.get("applied")
+    await mongo.drop_database(db.db.name)

@@ -14,13 +14,17 @@ like this:
    ``applied_votes.<event id>`` on the post) and its filter requires that token to be absent,
    so the change is applied at most once, whoever applies it and however often they retry;
 3. the pending mark is cleared;
-4. the request that made the change removes its token (nobody else does: a token is only
-   removed by the one writer that can no longer attempt step 2).
+4. the request that made the change removes its token, if it cleared its mark before anyone
+   else claimed it. Any other writer (the sync loop, or the same voter's next request
+   finishing a previous change) first claims the mark, atomically and only while it is still
+   there, then does steps 2-3 and never removes the token: so once a token is removed, no
+   writer that saw the change as pending is left to apply it again.
 
 A process dying between 1 and 3 leaves the mark; every replica's sync loop applies marks older
-than ``FORUM_SYNC_GRACE_SECONDS`` through the same guarded step 2 (a no-op if the dead request
-got that far) and clears them. A token left by a dead request stays on its document (a few
-bytes per crash). Hence, once the marks are cleared: ``reply_count`` = live replies,
+than ``FORUM_SYNC_GRACE_SECONDS`` (claim, the same guarded step 2 — a no-op if the dead
+request got that far — and step 3). A claimed change's token stays on its document (a few
+bytes per crash). No step depends on timing: the grace period only spares live requests.
+Hence, once the marks are cleared: ``reply_count`` = live replies,
 ``other_reply_count`` = live replies by others than the asker, post ``score`` = sum of its
 standing votes, whatever crashed where.
 """
@@ -135,7 +139,12 @@ async def apply_reply_change(
 ) -> bool:
     """Steps 2-4 for one reply added or deleted; False if left pending for the sync loop."""
     thread_id, token = post["thread_id"], reply_token(post["_id"], delta)
+    mark, claim = (
+        ("sync_add_at", "sync_add_claim") if delta > 0 else ("sync_del_at", "sync_del_claim")
+    )
     at = post["created_at"] if delta > 0 else post.get("sync_del_at") or now()
+    if not owner and not await _claim(db.posts, post["_id"], {mark: {"$ne": None}}, claim):
+        return True  # no longer pending: its writer finished
     t = thread
     for _ in range(MAX_RETRIES):
         if t is None:
@@ -151,11 +160,30 @@ async def apply_reply_change(
     else:
         log.warning("thread %s too busy; the sync loop will apply %s", thread_id, token)
         return False
-    field = "sync_add_at" if delta > 0 else "sync_del_at"
-    await db.posts.update_one({"_id": post["_id"]}, {"$unset": {field: ""}})
-    if owner:
+    if await _clear(db.posts, {"_id": post["_id"]}, [mark], claim, owner=owner):
         await db.threads.update_one({"_id": thread_id}, {"$unset": {f"applied.{token}": ""}})
     return True
+
+
+async def _claim(coll: Any, doc_id: Any, pending: Doc, claim: str) -> bool:
+    """A writer other than the change's own claims its pending mark (atomically, while the
+    mark is still there) before applying it; see :func:`_clear`."""
+    res = await coll.update_one({"_id": doc_id, **pending}, {"$set": {claim: now()}})
+    return bool(res.matched_count)
+
+
+async def _clear(coll: Any, filt: Doc, fields: list[str], claim: str, *, owner: bool) -> bool:
+    """Step 3; True when the caller may remove its token (step 4).
+
+    The owner clears its mark only if nobody claimed it: then no other writer has read it
+    as pending and can still apply it, so the token can go. A claimed mark is cleared by its
+    claimer, and its token stays (a writer that read the mark may still try step 2)."""
+    unset = dict.fromkeys(fields, "")
+    if owner:
+        res = await coll.update_one({**filt, claim: None}, {"$unset": unset})
+        return bool(res.matched_count)
+    await coll.update_one(filt, {"$unset": {**unset, claim: ""}})
+    return False
 
 
 _POST_SCORE = {"score": 1, "score_seq": 1, "parent_post_id": 1, "thread_id": 1}
@@ -167,6 +195,9 @@ async def apply_vote_change(db: ForumDb, vote: Doc, *, owner: bool) -> int:
     ``score_seq`` counts the score's changes, so the thread's copy of an opening post's score
     is only ever replaced by a newer one (two requests finishing out of order)."""
     eid, post_id = vote["sync_event"], vote["post_id"]
+    if not owner and not await _claim(db.votes, vote["_id"], {"sync_event": eid}, "sync_claim"):
+        p = await db.posts.find_one({"_id": post_id}, {"score": 1})  # finished meanwhile
+        return int(p["score"]) if p else 0
     p = await db.posts.find_one_and_update(
         {"_id": post_id, f"applied_votes.{eid}": {"$exists": False}},
         {
@@ -185,11 +216,13 @@ async def apply_vote_change(db: ForumDb, vote: Doc, *, owner: bool) -> int:
             {"$set": {"score": p["score"], "score_seq": p["score_seq"]}},
         )
         await thread_tags.copy_score(db, p["thread_id"], p["score"], p["score_seq"])
-    await db.votes.update_one(
+    if await _clear(
+        db.votes,
         {"_id": vote["_id"], "sync_event": eid},
-        {"$unset": {"sync_at": "", "sync_event": "", "sync_delta": ""}},
-    )
-    if owner:
+        ["sync_at", "sync_event", "sync_delta"],
+        "sync_claim",
+        owner=owner,
+    ):
         await db.posts.update_one({"_id": post_id}, {"$unset": {f"applied_votes.{eid}": ""}})
     return int(p["score"])
 
