@@ -23,7 +23,8 @@ like this:
 A process dying between 1 and 3 leaves the mark; every replica's sync loop applies marks older
 than ``FORUM_SYNC_GRACE_SECONDS`` (claim, the same guarded step 2 — a no-op if the dead
 request got that far — and step 3). A claimed change's token stays on its document (a few
-bytes per crash). No step depends on timing: the grace period only spares live requests.
+bytes per crash, or per race of one voter's concurrent requests). No step depends on
+timing: the grace period only spares live requests.
 Hence, once the marks are cleared: ``reply_count`` = live replies,
 ``other_reply_count`` = live replies by others than the asker, post ``score`` = sum of its
 standing votes, whatever crashed where.
