@@ -112,6 +112,7 @@ async def test_a_stale_pending_read_never_applies_twice(
     assert stale is not None and stale["sync_event"]
     assert await sync.apply_vote_change(db, stale, owner=True) == 1  # its writer finishes
     assert await sync.apply_vote_change(db, stale, owner=False) == 1  # the late one: no-op
+    await sync.TOKENS.drain()
     post = await db.posts.find_one({"_id": t["post_id"]})
     assert post is not None and post["score"] == 1 and not post.get("applied_votes")
 
@@ -123,6 +124,7 @@ async def test_a_stale_pending_read_never_applies_twice(
     (p,) = await db.posts.find({"sync_add_at": {"$ne": None}}).to_list(None)
     assert await sync.apply_reply_change(db, p, +1, owner=True)
     assert await sync.apply_reply_change(db, p, +1, owner=False)
+    await sync.TOKENS.drain()
     thread = await db.threads.find_one({"_id": t["thread_id"]})
     assert thread is not None and thread["reply_count"] == 1 and not thread.get("applied")
     await mongo.drop_database(db.db.name)

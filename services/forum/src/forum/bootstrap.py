@@ -14,7 +14,7 @@ from .config import Settings
 from .entrypoints import consumers
 from .entrypoints.http import routers
 from .handlers.escalation import escalation_loop
-from .handlers.sync import sync_loop
+from .handlers.sync import TOKENS, sync_loop
 
 
 def make_runtime(settings: ServiceSettings) -> Runtime:
@@ -48,6 +48,14 @@ async def _on_start(runtime: Runtime) -> None:
     )
 
 
+async def _on_stop(runtime: Runtime) -> None:
+    # the tokens whose removal is in flight (handlers/sync.py); any left would be harmless
+    try:
+        await asyncio.wait_for(TOKENS.drain(), timeout=5)
+    except TimeoutError:
+        pass
+
+
 def build_app(settings: Settings) -> FastAPI:
     return create_app(
         settings,
@@ -55,4 +63,5 @@ def build_app(settings: Settings) -> FastAPI:
         routers=routers,
         runtime_factory=make_runtime,
         on_start=[_on_start],
+        on_stop=[_on_stop],
     )

@@ -162,8 +162,49 @@ async def apply_reply_change(
         log.warning("thread %s too busy; the sync loop will apply %s", thread_id, token)
         return False
     if await _clear(db.posts, {"_id": post["_id"]}, [mark], claim, owner=owner):
-        await db.threads.update_one({"_id": thread_id}, {"$unset": {f"applied.{token}": ""}})
+        TOKENS.remove(db.threads, thread_id, f"applied.{token}")
     return True
+
+
+class TokenRemover:
+    """Step 4 in the background, one ``$unset`` per document for all the tokens waiting
+    for it: while one removal on a hot thread is in flight, the next replies' tokens gather
+    and go in the next one. The request does not wait for it. Tokens still waiting when the
+    process stops stay on their documents, like those of a crash (harmless bytes)."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[tuple[str, Any], tuple[Any, set[str]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def remove(self, coll: Any, doc_id: Any, field: str) -> None:
+        key = (coll.full_name, doc_id)
+        if key in self._waiting:
+            self._waiting[key][1].add(field)
+            return
+        self._waiting[key] = (coll, {field})
+        task = asyncio.create_task(self._run(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, key: tuple[str, Any]) -> None:
+        coll, fields = self._waiting[key]
+        try:
+            while fields:
+                batch, fields = fields, set()
+                self._waiting[key] = (coll, fields)
+                await coll.update_one({"_id": key[1]}, {"$unset": dict.fromkeys(batch, "")})
+        except Exception:
+            log.warning("could not remove tokens from %s", key, exc_info=True)
+        finally:
+            self._waiting.pop(key, None)
+
+    async def drain(self) -> None:
+        """Wait for the removals in flight (tests; shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+TOKENS = TokenRemover()
 
 
 async def _claim(coll: Any, doc_id: Any, pending: Doc, claim: str) -> bool:
@@ -224,7 +265,7 @@ async def apply_vote_change(db: ForumDb, vote: Doc, *, owner: bool) -> int:
         "sync_claim",
         owner=owner,
     ):
-        await db.posts.update_one({"_id": post_id}, {"$unset": {f"applied_votes.{eid}": ""}})
+        TOKENS.remove(db.posts, post_id, f"applied_votes.{eid}")
     return int(p["score"])
 
 
