@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from communitykit.auth import Principal
@@ -209,11 +208,10 @@ async def list_threads(
     else:  # the tag's rows by index, then their threads by _id; other filters on those
 
         async def threads_of(rows: list[Doc]) -> list[Doc | None]:
-            return list(
-                await asyncio.gather(
-                    *(db.threads.find_one({"_id": r["thread_id"]}, LIST_PROJECTION) for r in rows)
-                )
-            )
+            ids = [r["thread_id"] for r in rows]  # one _id $in lookup for the page
+            found = await db.threads.find({"_id": {"$in": ids}}, LIST_PROJECTION).to_list(None)
+            by_id = {t["_id"]: t for t in found}
+            return [by_id.get(i) for i in ids]
 
         docs, nxt = await page(
             db.thread_tags,
