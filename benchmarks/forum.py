@@ -149,8 +149,8 @@ async def thread_lists(servers: Servers, client: AsyncMongoClient[Any]) -> list[
             t = time.perf_counter()
             for start in range(0, size, 2000):
                 docs = [thread_doc(i, size, rng, t0) for i in range(start, min(size, start + 2000))]
-                rows = [tag_row(d, tag) for d in docs for tag in d["tags"]]
-                await client[name]["thread_tags"].insert_many(rows, ordered=False)
+                tag_rows = [tag_row(d, tag) for d in docs for tag in d["tags"]]
+                await client[name]["thread_tags"].insert_many(tag_rows, ordered=False)
                 await coll.insert_many(docs, ordered=False)
             print(f"[bench] loaded {size} threads in {time.perf_counter() - t:.0f} s", flush=True)
             _kept[key] = proc
