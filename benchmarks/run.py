@@ -1,151 +1,159 @@
-"""``make bench``: throughput of our Kafka/Mongo paths as ratios against raw baselines.
+"""``make bench``: every scenario beside a baseline measured in the same run, on the same servers.
 
-These machines are noisy, so every figure is reported next to a baseline measured in the
-same run on the same servers:
+A scenario is a module of this folder exposing ``async def run(servers) -> list[dict]``; each
+row is ``{"scenario", "size", "metric", "value", "unit", "baseline", "baseline_value",
+"ratio"}`` with ``ratio = value / baseline_value``. A module may also expose
+``async def close()`` (called once after its last run, to drop what it kept between runs).
 
-* outbox relay publish  vs  raw aiokafka pipelined sends of the same records
-* reputation projection vs  raw PyMongo unordered bulk upserts of one document per event
+Every scenario runs ``BENCH_REPEAT`` times (default 3); the table reports the median of each
+figure and its spread (min-max across the runs), and is written to
+``benchmarks/results/latest.json`` and ``latest.md`` and printed.
 
-Servers: the same selection as the tests (environment, else the local servers of
-``make up``, else started for the run). ``BENCH_N`` sets the number of events (default 2000).
+Servers: the same selection as the tests (tests/servers.py). ``BENCH_ONLY=relay,forum``
+runs a subset. Sizes are set per scenario by environment variables (see each module), so a
+quick run is possible, e.g. ``BENCH_REPEAT=1 BENCH_THREADS=1000 make bench``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import json
 import os
+import platform
+import statistics
 import sys
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient, UpdateOne
-
 ROOT = Path(__file__).resolve().parents[1]
+# run as a script, this folder would come first on sys.path and benchmarks/forum.py would
+# shadow the forum package: scenarios are imported as benchmarks.<name> from the root instead
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
 
-from communitykit.consumer import Received  # noqa: E402
-from communitykit.kafka import Producer, ensure_topics  # noqa: E402
-from communitykit.outbox import OutboxRelay, outbox_fields  # noqa: E402
-from reputation.adapters.mongo import ReputationDb  # noqa: E402
-from reputation.projections.users import UsersProjection  # noqa: E402
-from schemas import Envelope, new_event  # noqa: E402
-from schemas.forum import VoteCast  # noqa: E402
 from tests.servers import resolve  # noqa: E402
 
-N = int(os.environ.get("BENCH_N", "2000"))
-TOPIC = "bench.events"
+#: scenario modules in the order they run; a missing one is skipped with a note
+SCENARIOS = ("reputation", "relay", "forum")
+RESULTS = ROOT / "benchmarks" / "results"
+FIELDS = ("scenario", "size", "metric", "value", "unit", "baseline", "baseline_value", "ratio")
 
 
-def votes(n: int) -> list[Envelope[Any]]:
-    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+def summarise(runs: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per (scenario, size, metric): medians of value, baseline and ratio across
+    the runs, with their spreads."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for rows in runs:
+        for r in rows:
+            groups.setdefault((r["scenario"], r["size"], r["metric"]), []).append(r)
     out = []
-    for i in range(n):
-        author, voter = f"a{i % 50}", f"v{i}"
+    for rows in groups.values():
+        first = rows[0]
+        vals = [float(r["value"]) for r in rows]
+        bases = [float(r["baseline_value"]) for r in rows if r.get("baseline_value") is not None]
+        ratios = [float(r["ratio"]) for r in rows if r.get("ratio") is not None]
         out.append(
-            new_event(
-                VoteCast(
-                    target_id=f"p{i % 200}",
-                    thread_id=f"t{i % 200}",
-                    target_kind="reply",
-                    target_author_id=author,
-                    voter_id=voter,
-                    value=1,
-                    previous_value=0,
-                ),
-                subject=f"t{i % 200}",
-                actor_id=voter,
-                time=t0 + timedelta(seconds=i),
-            )
+            {
+                **{k: first.get(k) for k in FIELDS},
+                "value": statistics.median(vals),
+                "value_min": min(vals),
+                "value_max": max(vals),
+                "baseline_value": statistics.median(bases) if bases else None,
+                "baseline_min": min(bases) if bases else None,
+                "baseline_max": max(bases) if bases else None,
+                "ratio": statistics.median(ratios) if ratios else None,
+                "runs": len(rows),
+            }
         )
     return out
 
 
-async def raw_produce(bootstrap: str, events: list[Envelope[Any]]) -> float:
-    p = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
-    await p.start()
-    t = time.perf_counter()
-    futs = [await p.send(TOPIC, e.to_bytes(), key=e.key, headers=e.headers()) for e in events]
-    await asyncio.gather(*futs)
-    took = time.perf_counter() - t
-    await p.stop()
-    return took
+def _num(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}" if abs(x) < 10 else f"{x:.1f}"
 
 
-async def relay_publish(bootstrap: str, db: Any, events: list[Envelope[Any]]) -> float:
-    coll = db["bench_outbox"]
-    await coll.drop()
-    docs = [{"_id": e.id, **outbox_fields(TOPIC, [e])} for e in events]
-    await coll.insert_many(docs, ordered=False)
-    producer = Producer(bootstrap, "bench")
-    await producer.start()
-    relay = OutboxRelay(db, ["bench_outbox"], producer, batch_docs=500)
-    await relay.ensure_indexes()
-    t = time.perf_counter()
-    while await relay.drain_once():
-        pass
-    took = time.perf_counter() - t
-    await producer.stop()
-    return took
-
-
-async def raw_bulk(db: Any, events: list[Envelope[Any]]) -> float:
-    coll = db["bench_raw"]
-    await coll.drop()
-    t = time.perf_counter()
-    for i in range(0, len(events), 500):
-        await coll.bulk_write(
-            [
-                UpdateOne({"_id": e.id}, {"$set": {"v": e.data.value}}, upsert=True)
-                for e in events[i : i + 500]
-            ],
-            ordered=False,
+def markdown(rows: list[dict[str, Any]], header: str) -> str:
+    lines = [
+        header,
+        "",
+        "| scenario | size | metric | ours (median, min-max) | baseline | baseline (median, "
+        "min-max) | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ours = f"{_num(r['value'])} {r['unit']} ({_num(r['value_min'])}-{_num(r['value_max'])})"
+        base = (
+            f"{_num(r['baseline_value'])} {r['unit']} "
+            f"({_num(r['baseline_min'])}-{_num(r['baseline_max'])})"
+            if r["baseline_value"] is not None
+            else "-"
         )
-    return time.perf_counter() - t
-
-
-async def projection(db: Any, events: list[Envelope[Any]]) -> float:
-    rdb = ReputationDb(db)
-    await rdb.ensure_indexes()
-    proj = UsersProjection(rdb, publish=False)
-    t = time.perf_counter()
-    for i in range(0, len(events), 500):
-        await proj.apply(
-            [Received(e, "forum.events", 0, j) for j, e in enumerate(events[i : i + 500])]
+        ratio = f"{r['ratio']:.2f}x" if r["ratio"] is not None else "-"
+        lines.append(
+            f"| {r['scenario']} | {r['size']} | {r['metric']} | {ours} | {r['baseline']} "
+            f"| {base} | {ratio} |"
         )
-    return time.perf_counter() - t
+    return "\n".join(lines) + "\n"
 
 
-async def main() -> None:
+async def main() -> int:
+    repeat = int(os.environ.get("BENCH_REPEAT", "3"))
+    only = {s for s in os.environ.get("BENCH_ONLY", "").split(",") if s}
     servers = resolve()
+    all_rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    started = time.perf_counter()
     try:
-        await ensure_topics(servers.kafka, [TOPIC])
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb)
-        db = client[f"bench_{uuid.uuid4().hex[:6]}"]
-        events = votes(N)
-        rows = []
-        print("measuring publish...", flush=True)
-        base = await raw_produce(servers.kafka, events)
-        ours = await relay_publish(servers.kafka, db, events)
-        rows.append(("publish: outbox relay vs raw aiokafka", base, ours))
-        print("measuring consume...", flush=True)
-        base = await raw_bulk(db, events)
-        ours = await projection(db, events)
-        rows.append(("consume: reputation projection vs raw PyMongo bulk upserts", base, ours))
-        print(f"\n{N} events; servers: {servers.source}")
-        for name, b, o in rows:
-            print(
-                f"{name:<62} baseline {N / b:>9.0f}/s  ours {N / o:>9.0f}/s  "
-                f"ratio {o / b:>5.2f}x the baseline's time"
-            )
-        await client.drop_database(db.name)
-        await client.close()
+        for name in SCENARIOS:
+            if only and name not in only:
+                continue
+            try:
+                mod = importlib.import_module(f"benchmarks.{name}")
+            except ModuleNotFoundError as e:
+                if e.name != f"benchmarks.{name}":
+                    raise
+                notes.append(f"scenario `{name}` not present: skipped")
+                continue
+            runs = []
+            try:
+                for i in range(repeat):
+                    print(f"[bench] {name}: run {i + 1}/{repeat}", flush=True)
+                    runs.append(await mod.run(servers))
+            finally:
+                if hasattr(mod, "close"):
+                    await mod.close()
+            all_rows += summarise(runs)
     finally:
         servers.stop()
+    header = (
+        f"# make bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
+        f"servers: {servers.source} (Kafka {servers.kafka}, MongoDB {servers.mongodb}); "
+        f"{repeat} run(s) per scenario; {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; took {time.perf_counter() - started:.0f} s. "
+        "ratio = ours / baseline (throughput: higher is better; latency: lower is better)."
+        + "".join(f"\n\n- {n}" for n in notes)
+    )
+    table = markdown(all_rows, header)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.md").write_text(table)
+    (RESULTS / "latest.json").write_text(
+        json.dumps(
+            {"servers": servers.source, "repeat": repeat, "notes": notes, "rows": all_rows},
+            indent=2,
+        )
+        + "\n"
+    )
+    print("\n" + table)
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

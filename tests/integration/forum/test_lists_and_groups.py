@@ -123,6 +123,20 @@ async def test_thread_lists_filter_sort_and_paginate(
     reviews = await all_pages(http, f"{forum.url}/threads", product_id=product)
     assert [(x["thread_id"], x["rating"]) for x in reviews] == [(rv["thread_id"], 4)]
 
+    # re-tagging moves the thread between the tag lists
+    other = f"{tag}b"
+    r = await http.patch(
+        f"{forum.url}/posts/{q['post_id']}", headers=auth(me), json={"tags": [other, tag]}
+    )
+    assert r.status_code == 200, r.text
+    r = await http.patch(
+        f"{forum.url}/posts/{q['post_id']}", headers=auth(me), json={"tags": [other]}
+    )
+    assert r.status_code == 200, r.text
+    assert await names() == ["m", "rv", "d"]
+    moved = await all_pages(http, f"{forum.url}/threads", tag=other)
+    assert [x["thread_id"] for x in moved] == [q["thread_id"]]
+
     for bad in (
         {"limit": 101},
         {"limit": 0},

@@ -9,16 +9,16 @@ from fastapi import FastAPI
 from communitykit.app import Runtime, create_app
 from communitykit.settings import ServiceSettings
 
-from .adapters.mongo import OUTBOX_COLLECTIONS, ForumDb, doc_lock
+from .adapters.mongo import OUTBOX_COLLECTIONS, ForumDb
 from .config import Settings
 from .entrypoints import consumers
 from .entrypoints.http import routers
 from .handlers.escalation import escalation_loop
+from .handlers.sync import TOKENS, sync_loop
 
 
 def make_runtime(settings: ServiceSettings) -> Runtime:
-    # the relay marks entries published under the same per-document lock as the handlers
-    return Runtime(settings, outbox_collections=OUTBOX_COLLECTIONS, outbox_lock=doc_lock)
+    return Runtime(settings, outbox_collections=OUTBOX_COLLECTIONS)
 
 
 async def _on_start(runtime: Runtime) -> None:
@@ -39,6 +39,21 @@ async def _on_start(runtime: Runtime) -> None:
             name="escalation-check",
         )
     )
+    # changes left pending by a writer that died are applied by whichever replica looks first
+    runtime.tasks.append(
+        asyncio.create_task(
+            sync_loop(db, settings.sync_grace_seconds, settings.sync_check_seconds),
+            name="sync-check",
+        )
+    )
+
+
+async def _on_stop(runtime: Runtime) -> None:
+    # the tokens whose removal is in flight (handlers/sync.py); any left would be harmless
+    try:
+        await asyncio.wait_for(TOKENS.drain(), timeout=5)
+    except TimeoutError:
+        pass
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -48,4 +63,5 @@ def build_app(settings: Settings) -> FastAPI:
         routers=routers,
         runtime_factory=make_runtime,
         on_start=[_on_start],
+        on_stop=[_on_stop],
     )

@@ -23,7 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from . import metrics, problems
 from .kafka import Producer, ensure_topics, kafka_ready
-from .outbox import DocLock, OutboxRelay, outbox_stats
+from .outbox import OutboxRelay, outbox_stats
 from .settings import ServiceSettings
 from .telemetry import flush, setup_logging, setup_tracing, untraced
 
@@ -44,7 +44,6 @@ class Runtime:
         settings: ServiceSettings,
         *,
         outbox_collections: Sequence[str] = (),
-        outbox_lock: DocLock | None = None,
         lag_refresh_seconds: float = LAG_REFRESH_SECONDS,
     ) -> None:
         self.settings = settings
@@ -73,7 +72,6 @@ class Runtime:
                 self.outbox_collections,
                 self.producer,
                 poll_seconds=settings.outbox_poll_seconds,
-                doc_lock=outbox_lock,
             )
             if self.outbox_collections
             else None

@@ -1,4 +1,4 @@
-"""MongoDB helpers that keep the store layer honest about both real MongoDB and FerretDB."""
+"""MongoDB helpers shared by the services."""
 
 from __future__ import annotations
 
@@ -8,25 +8,21 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
-#: FerretDB 1.24 (SQLite) applies the statements of one update command one by one and was
-#: seen to stall on unordered update batches of ~100 statements; real MongoDB does not care.
-#: Chunks of this size keep one round trip per chunk on both.
-BULK_CHUNK = 50
 
+async def bulk_write(coll: AsyncCollection[Any], ops: Sequence[Any]) -> list[dict[str, Any]]:
+    """One unordered bulk write; returns its write errors (each with the ``index`` of the
+    failing op in ``ops``) instead of raising, so a caller can accept expected ones (a
+    duplicate insert of a redelivered event) and fail on the rest.
 
-async def bulk_write(
-    coll: AsyncCollection[Any], ops: Sequence[Any], *, chunk: int = BULK_CHUNK
-) -> list[dict[str, Any]]:
-    """Unordered bulk write in chunks; returns the write errors of every chunk (each error's
-    ``index`` is relative to ``ops``) instead of stopping at the first failing chunk."""
-    errors: list[dict[str, Any]] = []
-    for start in range(0, len(ops), chunk):
-        try:
-            await coll.bulk_write(list(ops[start : start + chunk]), ordered=False)
-        except BulkWriteError as e:
-            for err in e.details.get("writeErrors", []):
-                errors.append({**err, "index": err["index"] + start})
-    return errors
+    One call: PyMongo itself splits ``ops`` into as many commands as the server's limits
+    (``maxWriteBatchSize``, message size) require, and reports indexes relative to ``ops``."""
+    if not ops:
+        return []
+    try:
+        await coll.bulk_write(list(ops), ordered=False)
+    except BulkWriteError as e:
+        return list(e.details.get("writeErrors", []))
+    return []
 
 
 def only_duplicates(errors: list[dict[str, Any]]) -> bool:

@@ -26,8 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -42,9 +41,6 @@ from .mongo import bulk_write
 from .telemetry import extract_context, inject_headers, untraced
 
 log = logging.getLogger(__name__)
-
-#: ``lock(collection, doc_id)``: an async context manager held while a document is updated
-DocLock = Callable[[str, Any], AbstractAsyncContextManager[Any]]
 
 
 def outbox_ops(
@@ -91,13 +87,8 @@ class OutboxRelay:
         *,
         poll_seconds: float = 1.0,
         batch_docs: int = 200,
-        doc_lock: DocLock | None = None,
     ) -> None:
         self._db = db
-        #: a service that serialises its own updates per document (the forum does, because
-        #: FerretDB 1.24 does not apply concurrent updates of one document atomically) passes
-        #: its lock here, so marking entries published never overlaps a handler's update
-        self._doc_lock = doc_lock
         self._collections = list(collections)
         self._producer = producer
         self._poll = poll_seconds
@@ -194,14 +185,11 @@ class OutboxRelay:
             )
             for doc_id, eids in by_doc.items()
         ]
-        if self._doc_lock is None:
-            errors = await bulk_write(coll, ops)  # one round trip per chunk
-            if errors:
-                raise RuntimeError(f"could not mark {len(errors)} outbox documents published")
-            return
-        for doc_id, op in zip(by_doc, ops, strict=True):
-            async with self._doc_lock(name, doc_id):
-                await coll.bulk_write([op])
+        # one unordered bulk write: each op is an atomic single-document update by ``_id``,
+        # so it never overlaps a handler's concurrent update of the same document
+        errors = await bulk_write(coll, ops)
+        if errors:
+            raise RuntimeError(f"could not mark {len(errors)} outbox documents published")
 
     async def _publish(self, entry: dict[str, Any]) -> asyncio.Future[Any]:
         # runs in the relay's background task: the parent is the stored context of the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -43,21 +44,64 @@ async def page(
     cursor: str | None,
     projection: Doc | None = None,
     descending: bool = True,
+    keep: Callable[[Doc], bool] | None = None,
+    resolve: Callable[[list[Doc]], Awaitable[list[Doc | None]]] | None = None,
 ) -> tuple[list[Doc], str | None]:
-    """One page of ``query`` sorted by (``sort``, ``_id``) and the cursor of the next one."""
-    direction, op = (-1, "$lt") if descending else (1, "$gt")
-    if cursor:
-        value, last_id = decode_cursor(cursor)
-        after = {"$or": [{sort: {op: value}}, {sort: value, "_id": {op: last_id}}]}
-        query = {"$and": [query, after]} if query else after
-    docs = await (
-        coll.find(query, projection)
-        .sort([(sort, direction)] + ([("_id", direction)] if sort != "_id" else []))
-        .limit(limit + 1)
-        .to_list(None)
+    """One page of ``query`` sorted by (``sort``, ``_id``) and the cursor of the next one.
+
+    ``query`` holds equalities only; every find issued here is those equalities plus a range
+    on the sort key (or on ``_id`` among ties of the sort key), sorted and limited: the shape
+    an index ``(filter fields, sort, _id)`` answers without reading anything else. Documents
+    ``keep`` rejects (rare: deleted, hidden) are skipped and more are fetched. With
+    ``resolve``, the documents found are index rows and ``resolve`` gives the item of each
+    (None: gone); ``keep`` then judges the items, and the cursor is the last row's."""
+    order = [(sort, -1 if descending else 1)] + (
+        [("_id", -1 if descending else 1)] if sort != "_id" else []
     )
-    if len(docs) <= limit:
-        return docs, None
-    docs = docs[:limit]
-    last = docs[-1]
-    return docs, encode_cursor(last.get(sort), last["_id"])
+    after = decode_cursor(cursor) if cursor else None
+    out: list[tuple[Doc, Doc]] = []  # (row found, item)
+    while len(out) <= limit:
+        need = limit + 1 - len(out)
+        batch = await _next(coll, query, order, after, need, projection, descending)
+        items: list[Doc | None] = list(batch) if resolve is None else await resolve(batch)
+        for d, item in zip(batch, items, strict=True):
+            after = (d.get(sort) if sort != "_id" else d["_id"], d["_id"])
+            if item is not None and (keep is None or keep(item)):
+                out.append((d, item))
+        if len(batch) < need:
+            break
+    if len(out) <= limit:
+        return [item for _, item in out], None
+    last = out[limit - 1][0]
+    return (
+        [item for _, item in out[:limit]],
+        encode_cursor(last.get(sort) if sort != "_id" else last["_id"], last["_id"]),
+    )
+
+
+async def _next(
+    coll: AsyncCollection[Doc],
+    query: Doc,
+    order: list[tuple[str, int]],
+    after: tuple[Any, str] | None,
+    n: int,
+    projection: Doc | None,
+    descending: bool,
+) -> list[Doc]:
+    """Up to ``n`` documents after the keyset position ``after`` (exclusive): first the ties
+    of its sort value with a smaller (larger) ``_id``, then strictly smaller (larger) sort
+    values. Two plain range queries rather than one ``$or``, so each is an index range."""
+
+    async def find(q: Doc, k: int) -> list[Doc]:
+        return await coll.find(q, projection).sort(order).limit(k).to_list(None)
+
+    if after is None:
+        return await find(query, n)
+    op = "$lt" if descending else "$gt"
+    sort, (value, last_id) = order[0][0], after
+    if sort == "_id":
+        return await find({**query, "_id": {op: last_id}}, n)
+    docs = await find({**query, sort: value, "_id": {op: last_id}}, n)
+    if len(docs) < n and not (value is None and descending):  # nulls sort lowest
+        docs += await find({**query, sort: {op: value}}, n - len(docs))
+    return docs

@@ -21,7 +21,10 @@ Change = Callable[[Doc], Awaitable[tuple[Doc, Sequence[Envelope[Any]]] | None]]
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """UTC now at the precision MongoDB stores (milliseconds), so a value written and read
+    back compares equal to the one in memory."""
+    t = datetime.now(UTC)
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 
 def new_id() -> str:
@@ -67,7 +70,7 @@ async def update_thread(db: ForumDb, thread_id: str, change: Change) -> Doc:
 def once_id(*parts: str) -> str:
     """Event id of a fact that can happen at most once (escalated, resolved, hidden).
 
-    Deterministic, so that even if two writers both recorded it (a database without atomic
-    single-document updates), consumers, which dedupe by event id, see it once.
+    Deterministic: the guarded update that records it can only match once, and should an
+    entry ever be published twice (relay at-least-once), consumers dedupe it by id.
     """
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "community/forum/" + "/".join(parts)))

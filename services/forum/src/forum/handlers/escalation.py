@@ -74,16 +74,17 @@ async def escalate_due(db: ForumDb, after_seconds: float, batch: int = 100) -> i
     """
     at = now()
     cutoff = at - timedelta(seconds=after_seconds)
+    # exactly the (kind, status, escalated_at, created_at) index's range, oldest first; a
+    # deleted thread has status "deleted", so none can fill the batch forever
     due = (
         await db.threads.find(
             {
-                "status": "open",
                 "kind": "question",
+                "status": "open",
                 "escalated_at": None,
-                "deleted": {"$ne": True},
                 "created_at": {"$lte": cutoff},
             },
-            {"outbox": 0},
+            {"outbox": 0, "applied": 0},
         )
         .sort([("created_at", 1)])
         .limit(batch)
@@ -129,10 +130,11 @@ async def list_escalations(
         raise NotAllowedError("the escalation queue is for support and staff")
     docs, nxt = await page(
         db.threads,
-        {"escalation_state": status, "deleted": {"$ne": True}},
+        {"escalation_state": status},
         sort="escalated_at",
         limit=limit,
         cursor=cursor,
-        projection={"outbox": 0},
+        projection={"outbox": 0, "applied": 0},
+        keep=lambda t: not t.get("deleted"),
     )
     return {"items": [escalation_view(t) for t in docs], "next_cursor": nxt}

@@ -9,12 +9,13 @@ from communitykit.outbox import outbox_ops
 from schemas import new_event
 from schemas.forum import PostDeleted, PostEdited
 
-from ..adapters.mongo import Doc, ForumDb
+from ..adapters.mongo import ForumDb
 from ..domain import rules
 from ..domain.commands import EditPost
 from ..domain.errors import ConflictError, InvalidCommandError
-from ._common import TOPIC, live_post, now, update_thread
-from .replies import refresh_thread
+from . import tags as thread_tags
+from ._common import TOPIC, live_post, now
+from .sync import apply_reply_change
 
 
 async def edit_post(db: ForumDb, user: Principal, post_id: str, cmd: EditPost) -> dict[str, Any]:
@@ -57,12 +58,15 @@ async def edit_post(db: ForumDb, user: Principal, post_id: str, cmd: EditPost) -
     thread_copy = {k: v for k, v in changes.items() if k in ("title", "tags")}
     if thread_copy:
         await db.threads.update_one({"_id": post["thread_id"]}, {"$set": thread_copy})
+    if "tags" in changes:
+        await thread_tags.retag(db, post["thread_id"], post.get("tags") or [], changes["tags"])
     return {"post_id": post_id, "fields": sorted(changes)}
 
 
 async def delete_post(db: ForumDb, user: Principal, post_id: str) -> None:
     """DELETE /posts/{id} → ``deleted`` on the post with PostDeleted in its outbox; then the
-    thread (gone with its opening post; otherwise counters, status, accepted answer)."""
+    thread (gone with its opening post; otherwise one atomic update of its counters, status
+    and accepted answer, exactly once: handlers/sync.py)."""
     post = await live_post(db, post_id)
     rules.check_author_or_moderator(user.user_id, user.roles, post["author_id"])
     at = now()
@@ -78,20 +82,18 @@ async def delete_post(db: ForumDb, user: Principal, post_id: str) -> None:
         actor_id=user.user_id,
         time=at,
     )
-    update = outbox_ops(
-        TOPIC, [event], {"$set": {"deleted": True, "deleted_at": at}, "$inc": {"version": 1}}
-    )
+    opening = post["parent_post_id"] is None
+    sets: Any = {"deleted": True, "deleted_at": at}
+    if not opening:
+        sets["sync_del_at"] = at  # its effect on the thread is pending until applied
+    update = outbox_ops(TOPIC, [event], {"$set": sets, "$inc": {"version": 1}})
     res = await db.posts.update_one({"_id": post_id, "deleted": False}, update)
     if not res.matched_count:
         return  # a concurrent delete won; it recorded the one PostDeleted
-    if post["parent_post_id"] is None:
-        await db.threads.update_one({"_id": post["thread_id"]}, {"$set": {"deleted": True}})
+    if opening:
+        # status "deleted": out of every status list and of the escalation scan's index range
+        await db.threads.update_one(
+            {"_id": post["thread_id"]}, {"$set": {"deleted": True, "status": "deleted"}}
+        )
         return
-
-    async def drop_accepted(t: Doc) -> tuple[Doc, list[Any]] | None:
-        if t.get("accepted_post_id") != post_id:
-            return None
-        return {"$set": {"accepted_post_id": None, "accepted_author_id": None}}, []
-
-    await update_thread(db, post["thread_id"], drop_accepted)
-    await refresh_thread(db, post["thread_id"])
+    await apply_reply_change(db, {**post, **sets}, -1, owner=True)

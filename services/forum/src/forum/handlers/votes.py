@@ -1,4 +1,4 @@
-"""Votes on posts: the standing vote per (post, voter) and its VoteCast event."""
+"""Votes on posts: the standing vote per (post, voter), its VoteCast event and the score."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ from ..domain import rules
 from ..domain.commands import CastVote
 from ..domain.errors import ConflictError, NotAllowedError
 from ._common import MAX_RETRIES, TOPIC, live_post
+from .sync import apply_vote_change
 
 
 async def cast_vote(db: ForumDb, user: Principal, post_id: str, cmd: CastVote) -> dict[str, int]:
-    """PUT /posts/{id}/vote → the ``votes`` document (standing vote) and its VoteCast event."""
+    """PUT /posts/{id}/vote → the ``votes`` document (standing vote, VoteCast in its outbox,
+    the change marked pending), then the post's ``score`` by an atomic ``$inc`` of
+    ``value - previous`` applied exactly once (handlers/sync.py), and the thread's copy of an
+    opening post's score."""
     post = await live_post(db, post_id)
     if post.get("hidden"):
         raise NotAllowedError("this post is hidden and cannot be voted on")
@@ -28,11 +32,17 @@ async def cast_vote(db: ForumDb, user: Principal, post_id: str, cmd: CastVote) -
             cmd.value, rules.effective_level(await db.level_of(user.user_id), user.roles)
         )
     vote_id = f"{post_id}:{user.user_id}"
-    for _ in range(MAX_RETRIES):  # optimistic concurrency on the vote document's version
-        current = await db.votes.find_one({"_id": vote_id})
+    for _ in range(MAX_RETRIES):  # optimistic concurrency on this voter's own vote document
+        current = await db.votes.find_one({"_id": vote_id}, {"outbox": 0})
+        if current is not None and current.get("sync_event"):
+            # this voter's previous change is not applied yet (a concurrent request, or one
+            # that died): finish it first, so each change's delta is taken from the last one
+            await apply_vote_change(db, current, owner=False)
+            continue
         previous = int(current["value"]) if current else 0
-        if previous == cmd.value:
-            break  # PUT is idempotent: nothing changed, nothing to publish
+        if previous == cmd.value:  # PUT is idempotent: nothing changed, nothing to publish
+            p = await db.posts.find_one({"_id": post_id}, {"score": 1})
+            return {"score": int(p["score"]) if p else 0}
         event = new_event(
             VoteCast(
                 target_id=post_id,
@@ -46,31 +56,34 @@ async def cast_vote(db: ForumDb, user: Principal, post_id: str, cmd: CastVote) -
             subject=post["thread_id"],
             actor_id=user.user_id,
         )
-        fields: Doc = {"value": cmd.value, "updated_at": event.time}
+        fields: Doc = {
+            "value": cmd.value,
+            "updated_at": event.time,
+            # pending effect on the post's score (sync.py): applied once, then unset
+            "sync_at": event.time,
+            "sync_event": event.id,
+            "sync_delta": cmd.value - previous,
+        }
         if current is None:
+            vote: Doc = {
+                "_id": vote_id,
+                "post_id": post_id,
+                "thread_id": post["thread_id"],
+                "voter_id": user.user_id,
+                "version": 1,
+                **fields,
+            }
             try:
-                await db.votes.insert_one(
-                    {
-                        "_id": vote_id,
-                        "post_id": post_id,
-                        "thread_id": post["thread_id"],
-                        "voter_id": user.user_id,
-                        "version": 1,
-                        **fields,
-                        **outbox_fields(TOPIC, [event]),
-                    }
-                )
-                break
+                await db.votes.insert_one({**vote, **outbox_fields(TOPIC, [event])})
             except DuplicateKeyError:
                 continue  # a concurrent first vote by the same user: re-read
-        update = outbox_ops(TOPIC, [event], {"$set": fields, "$inc": {"version": 1}})
-        res = await db.votes.update_one({"_id": vote_id, "version": current["version"]}, update)
-        if res.matched_count:
-            break
-    else:
-        raise ConflictError("too many concurrent votes; try again")
-    score = await db.post_score(post_id)
-    await db.posts.update_one({"_id": post_id}, {"$set": {"score": score}})
-    if post["parent_post_id"] is None:
-        await db.threads.update_one({"_id": post["thread_id"]}, {"$set": {"score": score}})
-    return {"score": score}
+        else:
+            update = outbox_ops(TOPIC, [event], {"$set": fields, "$inc": {"version": 1}})
+            res = await db.votes.update_one(
+                {"_id": vote_id, "version": current["version"], "sync_event": None}, update
+            )
+            if not res.matched_count:
+                continue
+            vote = {**current, **fields}
+        return {"score": await apply_vote_change(db, vote, owner=True)}
+    raise ConflictError("too many concurrent votes; try again")

@@ -1,0 +1,109 @@
+"""(b) The outbox relay vs raw pipelined aiokafka sends of the same records.
+
+Ours: ``BENCH_RELAY_N`` (default 5000) documents, each with one pending ``VoteCast`` in its
+outbox, inserted in bulk; then the kit's ``OutboxRelay`` drains them (poll
+``{outbox_len: {$gt: 0}}`` + limit on the ``outbox_pending`` index, pipelined sends, wait for
+the acks, one bulk ``$unset`` per round), timed until nothing is pending.
+Baseline: an idempotent ``AIOKafkaProducer`` with the same settings (acks=all, linger 5 ms)
+firing the same records' sends and awaiting all delivery futures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from communitykit.kafka import Producer, ensure_topics
+from communitykit.outbox import OutboxRelay, outbox_fields
+from schemas import Envelope, new_event
+from schemas.forum import VoteCast
+from tests.servers import Servers
+
+TOPIC = "bench.events"
+BATCH_DOCS = 500
+
+
+def votes(n: int) -> list[Envelope[Any]]:
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    return [
+        new_event(
+            VoteCast(
+                target_id=f"p{i % 200}",
+                thread_id=f"t{i % 200}",
+                target_kind="reply",
+                target_author_id=f"a{i % 50}",
+                voter_id=f"v{i}",
+                value=1,
+                previous_value=0,
+            ),
+            subject=f"t{i % 200}",
+            actor_id=f"v{i}",
+            time=t0 + timedelta(seconds=i),
+        )
+        for i in range(n)
+    ]
+
+
+async def raw_sends(bootstrap: str, events: list[Envelope[Any]]) -> float:
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+    await p.start()
+    try:
+        t = time.perf_counter()
+        futs = [await p.send(TOPIC, e.to_bytes(), key=e.key, headers=e.headers()) for e in events]
+        await asyncio.gather(*futs)
+        return time.perf_counter() - t
+    finally:
+        await p.stop()
+
+
+async def relay_drain(bootstrap: str, db: Any, events: list[Envelope[Any]]) -> float:
+    coll = db["bench_outbox"]
+    relay_producer = Producer(bootstrap, "bench")
+    await relay_producer.start()
+    try:
+        relay = OutboxRelay(db, ["bench_outbox"], relay_producer, batch_docs=BATCH_DOCS)
+        await relay.ensure_indexes()
+        await coll.insert_many([{"_id": e.id, **outbox_fields(TOPIC, [e])} for e in events])
+        t = time.perf_counter()
+        while await relay.drain_once():
+            pass
+        took = time.perf_counter() - t
+        left = await coll.count_documents({"outbox_len": {"$gt": 0}})
+        if left:
+            raise RuntimeError(f"relay left {left} documents pending")
+        return took
+    finally:
+        await relay_producer.stop()
+
+
+async def run(servers: Servers) -> list[dict[str, Any]]:
+    n = int(os.environ.get("BENCH_RELAY_N", "5000"))
+    await ensure_topics(servers.kafka, [TOPIC])
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb)
+    db = client[f"bench_relay_{uuid.uuid4().hex[:6]}"]
+    try:
+        events = votes(n)
+        base = await raw_sends(servers.kafka, events)
+        ours = await relay_drain(servers.kafka, db, events)
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+    return [
+        {
+            "scenario": "outbox relay publish",
+            "size": f"{n} events",
+            "metric": "throughput",
+            "value": n / ours,
+            "unit": "events/s",
+            "baseline": "raw pipelined aiokafka sends",
+            "baseline_value": n / base,
+            "ratio": base / ours,
+        }
+    ]
