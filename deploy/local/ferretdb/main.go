@@ -17,9 +17,31 @@ import (
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
 
+// defaultSQLiteParams: synchronous(normal) instead of SQLite's FULL. FerretDB autocommits
+// every statement (each insert, each update of a bulk write is its own transaction) and
+// under FULL each commit fsyncs the WAL; under NORMAL in WAL mode the WAL is synced at
+// checkpoints only. The database stays consistent after any crash; an OS crash or power
+// loss can lose the last commits (an application crash loses nothing). Real MongoDB
+// likewise group-commits its journal (every 100 ms) instead of syncing each write. It
+// doubles upserts that insert (see deploy/local/ferretdb/measure_upserts.py). This is the
+// local/test store only: production runs MongoDB.
+const defaultSQLiteParams = "_pragma=synchronous(normal)"
+
+// sqliteURL is FerretDB's SQLite URL for dir with the given query parameters; FerretDB adds
+// its own defaults (busy_timeout, journal_mode(wal), auto_vacuum(none)) unless set here.
+func sqliteURL(dir, params string) string {
+	u := "file:" + dir + "/"
+	if params != "" {
+		u += "?" + params
+	}
+	return u
+}
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", "./data", "directory for the SQLite databases")
+	params := flag.String("sqlite-params", defaultSQLiteParams,
+		"query parameters of the SQLite URL (each _pragma=... runs on every new connection)")
 	flag.Parse()
 
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
@@ -30,7 +52,7 @@ func main() {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dir + "/",
+		SQLiteURL: sqliteURL(*dir, *params),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb-local: %v\n", err)
