@@ -28,9 +28,9 @@ from typing import Any
 import orjson
 import tantivy
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from communitykit.consumer import Received
+from communitykit.rebuild import end_offsets
 from schemas import PoisonEventError, UnknownEventTypeError, parse
 
 from .adapters import queries
@@ -42,26 +42,6 @@ from .service import SearchService
 
 #: how many live titles are searched on both sides
 PROBES = 20
-
-
-async def end_offsets(bootstrap: str, topic_names: list[str]) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(topic_names)
-    finally:
-        await admin.close()
-    parts = [
-        TopicPartition(t["topic"], p["partition"])
-        for t in described
-        for p in t.get("partitions", [])
-    ]
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await c.start()
-    try:
-        return dict(await c.end_offsets(parts)) if parts else {}
-    finally:
-        await c.stop()
 
 
 def _covers(offsets: Offsets, until: dict[TopicPartition, int], origin: Offsets) -> bool:

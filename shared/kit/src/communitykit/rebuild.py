@@ -104,7 +104,7 @@ async def end_offsets(bootstrap: str, sources: Sequence[str]) -> dict[TopicParti
     c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await c.start()
     try:
-        return dict(await c.end_offsets(parts))
+        return dict(await c.end_offsets(parts)) if parts else {}
     finally:
         await c.stop()
 
