@@ -36,6 +36,22 @@ class GroupCreated(ForumEvent):
 
 
 @register
+class GroupUpdated(ForumEvent):
+    event_name: ClassVar[str] = "GroupUpdated"
+    group_id: str
+    name: str
+    description: str
+    updated_by: str
+
+
+@register
+class GroupArchived(ForumEvent):
+    event_name: ClassVar[str] = "GroupArchived"
+    group_id: str
+    archived_by: str
+
+
+@register
 class GroupJoined(ForumEvent):
     event_name: ClassVar[str] = "GroupJoined"
     group_id: str
@@ -111,6 +127,28 @@ class PostHidden(ForumEvent):
 
 
 @register
+class PostRestored(ForumEvent):
+    """A moderator made a hidden post visible again (the reverse of ``PostHidden``)."""
+
+    event_name: ClassVar[str] = "PostRestored"
+    post_id: str
+    thread_id: str
+    author_id: str
+    restored_by: str
+
+
+@register
+class FlagsDismissed(ForumEvent):
+    """A moderator reviewed a post's open flags and found nothing wrong: the flags are cleared."""
+
+    event_name: ClassVar[str] = "FlagsDismissed"
+    post_id: str
+    thread_id: str
+    dismissed_by: str
+    flag_count: int = Field(ge=0)
+
+
+@register
 class VoteCast(ForumEvent):
     """A vote on a post. Its effect is ``value - previous_value``."""
 
@@ -152,6 +190,25 @@ class QuestionEscalated(ForumEvent):
     escalated_at: UtcDatetime
     waited_seconds: int = Field(ge=0)
     reason: Literal["unanswered", "requested"]
+
+
+@register
+class EscalationAcknowledged(ForumEvent):
+    """Support has seen the escalation and is working on it (not yet resolved)."""
+
+    event_name: ClassVar[str] = "EscalationAcknowledged"
+    thread_id: str
+    acknowledged_by: str
+
+
+@register
+class EscalationReopened(ForumEvent):
+    """The asker reopened a resolved escalation: the answer did not help."""
+
+    event_name: ClassVar[str] = "EscalationReopened"
+    thread_id: str
+    reopened_by: str
+    reason: str
 
 
 @register
