@@ -85,9 +85,12 @@ def encode_cursor(position: Sequence[Value], *, bound_to: str) -> str:
     return base64.urlsafe_b64encode(body).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *, bound_to: str, size: int = 2) -> tuple[Value, ...]:
+def decode_cursor(
+    cursor: str, *, bound_to: str, size: int = 2, mismatch: str = OTHER_QUERY
+) -> tuple[Value, ...]:
     """The position in ``cursor`` (``size`` values). Garbage → ``InvalidCursorError``
-    (malformed); a cursor of another query → ``InvalidCursorError`` saying so."""
+    (malformed); a cursor of another query → ``InvalidCursorError`` with ``mismatch`` (a
+    caller may say more precisely what differs)."""
     try:
         if len(cursor) > MAX_LENGTH:
             raise ValueError("too long")
@@ -101,7 +104,7 @@ def decode_cursor(cursor: str, *, bound_to: str, size: int = 2) -> tuple[Value, 
     except (ValueError, TypeError, binascii.Error) as e:  # JSONDecodeError is a ValueError
         raise InvalidCursorError(MALFORMED) from e
     if bound != bound_to:
-        raise InvalidCursorError(OTHER_QUERY)
+        raise InvalidCursorError(mismatch)
     return values
 
 

@@ -26,6 +26,7 @@ from ..adapters.mongo import Doc, ReputationDb
 from ..domain import rules
 from ..domain.scopes import activity_facts, derive_profile
 from .codec import (
+    Ref,
     at_key,
     at_of,
     pack,
@@ -33,7 +34,9 @@ from .codec import (
     part_row,
     point_fact,
     profile_fact,
+    profile_ref,
     removal_of_row,
+    removal_ref,
     unpack,
     unpacked,
 )
@@ -61,7 +64,8 @@ class Users:
     async def apply(
         self, adds: dict[str, ProfileFacts], pushes: dict[str, dict[str, Push]]
     ) -> None:
-        done: dict[str, tuple[int, list[Any]]] = {}  # user → (version, pending ledger parts)
+        #: user → (version, pending ledger parts, event id → its thread/post/idea)
+        done: dict[str, tuple[int, list[Any], dict[str, Ref]]] = {}
         todo = sorted(set(adds) | set(pushes))
         for _ in range(MAX_ROUNDS):
             if not todo:
@@ -87,8 +91,8 @@ class Users:
         await write(
             self.db.ledger,
             [
-                ledger_op(uid, e, "p", n, row)
-                for uid, (_v, pend) in pending.items()
+                ledger_op(uid, e, "p", n, row, refs.get(e))
+                for uid, (_v, pend, refs) in pending.items()
                 for e, row, n in pend
             ],
         )
@@ -96,7 +100,7 @@ class Users:
             self.db.users,
             [
                 UpdateOne({"_id": uid, "v": v}, {"$unset": {"pend": ""}})
-                for uid, (v, _p) in pending.items()
+                for uid, (v, _p, _r) in pending.items()
             ],
         )
 
@@ -107,7 +111,7 @@ class Users:
         pushes: dict[str, Push],
         doc: Doc | None,
         token: str,
-    ) -> tuple[Op | None, tuple[int, list[Any]]] | None:
+    ) -> tuple[Op | None, tuple[int, list[Any], dict[str, Ref]]] | None:
         doc = doc or {}
         v_old = int(doc.get("v", 0))
         v = v_old + 1
@@ -121,6 +125,9 @@ class Users:
                 now = sorted({*points, *act.get(key, [])})
                 act[key] = [now[0], now[-1]]
         profile_changed = (pf, act, prm) != stored
+        refs = {e: profile_ref(r) for e, r in pf.items()} | {
+            e: removal_ref(r) for e, r in prm.items()
+        }
         cr = dict(doc.get("cr", {}))
         changes: list[tuple[str, str, int, str, list[Any] | None, int]] = []
         for scope, push in pushes.items():
@@ -135,7 +142,9 @@ class Users:
             pout, badges, times = self._profile(uid, pf, act, prm, pout, v, pend, changes, cr)
         if not profile_changed and not changes:  # a redelivery: finish what a crash left
             return (
-                (None, (v_old, [[e, r, n] for e, (r, n) in sorted(pend.items())])) if pend else None
+                (None, (v_old, [[e, r, n] for e, (r, n) in sorted(pend.items())], refs))
+                if pend
+                else None
             )
         fields = self._totals(cr)
         fields.update(
@@ -160,7 +169,7 @@ class Users:
         else:
             update = outbox_ops(topics.REPUTATION_EVENTS, events, {"$set": fields})
             op = UpdateOne({"_id": uid, "v": v_old}, update)
-        return op, (v, [unpack(x) for x in fields["pend"]])
+        return op, (v, [unpack(x) for x in fields["pend"]], refs)
 
     def _profile(
         self,
