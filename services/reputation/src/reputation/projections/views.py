@@ -129,8 +129,8 @@ async def leaderboard(db: ReputationDb, period: str, limit: int, cursor: str | N
     order = [(field, -1), ("_id", 1)]
     fields = {"reputation": 1, "level": 1, name: 1}
 
-    async def find(q: Doc, n: int) -> list[Doc]:
-        return await db.users.find(q, fields).sort(order).limit(n).to_list(None)
+    async def find(q: Doc, n: int, by: list[tuple[str, int]] = order) -> list[Doc]:
+        return await db.users.find(q, fields).sort(by).limit(n).to_list(None)
 
     rank = 0
     if cursor is None:
@@ -144,7 +144,8 @@ async def leaderboard(db: ReputationDb, period: str, limit: int, cursor: str | N
         if not isinstance(last_rank, int):
             raise InvalidCursorError(MALFORMED)
         rank = last_rank
-        rows = await find({**base, field: points, "_id": {"$gt": last_id}}, limit + 1)
+        # the ties by _id alone (same order; a one-key sort is pushed down to the index)
+        rows = await find({**base, field: points, "_id": {"$gt": last_id}}, limit + 1, order[1:])
         if len(rows) <= limit:
             rows += await find({**base, field: {"$lt": points, "$gt": 0}}, limit + 1 - len(rows))
     items = [
