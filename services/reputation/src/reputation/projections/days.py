@@ -69,6 +69,17 @@ class Push:
     changes: list[tuple[str, int, str, list[Any] | None]]  # (event id, old delta, old reason, row)
 
 
+def _refs(pend: list[Any], votes: dict[str, list[Any]], rm: dict[str, list[Any]]) -> dict[str, Ref]:
+    """The thread/post/idea of each pending ledger part's event (a vote or a removal)."""
+    out = {}
+    for _u, e, *_ in pend:
+        if e in votes:
+            out[e] = vote_ref(votes[e])
+        elif e in rm:
+            out[e] = removal_ref(rm[e])
+    return out
+
+
 class DayScopes:
     def __init__(self, db: ReputationDb) -> None:
         self.db = db
@@ -109,15 +120,14 @@ class DayScopes:
         doc = doc or {}
         votes = {**unpacked(doc.get("votes", [])), **add.votes}
         rm = {**unpacked(doc.get("rm", [])), **add.rm}
-        refs = {e: vote_ref(r) for e, r in votes.items()} | {
-            e: removal_ref(r) for e, r in rm.items()
-        }
         n = len(votes) + len(rm)
         pend: list[Any] = [unpack(x) for x in doc.get("pend", [])]
         if doc and self._finished.get(gid) == doc["n"]:
             pend = []  # this process finished it: drop it with this write
         if doc and n == doc["n"]:  # a redelivery: the facts are already in
-            return (None, (n, [unpack(x) for x in doc["out"]], pend, refs)) if pend else None
+            if not pend:
+                return None
+            return None, (n, [unpack(x) for x in doc["out"]], pend, _refs(pend, votes, rm))
         facts = [vote_fact(add.author, add.author, eid, row) for eid, row in votes.items()]
         removals = [removal_of_row(eid, row) for eid, row in rm.items()]
         parts = derive_day(add.author, add.day, facts, removals)
@@ -145,7 +155,7 @@ class DayScopes:
             op = InsertOne({"_id": gid, **fields})
         else:
             op = UpdateOne({"_id": gid, "n": doc["n"]}, {"$set": fields})
-        return op, (n, out, pend, refs)
+        return op, (n, out, pend, _refs(pend, votes, rm))
 
     async def _finish(self, done: dict[str, Derived]) -> dict[str, dict[str, Push]]:
         """Ledger parts of every pending change now; user credits are returned to the

@@ -12,6 +12,7 @@ what changed and the versions, so a replayed batch republishes the same ids.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -54,6 +55,20 @@ class ProfileFacts:
     pf: dict[str, list[Any]] = field(default_factory=dict)  # event id → profile row
     points: dict[str, list[str]] = field(default_factory=dict)  # "label|day" → points
     prm: dict[str, list[Any]] = field(default_factory=dict)  # event id → removal row
+
+
+def _refs(
+    events: Iterable[str], pf: dict[str, list[Any]], prm: dict[str, list[Any]]
+) -> dict[str, Ref]:
+    """The thread/post/idea of each pending ledger line's event (from its profile fact or
+    removal; activity points have none)."""
+    out = {}
+    for e in events:
+        if e in pf:
+            out[e] = profile_ref(pf[e])
+        elif e in prm:
+            out[e] = removal_ref(prm[e])
+    return out
 
 
 class Users:
@@ -125,9 +140,6 @@ class Users:
                 now = sorted({*points, *act.get(key, [])})
                 act[key] = [now[0], now[-1]]
         profile_changed = (pf, act, prm) != stored
-        refs = {e: profile_ref(r) for e, r in pf.items()} | {
-            e: removal_ref(r) for e, r in prm.items()
-        }
         cr = dict(doc.get("cr", {}))
         changes: list[tuple[str, str, int, str, list[Any] | None, int]] = []
         for scope, push in pushes.items():
@@ -141,11 +153,10 @@ class Users:
         if profile_changed:
             pout, badges, times = self._profile(uid, pf, act, prm, pout, v, pend, changes, cr)
         if not profile_changed and not changes:  # a redelivery: finish what a crash left
-            return (
-                (None, (v_old, [[e, r, n] for e, (r, n) in sorted(pend.items())], refs))
-                if pend
-                else None
-            )
+            if not pend:
+                return None
+            rows = [[e, r, n] for e, (r, n) in sorted(pend.items())]
+            return None, (v_old, rows, _refs(pend, pf, prm))
         fields = self._totals(cr)
         fields.update(
             v=v,
@@ -169,7 +180,7 @@ class Users:
         else:
             update = outbox_ops(topics.REPUTATION_EVENTS, events, {"$set": fields})
             op = UpdateOne({"_id": uid, "v": v_old}, update)
-        return op, (v, [unpack(x) for x in fields["pend"]], refs)
+        return op, (v, [unpack(x) for x in fields["pend"]], _refs(pend, pf, prm))
 
     def _profile(
         self,
