@@ -118,8 +118,20 @@ async def test_thread_lists_filter_sort_and_paginate(
     assert await names(sort="active") == ["d", "m", "rv", "q"]
     assert (await names(sort="top"))[0] == "rv"
     assert await names(kind="media") == ["m"]  # the gallery
-    assert await names(status="unanswered") == ["m", "rv", "q"]
+    # SPEC 3: "unanswered" is about questions (issue 11, gap 4); "open" is any kind
+    assert await names(status="unanswered") == ["q"]
+    assert await names(status="unanswered", kind="discussion") == []
+    assert await names(status="open") == ["m", "rv", "q"]
     assert await names(status="answered") == ["d"]
+    # a cursor belongs to its sort and filters (gap 9): reused with another one → 422
+    r = await http.get(f"{forum.url}/threads", params={"tag": tag, "limit": 1})
+    cursor = r.json()["next_cursor"]
+    assert cursor
+    for other in ({"sort": "top"}, {"sort": "active"}, {"kind": "question"}, {}):
+        r = await http.get(f"{forum.url}/threads", params={"cursor": cursor, "limit": 1, **other})
+        assert r.status_code == 422 and r.json()["field"] == "cursor", (other, r.text)
+    r = await http.get(f"{forum.url}/threads", params={"tag": tag, "limit": 1, "cursor": cursor})
+    assert r.status_code == 200
     reviews = await all_pages(http, f"{forum.url}/threads", product_id=product)
     assert [(x["thread_id"], x["rating"]) for x in reviews] == [(rv["thread_id"], 4)]
 

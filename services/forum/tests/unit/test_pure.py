@@ -38,9 +38,9 @@ def test_commands_reject_unknown_fields_and_bad_sizes() -> None:
     with pytest.raises(ValidationError):
         CreateGroup.model_validate({"name": "", "description": "d"})
     with pytest.raises(InvalidCommandError):
-        EditPost().check()
+        EditPost()  # cross-field checks run with the model's own validation
     with pytest.raises(InvalidCommandError):
-        CreateReply(body="   ").check()
+        CreateReply(body="   ")
     assert CreateReply(body='{"$gt": ""}').body == '{"$gt": ""}'  # data, not a query
 
 

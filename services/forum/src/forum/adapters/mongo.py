@@ -8,6 +8,8 @@
 * ``groups``       one document per group and its outbox
 * ``memberships``  one document per (group, user): member or not, ``version``, outbox
 * ``levels``       trust level per user, projected from ``reputation.events``
+* ``reviews``      one document per (product, user): which thread is that user's review of
+                   that product (its unique ``_id`` makes "one review per user and product")
 * ``thread_tags``  one row per (thread, tag) with the thread's sort keys: GET /threads?tag=
                    reads it by index (a ``tags`` array is multikey, which MongoDB indexes but
                    the embedded store's index pushdown does not; these rows are plain fields)
@@ -44,6 +46,7 @@ class ForumDb:
         self.memberships: AsyncCollection[Doc] = db["memberships"]
         self.levels: AsyncCollection[Doc] = db["levels"]
         self.thread_tags: AsyncCollection[Doc] = db["thread_tags"]
+        self.reviews: AsyncCollection[Doc] = db["reviews"]
 
     async def ensure_indexes(self) -> None:
         # GET /threads: every query is equality on at most one filter + a range on the sort
@@ -58,6 +61,16 @@ class ForumDb:
                 [("tag", ASCENDING), (sort, DESCENDING), ("_id", DESCENDING)]
             )
         await self.thread_tags.create_index([("thread_id", ASCENDING)])
+        # status=unanswered is kind=question AND status=open
+        for sort in THREAD_SORTS:
+            await self.threads.create_index(
+                [
+                    ("kind", ASCENDING),
+                    ("status", ASCENDING),
+                    (sort, DESCENDING),
+                    ("_id", DESCENDING),
+                ]
+            )
         # escalation scan and the support queue
         await self.threads.create_index(
             [
@@ -67,9 +80,11 @@ class ForumDb:
                 ("created_at", ASCENDING),
             ]
         )
-        await self.threads.create_index(
-            [("escalation_state", ASCENDING), ("escalated_at", DESCENDING), ("_id", DESCENDING)]
-        )
+        # the support queue: GET /escalations?status=open|resolved (queue) / acknowledged
+        for field in ("escalation_queue", "escalation_state"):
+            await self.threads.create_index(
+                [(field, ASCENDING), ("queued_at", DESCENDING), ("_id", DESCENDING)]
+            )
         await self.posts.create_index([("thread_id", ASCENDING), ("created_at", ASCENDING)])
         await self.votes.create_index([("post_id", ASCENDING)])
         # changes whose effect on another document is not yet confirmed (handlers/sync.py)
@@ -80,6 +95,15 @@ class ForumDb:
         await self.memberships.create_index(
             [("group_id", ASCENDING), ("member", ASCENDING), ("_id", DESCENDING)]
         )
+
+    async def levels_of(self, user_ids: set[str]) -> dict[str, int]:
+        """Trust levels of several users at once (unknown users are level 0: absent)."""
+        if not user_ids:
+            return {}
+        rows = await self.levels.find({"_id": {"$in": sorted(user_ids)}}, {"level": 1}).to_list(
+            None
+        )
+        return {r["_id"]: int(r["level"]) for r in rows}
 
     async def level_of(self, user_id: str) -> int:
         doc = await self.levels.find_one({"_id": user_id}, {"level": 1})

@@ -1,9 +1,14 @@
-"""Keyset pagination with an opaque cursor: base64url of JSON [sort value, id]."""
+"""Keyset pagination with an opaque cursor: base64url of JSON [sort value, id, scope].
+
+The scope names the list the cursor belongs to (its sort key and filters): a cursor from one
+sort or filter reused with another is refused (422) instead of silently skipping rows.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -16,23 +21,33 @@ from ..domain.errors import InvalidCommandError
 Doc = dict[str, Any]
 
 
-def encode_cursor(value: Any, doc_id: str) -> str:
+def _scope_tag(scope: str) -> str:
+    return hashlib.blake2s(scope.encode(), digest_size=6).hexdigest()
+
+
+def encode_cursor(value: Any, doc_id: str, scope: str = "") -> str:
     v = {"t": value.isoformat()} if isinstance(value, datetime) else value
-    return base64.urlsafe_b64encode(orjson.dumps([v, doc_id])).decode().rstrip("=")
+    raw = orjson.dumps([v, doc_id, _scope_tag(scope)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[Any, str]:
-    """Garbage → 422 naming ``cursor`` (never a query built from user-controlled operators)."""
+def decode_cursor(cursor: str, scope: str = "") -> tuple[Any, str]:
+    """Garbage → 422 naming ``cursor`` (never a query built from user-controlled operators);
+    a cursor of another list (sort, filters) → 422 too."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, doc_id = orjson.loads(raw)
+        value, doc_id, tag = orjson.loads(raw)
         if isinstance(value, dict):
             value = datetime.fromisoformat(value["t"])
         if not isinstance(doc_id, str) or not isinstance(value, int | str | datetime | None):
             raise ValueError("bad cursor")
-        return value, doc_id
     except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError) as e:
         raise InvalidCommandError("cursor is not valid", field="cursor") from e
+    if tag != _scope_tag(scope):
+        raise InvalidCommandError(
+            "cursor belongs to another sort or filter; start again without it", field="cursor"
+        )
+    return value, doc_id
 
 
 async def page(
@@ -46,6 +61,7 @@ async def page(
     descending: bool = True,
     keep: Callable[[Doc], bool] | None = None,
     resolve: Callable[[list[Doc]], Awaitable[list[Doc | None]]] | None = None,
+    scope: str | None = None,
 ) -> tuple[list[Doc], str | None]:
     """One page of ``query`` sorted by (``sort``, ``_id``) and the cursor of the next one.
 
@@ -54,11 +70,14 @@ async def page(
     an index ``(filter fields, sort, _id)`` answers without reading anything else. Documents
     ``keep`` rejects (rare: deleted, hidden) are skipped and more are fetched. With
     ``resolve``, the documents found are index rows and ``resolve`` gives the item of each
-    (None: gone); ``keep`` then judges the items, and the cursor is the last row's."""
+    (None: gone); ``keep`` then judges the items, and the cursor is the last row's.
+    ``scope`` (default: the collection, sort and query) binds the cursor to this list."""
+    if scope is None:
+        scope = f"{coll.name}|{sort}|{sorted(query.items())!r}"
     order = [(sort, -1 if descending else 1)] + (
         [("_id", -1 if descending else 1)] if sort != "_id" else []
     )
-    after = decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor, scope) if cursor else None
     out: list[tuple[Doc, Doc]] = []  # (row found, item)
     while len(out) <= limit:
         need = limit + 1 - len(out)
@@ -75,7 +94,7 @@ async def page(
     last = out[limit - 1][0]
     return (
         [item for _, item in out[:limit]],
-        encode_cursor(last.get(sort) if sort != "_id" else last["_id"], last["_id"]),
+        encode_cursor(last.get(sort) if sort != "_id" else last["_id"], last["_id"], scope),
     )
 
 

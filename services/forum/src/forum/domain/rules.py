@@ -1,4 +1,5 @@
-"""Pure forum rules: thread status, privileges, the flag-hiding rule. No I/O here."""
+"""Pure forum rules: thread status, privileges, the flag-hiding rule. No I/O here.
+(The escalation lifecycle is domain/escalation.py.)"""
 
 from __future__ import annotations
 
@@ -6,14 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import ConflictError, NotAllowedError
-
-STATUS_FILTERS = {
-    "unanswered": "open",
-    "open": "open",
-    "answered": "answered",
-    "solved": "solved",
-    "escalated": "escalated",
-}
 
 #: trust levels that unlock forum privileges (SPEC 4)
 DOWNVOTE_LEVEL = 1
@@ -70,20 +63,6 @@ def flag_outcome(*, level: int, flags_before: int, already_hidden: bool) -> Flag
     if already_hidden:
         return FlagOutcome(hides=False)
     return FlagOutcome(hides=level >= HIDE_AT_ONCE_LEVEL or flags_before + 1 >= FLAGS_TO_HIDE)
-
-
-def check_can_escalate(*, kind: str, escalated_before: bool, status: str) -> None:
-    if kind != "question":
-        raise ConflictError("only questions can be escalated")
-    if status == "solved":
-        raise ConflictError("a solved question is not escalated")
-    if escalated_before:
-        raise ConflictError("this question has already been escalated")
-
-
-def resolution_for_accept(answer_author_id: str, question_author_id: str) -> str:
-    """Accepting a peer's answer resolves an escalation as answered by the community."""
-    return "closed" if answer_author_id == question_author_id else "answered_by_community"
 
 
 def newer(a: tuple[object, str], b: tuple[object, str] | None) -> bool:

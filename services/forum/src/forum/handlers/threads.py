@@ -1,22 +1,34 @@
-"""Threads: create, read, list, reply."""
+"""Threads: create, read, list."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from pymongo.errors import DuplicateKeyError
 
 from communitykit.auth import Principal
 from communitykit.outbox import outbox_fields
 from schemas import new_event
 from schemas.forum import MediaItem, PostCreated
 
+from ..adapters.idempotency import idem
 from ..adapters.mongo import Doc, ForumDb
 from ..adapters.pagination import page
 from ..domain import rules
 from ..domain.commands import CreateThread
 from ..domain.errors import InvalidCommandError, ThreadNotFoundError
+from ..domain.thread import escalation_fields, escalation_of
+from . import reviews
 from . import tags as thread_tags
-from ._common import TOPIC, new_id, now
-from .views import post_view, thread_summary
+from ._common import TOPIC, now
+from .views import (
+    ThreadCreated,
+    ThreadDetail,
+    ThreadPage,
+    escalation_view,
+    post_view,
+    thread_summary,
+)
 
 SORTS = {"new": "created_at", "active": "last_activity_at", "top": "score"}
 
@@ -73,13 +85,27 @@ def post_doc(
     }
 
 
-async def create_thread(db: ForumDb, user: Principal, cmd: CreateThread) -> dict[str, str]:
-    """POST /threads → ``threads`` + ``posts`` documents; emits PostCreated (opening post)."""
-    cmd.check()
+async def create_thread(
+    db: ForumDb, user: Principal, cmd: CreateThread, key: str | None = None
+) -> ThreadCreated:
+    """POST /threads → ``threads`` + ``posts`` documents; emits PostCreated (opening post).
+
+    ``key`` (Idempotency-Key): the ids derive from it, so a retry writes the same documents
+    and gets the same response (adapters/idempotency.py). A review first claims its
+    (product, user) document: one review per user and product (reviews.py)."""
+    req = idem(user.user_id, "threads", key, cmd)
+    thread_id, post_id = req.new_id("thread"), req.new_id("post")
+    if key is not None:
+        done = await db.threads.find_one({"_id": thread_id}, {"request": 1, "opening_post_id": 1})
+        if done is not None:
+            req.check_same(done.get("request"))
+            return ThreadCreated(thread_id=thread_id, post_id=done["opening_post_id"])
     if cmd.group_id is not None and await db.groups.find_one({"_id": cmd.group_id}) is None:
         raise InvalidCommandError(f"no group {cmd.group_id!r}", field="group_id")
     at = now()
-    thread_id, post_id = new_id(), new_id()
+    if cmd.kind == "review":
+        assert cmd.product_id is not None  # CreateThread's validator
+        await reviews.claim(db, cmd.product_id, user.user_id, thread_id, at)
     event = new_event(
         PostCreated(
             post_id=post_id,
@@ -104,20 +130,28 @@ async def create_thread(db: ForumDb, user: Principal, cmd: CreateThread) -> dict
         time=at,
     )
     # The opening post first, then the thread that makes it visible and carries the event:
-    # a crash in between leaves only an unreachable post, never a published ghost.
-    await db.posts.insert_one(
-        post_doc(
-            post_id,
-            thread_id,
-            None,
-            cmd.kind,
-            user.user_id,
-            cmd.body,
-            at,
-            title=cmd.title,
-            tags=cmd.tags,
+    # a crash in between leaves only an unreachable post, never a published ghost. Under an
+    # Idempotency-Key the post's unique _id decides which request's body wins.
+    try:
+        await db.posts.insert_one(
+            post_doc(
+                post_id,
+                thread_id,
+                None,
+                cmd.kind,
+                user.user_id,
+                cmd.body,
+                at,
+                title=cmd.title,
+                tags=cmd.tags,
+                request=req.fingerprint,
+            )
         )
-    )
+    except DuplicateKeyError:
+        if key is None:
+            raise
+        first = await db.posts.find_one({"_id": post_id}, {"request": 1})
+        req.check_same(first.get("request") if first else None)
     thread: Doc = {
         "_id": thread_id,
         "kind": cmd.kind,
@@ -137,42 +171,67 @@ async def create_thread(db: ForumDb, user: Principal, cmd: CreateThread) -> dict
         "reply_count": 0,
         "other_reply_count": 0,
         "has_other_reply": False,
-        "escalated_at": None,
-        "escalation_state": None,
+        "support_replied": False,
+        **escalation_fields(None),
         "deleted": False,
         "hidden": False,
         "version": 0,
+        "request": req.fingerprint,
         "created_at": at,
         "last_activity_at": at,
         **outbox_fields(TOPIC, [event]),
     }
     # its tag rows before the thread: a crash in between leaves rows of no thread, skipped
     await thread_tags.add(db, thread, cmd.tags)
-    await db.threads.insert_one(thread)
-    return {"thread_id": thread_id, "post_id": post_id}
+    try:
+        await db.threads.insert_one(thread)
+    except DuplicateKeyError:
+        if key is None:
+            raise
+        done = await db.threads.find_one({"_id": thread_id}, {"request": 1})
+        req.check_same(done.get("request") if done else None)
+    return ThreadCreated(thread_id=thread_id, post_id=post_id)
 
 
-async def get_thread(db: ForumDb, thread_id: str, viewer: Principal | None) -> dict[str, Any]:
-    """GET /threads/{id}: the thread and its visible posts (hidden ones for moderators)."""
+async def get_thread(db: ForumDb, thread_id: str, viewer: Principal | None) -> ThreadDetail:
+    """GET /threads/{id}: the thread, its escalation and its visible posts (hidden ones for
+    moderators), each with its author's trust level (``levels``, from reputation.events)."""
     moderator = viewer is not None and rules.can_moderate(viewer.roles)
-    t = await db.threads.find_one({"_id": thread_id, "deleted": {"$ne": True}}, {"outbox": 0})
+    t = await db.threads.find_one(
+        {"_id": thread_id, "deleted": {"$ne": True}}, {"outbox": 0, "applied": 0}
+    )
     if t is None or (t.get("hidden") and not moderator):
         raise ThreadNotFoundError(f"no thread {thread_id!r}")
     query: Doc = {"thread_id": thread_id, "deleted": False}
     if not moderator:
         query["hidden"] = False
     posts = (
-        await db.posts.find(query, {"outbox": 0})
+        await db.posts.find(query, {"outbox": 0, "applied_votes": 0})
         .sort([("created_at", 1), ("_id", 1)])
         .to_list(None)
     )
-    out = thread_summary(t)
+    levels = await db.levels_of({p["author_id"] for p in posts})
+    summary = thread_summary(t).model_dump()
     opening = next((p for p in posts if p["_id"] == t.get("opening_post_id")), None)
     if opening is not None:  # the post is the authority on its title and tags (PATCH)
-        out["title"] = opening.get("title", out["title"])
-        out["tags"] = opening.get("tags", out["tags"])
-    out["posts"] = [post_view(p) for p in posts]
-    return out
+        summary["title"] = opening.get("title", summary["title"])
+        summary["tags"] = opening.get("tags", summary["tags"])
+    return ThreadDetail(
+        **summary,
+        opening_post_id=t["opening_post_id"],
+        escalation=escalation_view(escalation_of(t)),
+        posts=[post_view(p, levels.get(p["author_id"], 0)) for p in posts],
+    )
+
+
+#: GET /threads?status= → the equalities it means (SPEC 3): "unanswered" is about questions
+STATUS_FILTERS: dict[str, Doc] = {
+    "unanswered": {"kind": "question", "status": "open"},
+    "open": {"status": "open"},
+    "answered": {"status": "answered"},
+    "solved": {"status": "solved"},
+    "escalated": {"status": "escalated"},
+}
 
 
 async def list_threads(
@@ -186,16 +245,21 @@ async def list_threads(
     sort: str,
     limit: int,
     cursor: str | None,
-) -> dict[str, Any]:
+) -> ThreadPage:
     """GET /threads: keyset-paginated; equality on the filters + a range on the sort key,
-    answered by the (filter, sort, _id) index (adapters/mongo.py). Deleted and hidden
-    threads (rare) are skipped after the index read rather than filtered with ``$ne``."""
+    answered by the (filter, sort, _id) indexes (adapters/mongo.py). Deleted and hidden
+    threads (rare) are skipped after the index read rather than filtered with ``$ne``. The
+    cursor is bound to the sort and filters."""
     query: Doc = {}
     for field, value in (("kind", kind), ("group_id", group_id), ("product_id", product_id)):
         if value is not None:
             query[field] = value
     if status is not None:
-        query["status"] = rules.STATUS_FILTERS[status]
+        for field, value in STATUS_FILTERS[status].items():
+            if query.setdefault(field, value) != value:  # e.g. unanswered discussions
+                return ThreadPage(items=[], next_cursor=None)
+    tag = tag.strip().lower() if tag is not None else None
+    scope = f"threads|{sort}|{sorted(query.items())!r}|{tag}"
     if tag is None:
         docs, nxt = await page(
             db.threads,
@@ -205,6 +269,7 @@ async def list_threads(
             cursor=cursor,
             projection=LIST_PROJECTION,
             keep=listed,
+            scope=scope,
         )
     else:  # the tag's rows by index, then their threads by _id; other filters on those
 
@@ -216,14 +281,15 @@ async def list_threads(
 
         docs, nxt = await page(
             db.thread_tags,
-            {"tag": tag.strip().lower()},
+            {"tag": tag},
             sort=SORTS[sort],
             limit=limit,
             cursor=cursor,
             resolve=threads_of,
             keep=lambda t: listed(t) and all(t.get(k) == v for k, v in query.items()),
+            scope=scope,
         )
-    return {"items": [thread_summary(t) for t in docs], "next_cursor": nxt}
+    return ThreadPage(items=[thread_summary(t) for t in docs], next_cursor=nxt)
 
 
 def listed(t: Doc) -> bool:
