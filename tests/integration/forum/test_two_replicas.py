@@ -35,7 +35,9 @@ def replicas(servers: Servers, recorder: Recorder) -> Iterator[list[ServiceProce
     procs: list[ServiceProcess] = []
     try:
         for _ in range(2):
-            procs.append(start_forum(servers, "two", FORUM_ESCALATION_AFTER_SECONDS="3600"))
+            procs.append(
+                start_forum(servers, "two", fresh=not procs, FORUM_ESCALATION_AFTER_SECONDS="3600")
+            )
         yield procs
     finally:
         for p in procs:
