@@ -96,6 +96,14 @@ class ForumDb:
             [("group_id", ASCENDING), ("member", ASCENDING), ("_id", DESCENDING)]
         )
 
+    async def migrate(self) -> None:
+        """Idempotent: threads escalated before the support queue had its own field."""
+        for state, queue in (("open", "open"), ("acknowledged", "open"), ("resolved", "resolved")):
+            await self.threads.update_many(
+                {"escalation_state": state, "escalation_queue": {"$exists": False}},
+                {"$set": {"escalation_queue": queue}},
+            )
+
     async def levels_of(self, user_ids: set[str]) -> dict[str, int]:
         """Trust levels of several users at once (unknown users are level 0: absent)."""
         if not user_ids:

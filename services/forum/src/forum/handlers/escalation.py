@@ -112,8 +112,8 @@ QUEUE_FILTERS = {
 async def list_escalations(
     db: ForumDb, user: Principal, status: str, limit: int, cursor: str | None
 ) -> tuple[list[EscalationItem], str | None]:
-    """GET /escalations (support, staff): the support centre's queue, oldest wait first is
-    not the point — newest (re)opened first, like every list here."""
+    """GET /escalations (support, staff): the support centre's queue, the most recently
+    (re)opened first, by the (queue or state, queued_at, _id) index."""
     if not user.has("support", "staff"):
         raise NotAllowedError("the escalation queue is for support and staff")
     docs, nxt = await page(
