@@ -49,7 +49,7 @@ async def test_interrupted_replies_and_votes_are_applied_once(
         await threads.create_thread(
             db, asker, CreateThread(kind="question", title="Crash", body="b")
         )
-    ).model_dump()
+    ).body
     tid, opening = t["thread_id"], t["post_id"]
 
     # a reply whose writer died right after inserting the post (before the thread update)
@@ -58,8 +58,8 @@ async def test_interrupted_replies_and_votes_are_applied_once(
         with pytest.raises(Died):
             await replies.create_reply(db, peer, tid, CreateReply(body="lost?"))
     # a reply applied normally, then deleted by a writer that died after the post update
-    kept = (await replies.create_reply(db, peer, tid, CreateReply(body="kept"))).post_id
-    gone = (await replies.create_reply(db, peer, tid, CreateReply(body="gone"))).post_id
+    kept = (await replies.create_reply(db, peer, tid, CreateReply(body="kept"))).body["post_id"]
+    gone = (await replies.create_reply(db, peer, tid, CreateReply(body="gone"))).body["post_id"]
     with monkeypatch.context() as m:
         m.setattr(posts, "apply_reply_change", dies_after(0, sync.apply_reply_change))
         with pytest.raises(Died):
@@ -107,7 +107,7 @@ async def test_a_stale_pending_read_never_applies_twice(
     asker, peer = Principal("asker"), Principal("peer")
     t = (
         await threads.create_thread(db, asker, CreateThread(kind="question", title="S", body="b"))
-    ).model_dump()
+    ).body
     with monkeypatch.context() as m:  # the vote is recorded, its effect not yet applied
         m.setattr(votes, "apply_vote_change", dies_after(0, sync.apply_vote_change))
         with pytest.raises(Died):

@@ -6,11 +6,12 @@ document states every response.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from communitykit.auth import CurrentUser
+from communitykit.idempotency import IdempotencyKey
 
 from ..domain.commands import (
     AcceptAnswer,
@@ -39,16 +40,6 @@ from .http_groups import router as groups_router
 
 router = APIRouter()
 
-#: the client's key for a create it may retry (same key and body → the same response)
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="same key and body → the same response; another body → 422",
-    ),
-]
 WRITE = (401, 403, 404, 409, 422)
 
 
@@ -62,12 +53,14 @@ async def create_thread(
     user: CurrentUser,
     db: Db,
     request: Request,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ThreadCreated:
-    """A thread of any kind; a review is one per user and product (409 names the first)."""
-    out = await threads.create_thread(db, user, body, idempotency_key)
+    """A thread of any kind; a review is one per user and product (409 names the first).
+    ``Idempotency-Key``: the same key and body get the first response again."""
+    created = await threads.create_thread(db, user, body, idempotency_key)
     published(request)
-    return out
+    return ThreadCreated(**created.apply(response))
 
 
 @router.get("/threads", responses=problems(422))
@@ -112,12 +105,14 @@ async def reply(
     user: CurrentUser,
     db: Db,
     request: Request,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ReplyCreated:
-    """The parent must be a live, visible post of the thread (deleted or hidden: 422)."""
-    out = await replies.create_reply(db, user, thread_id, body, idempotency_key)
+    """The parent must be a live, visible post of the thread (deleted or hidden: 422).
+    ``Idempotency-Key``: the same key and body get the first response again."""
+    created = await replies.create_reply(db, user, thread_id, body, idempotency_key)
     published(request)
-    return out
+    return ReplyCreated(**created.apply(response))
 
 
 @router.patch("/posts/{post_id}", responses=problems(*WRITE))

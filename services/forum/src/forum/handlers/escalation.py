@@ -12,9 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 from communitykit.auth import Principal
+from communitykit.pagination import page
 
 from ..adapters.mongo import ForumDb
-from ..adapters.pagination import page
 from ..adapters.repository import Threads
 from ..domain.errors import NotAllowedError
 from ..domain.thread import Thread

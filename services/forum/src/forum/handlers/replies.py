@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from pymongo.errors import DuplicateKeyError
-
 from communitykit.auth import Principal
+from communitykit.idempotency import Created, Idempotency, insert_once, replay
 from communitykit.outbox import outbox_fields
 from schemas import new_event
 from schemas.forum import PostCreated
 
-from ..adapters.idempotency import Idem, idem
-from ..adapters.mongo import Doc, ForumDb
+from ..adapters.mongo import ForumDb
 from ..domain import rules
 from ..domain.commands import CreateReply
 from ..domain.errors import InvalidCommandError, ThreadNotFoundError
 from ..domain.post import Post
-from ._common import TOPIC, live_thread, now
+from ._common import TOPIC, live_thread, new_id, now
 from .sync import apply_reply_change
 from .threads import post_doc
-from .views import ReplyCreated
 
 
 async def create_reply(
     db: ForumDb, user: Principal, thread_id: str, cmd: CreateReply, key: str | None = None
-) -> ReplyCreated:
+) -> Created:
     """POST /threads/{id}/replies → a ``posts`` document carrying PostCreated (kind reply),
     then ONE atomic update of the thread's counters and status (no version loop: concurrent
     replies to a hot thread all apply); a support reply resolves an escalation waiting for
@@ -31,12 +28,13 @@ async def create_reply(
     for why the counters stay exact if the process dies between the two writes.
 
     The parent must be a live, visible post of the thread (a deleted or hidden one is
-    refused). ``key`` (Idempotency-Key): the post id derives from it; a retry gets the same
-    post, and finishes its effect on the thread if the first attempt died."""
-    req = idem(user.user_id, f"threads/{thread_id}/replies", key, cmd)
-    post_id = req.new_id("reply")
-    if key is not None and (done := await db.posts.find_one({"_id": post_id})) is not None:
-        return await _replayed(db, req, done)
+    refused). ``key`` (Idempotency-Key, communitykit.idempotency): the post id derives from
+    it; a retry gets the first response, and finishes the reply's effect on the thread if
+    the first attempt died before it."""
+    req = Idempotency.of("forum.replies", user.user_id, key, {"thread_id": thread_id, "cmd": cmd})
+    if (done := await replay(db.posts, req)) is not None:
+        return await _finish(db, done)
+    post_id = req.id() if req else new_id()
     thread = await live_thread(db, thread_id)
     if thread.get("hidden") and not rules.can_moderate(user.roles):
         raise ThreadNotFoundError(f"no thread {thread_id!r}")
@@ -72,25 +70,26 @@ async def create_reply(
         cmd.body,
         at,
         by_support=user.has("support"),
-        request=req.fingerprint,
         sync_add_at=at,  # its effect on the thread is pending until applied (sync.py)
     )
     # the reply and its event are durable together (outbox of the post document)
-    try:
-        await db.posts.insert_one({**post, **outbox_fields(TOPIC, [event])})
-    except DuplicateKeyError:
-        if key is None:
-            raise
-        done = await db.posts.find_one({"_id": post_id})
-        assert done is not None
-        return await _replayed(db, req, done)
+    created = await insert_once(
+        db.posts,
+        req,
+        {**post, **outbox_fields(TOPIC, [event])},
+        status=201,
+        body={"post_id": post_id},
+    )
+    if created.replayed:  # a concurrent twin with the same key inserted it first
+        return await _finish(db, created)
     await apply_reply_change(db, post, +1, owner=True, thread=thread)
-    return ReplyCreated(post_id=post_id)
+    return created
 
 
-async def _replayed(db: ForumDb, req: Idem, done: Doc) -> ReplyCreated:
-    """The same key again: same body → the same reply (its effect finished if pending)."""
-    req.check_same(done.get("request"))
-    if done.get("sync_add_at") is not None:
-        await apply_reply_change(db, done, +1, owner=False)
-    return ReplyCreated(post_id=str(done["_id"]))
+async def _finish(db: ForumDb, done: Created) -> Created:
+    """A replayed reply: if its effect on the thread is still pending (the first attempt
+    died, or is still running), apply it as any other writer would (claim first: sync.py)."""
+    post = await db.posts.find_one({"_id": done.body["post_id"]}, {"outbox": 0, "body": 0})
+    if post is not None and post.get("sync_add_at") is not None:
+        await apply_reply_change(db, post, +1, owner=False)
+    return done

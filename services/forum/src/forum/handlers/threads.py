@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from communitykit.auth import Principal
+from communitykit.idempotency import (
+    Created,
+    Idempotency,
+    insert_ignoring_duplicate,
+    insert_once,
+    replay,
+)
 from communitykit.outbox import outbox_fields
+from communitykit.pagination import page
 from schemas import new_event
 from schemas.forum import MediaItem, PostCreated
 
-from ..adapters.idempotency import idem
 from ..adapters.mongo import Doc, ForumDb
-from ..adapters.pagination import page
 from ..domain import rules
 from ..domain.commands import CreateThread
 from ..domain.errors import InvalidCommandError, ThreadNotFoundError
 from ..domain.thread import escalation_fields, escalation_of
 from . import reviews
 from . import tags as thread_tags
-from ._common import TOPIC, now
+from ._common import TOPIC, new_id, now
 from .views import (
-    ThreadCreated,
     ThreadDetail,
     ThreadPage,
     escalation_view,
@@ -87,19 +90,19 @@ def post_doc(
 
 async def create_thread(
     db: ForumDb, user: Principal, cmd: CreateThread, key: str | None = None
-) -> ThreadCreated:
+) -> Created:
     """POST /threads → ``threads`` + ``posts`` documents; emits PostCreated (opening post).
 
-    ``key`` (Idempotency-Key): the ids derive from it, so a retry writes the same documents
-    and gets the same response (adapters/idempotency.py). A review first claims its
-    (product, user) document: one review per user and product (reviews.py)."""
-    req = idem(user.user_id, "threads", key, cmd)
-    thread_id, post_id = req.new_id("thread"), req.new_id("post")
-    if key is not None:
-        done = await db.threads.find_one({"_id": thread_id}, {"request": 1, "opening_post_id": 1})
-        if done is not None:
-            req.check_same(done.get("request"))
-            return ThreadCreated(thread_id=thread_id, post_id=done["opening_post_id"])
+    ``key`` (Idempotency-Key, communitykit.idempotency): the ids derive from it, so a retry
+    writes the same documents and gets the first response; the thread, the insert that makes
+    the creation visible, carries the record. A review first claims its (product, user)
+    document: one review per user and product (reviews.py)."""
+    req = Idempotency.of("forum.threads", user.user_id, key, cmd)
+    if (done := await replay(db.threads, req)) is not None:
+        return done
+    thread_id = req.id() if req else new_id()
+    post_id = req.id("post") if req else new_id()
+    response = {"thread_id": thread_id, "post_id": post_id}
     if cmd.group_id is not None and await db.groups.find_one({"_id": cmd.group_id}) is None:
         raise InvalidCommandError(f"no group {cmd.group_id!r}", field="group_id")
     at = now()
@@ -131,27 +134,24 @@ async def create_thread(
     )
     # The opening post first, then the thread that makes it visible and carries the event:
     # a crash in between leaves only an unreachable post, never a published ghost. Under an
-    # Idempotency-Key the post's unique _id decides which request's body wins.
-    try:
-        await db.posts.insert_one(
-            post_doc(
-                post_id,
-                thread_id,
-                None,
-                cmd.kind,
-                user.user_id,
-                cmd.body,
-                at,
-                title=cmd.title,
-                tags=cmd.tags,
-                request=req.fingerprint,
-            )
-        )
-    except DuplicateKeyError:
-        if key is None:
-            raise
-        first = await db.posts.find_one({"_id": post_id}, {"request": 1})
-        req.check_same(first.get("request") if first else None)
+    # Idempotency-Key the post carries the record too: of two requests with the same key and
+    # different bodies, the one whose post is stored wins, the other is a 422 here.
+    post = post_doc(
+        post_id,
+        thread_id,
+        None,
+        cmd.kind,
+        user.user_id,
+        cmd.body,
+        at,
+        title=cmd.title,
+        tags=cmd.tags,
+    )
+    if req is None:
+        await db.posts.insert_one(post)
+    elif not await insert_ignoring_duplicate(db.posts, {**post, **req.record(201, response)}):
+        first = await db.posts.find_one({"_id": post_id}, {"idem": 1})
+        req.answer(first or {})  # 422 unless it is this request's own post
     thread: Doc = {
         "_id": thread_id,
         "kind": cmd.kind,
@@ -176,21 +176,13 @@ async def create_thread(
         "deleted": False,
         "hidden": False,
         "version": 0,
-        "request": req.fingerprint,
         "created_at": at,
         "last_activity_at": at,
         **outbox_fields(TOPIC, [event]),
     }
     # its tag rows before the thread: a crash in between leaves rows of no thread, skipped
     await thread_tags.add(db, thread, cmd.tags)
-    try:
-        await db.threads.insert_one(thread)
-    except DuplicateKeyError:
-        if key is None:
-            raise
-        done = await db.threads.find_one({"_id": thread_id}, {"request": 1})
-        req.check_same(done.get("request") if done else None)
-    return ThreadCreated(thread_id=thread_id, post_id=post_id)
+    return await insert_once(db.threads, req, thread, status=201, body=response)
 
 
 async def get_thread(db: ForumDb, thread_id: str, viewer: Principal | None) -> ThreadDetail:
