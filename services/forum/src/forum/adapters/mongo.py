@@ -93,7 +93,7 @@ class ForumDb:
             [("flag_review", ASCENDING), ("flagged_at", ASCENDING), ("_id", ASCENDING)]
         )
         await self.posts.create_index(
-            [("author_id", ASCENDING), ("notice_at", DESCENDING), ("_id", DESCENDING)]
+            [("notice_for", ASCENDING), ("notice_at", DESCENDING), ("_id", DESCENDING)]
         )
 
     async def _backfill_group_name_keys(self) -> None:

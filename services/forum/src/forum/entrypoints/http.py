@@ -12,6 +12,7 @@ from ..domain.commands import AcceptAnswer, CastVote, CreateReply, CreateThread,
 from ..handlers import answers, escalation, moderation, posts, replies, threads, votes
 from .deps import Cursor, Db, Limit, Viewer, published
 from .http_groups import router as groups_router
+from .http_moderation import router as moderation_router
 
 router = APIRouter()
 
@@ -132,4 +133,4 @@ async def list_escalations(
     return await escalation.list_escalations(db, user, status, limit, cursor)
 
 
-routers = [router, groups_router]
+routers = [router, groups_router, moderation_router]
