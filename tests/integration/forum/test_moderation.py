@@ -31,7 +31,7 @@ async def levels(
         docs = await coll.find({"_id": {"$in": list(by_user)}}).to_list(None)
         return {d["_id"]: d["level"] for d in docs} == by_user
 
-    await eventually(known, timeout=60)
+    await eventually(known, timeout=120)  # the shared broker can be busy
 
 
 async def flag(
