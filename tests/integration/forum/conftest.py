@@ -16,7 +16,7 @@ from aiokafka.structs import TopicPartition
 from schemas import Envelope, new_event, parse, topics
 from schemas.reputation import LevelChanged
 
-from ...conftest import RUN_ID, ServiceProcess, eventually, service_env
+from ...conftest import RUN_ID, ServiceProcess, eventually, from_end, service_env
 from ...servers import Servers
 
 
@@ -98,16 +98,26 @@ async def recorder(servers: Servers) -> AsyncIterator[Recorder]:
     await consumer.stop()
 
 
-def start_forum(servers: Servers, suffix: str, **extra: str) -> ServiceProcess:
-    env = service_env(servers, "forum", suffix=suffix, **extra)
-    return ServiceProcess("forum", env).start()
+def start_forum(
+    servers: Servers, suffix: str, *, at_end: bool = False, **extra: str
+) -> ServiceProcess:
+    """A forum process; ``at_end``: its (fresh) consumer group starts at the end of
+    reputation.events, not at the history other runs left on a shared broker."""
+    proc = ServiceProcess("forum", service_env(servers, "forum", suffix=suffix, **extra))
+    if at_end:
+        from_end(servers, proc)
+    return proc.start()
 
 
 @pytest.fixture(scope="session")
 def forum(servers: Servers, recorder: Recorder) -> Iterator[ServiceProcess]:
     """The forum under test (escalation far away so statuses stay put)."""
     p = start_forum(
-        servers, "fx", FORUM_ESCALATION_AFTER_SECONDS="3600", FORUM_ESCALATION_CHECK_SECONDS="0.5"
+        servers,
+        "fx",
+        at_end=True,
+        FORUM_ESCALATION_AFTER_SECONDS="3600",
+        FORUM_ESCALATION_CHECK_SECONDS="0.5",
     )
     try:
         yield p

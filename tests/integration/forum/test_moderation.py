@@ -217,3 +217,43 @@ async def test_auto_hide_restore_and_hide_again(
         "FlagsDismissed",
         "PostRestored",
     ]
+
+
+async def test_concurrent_flags_reviews_and_restores_act_once(
+    forum: ServiceProcess,
+    http: httpx.AsyncClient,
+    recorder: Recorder,
+    set_level: Any,
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    author = uid("cauthor")
+    flaggers = [uid(f"cf{i}") for i in range(4)]
+    await levels(set_level, mongo, forum, **dict.fromkeys(flaggers, 2))
+    tid = (await new_thread(http, forum.url, author, kind="discussion"))["thread_id"]
+    post = await reply(http, forum.url, tid, author, body="contested")
+
+    # four level-2 flags at once: every one recorded, the post hidden exactly once
+    rs = await asyncio.gather(*(flag(http, forum.url, post, u) for u in flaggers))
+    assert [r.status_code for r in rs] == [201] * 4, [r.text for r in rs]
+    assert sum(r.json()["hidden"] for r in rs) >= 1
+    # two moderators decide at once, opposite ways: one decision applies, the other is 409
+    mods = [auth(uid("modA"), "moderator"), auth(uid("modB"), "staff")]
+    rs = await asyncio.gather(
+        *(
+            http.post(f"{forum.url}/flags/{post}/review", headers=h, json={"decision": d})
+            for h, d in zip(mods, ("agree", "disagree"), strict=True)
+        )
+    )
+    assert sorted(r.status_code for r in rs) == [200, 409], [r.text for r in rs]
+    # concurrent restores: one PostRestored at most
+    await asyncio.gather(
+        *(http.post(f"{forum.url}/posts/{post}/restore", headers=mods[0]) for _ in range(4))
+    )
+    restored = await recorder.wait(tid, "PostRestored")
+    await recorder.wait(tid, "PostFlagged", 4)
+    await asyncio.sleep(1.5)
+    assert len(recorder.of(tid, "PostHidden")) == 1
+    assert len(recorder.of(tid, "PostRestored")) == len(restored) == 1
+    assert len(recorder.of(tid, "FlagsDismissed")) <= 1
+    thread = (await http.get(f"{forum.url}/threads/{tid}")).json()
+    assert post in [p["post_id"] for p in thread["posts"]]
