@@ -115,7 +115,10 @@ def start_forum(
 def forum(servers: Servers, recorder: Recorder) -> Iterator[ServiceProcess]:
     """The forum under test (escalation far away so statuses stay put)."""
     p = start_forum(
-        servers, "fx", FORUM_ESCALATION_AFTER_SECONDS="3600", FORUM_ESCALATION_CHECK_SECONDS="0.5"
+        servers,
+        "fx",
+        FORUM_ESCALATION_AFTER_SECONDS="3600",
+        FORUM_ESCALATION_CHECK_SECONDS="0.5",
     )
     try:
         yield p

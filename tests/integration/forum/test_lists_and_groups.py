@@ -33,7 +33,7 @@ async def test_groups_membership_and_feed(
     r = await http.post(
         f"{forum.url}/groups",
         headers=auth(owner),
-        json={"name": "Routers club", "description": "all things wifi"},
+        json={"name": f"Routers club {owner}", "description": "all things wifi"},
     )
     assert r.status_code == 201, r.text
     gid = r.json()["group_id"]
@@ -46,9 +46,10 @@ async def test_groups_membership_and_feed(
         r = await http.delete(url, headers=auth(ben))
         assert r.status_code == 200 and r.json()["member"] is False
     members = await all_pages(http, f"{forum.url}/groups/{gid}/members", limit=1)
-    assert [m["user_id"] for m in members] == [ann]
+    assert sorted(m["user_id"] for m in members) == sorted([ann, owner])  # the owner is one
     g = (await http.get(f"{forum.url}/groups/{gid}")).json()
-    assert g["member_count"] == 1 and g["name"] == "Routers club" and g["owner_id"] == owner
+    assert g["member_count"] == 2 and g["name"] == f"Routers club {owner}"
+    assert g["owner_id"] == owner
     groups = await all_pages(http, f"{forum.url}/groups", limit=100)
     assert gid in [x["group_id"] for x in groups]
     assert (
@@ -71,13 +72,13 @@ async def test_groups_membership_and_feed(
     assert created.data.group_id == gid
 
     (made,) = await recorder.wait(gid, "GroupCreated")
-    assert (made.data.name, made.data.owner_id) == ("Routers club", owner)
-    joined = await recorder.wait(gid, "GroupJoined", 2)
+    assert (made.data.name, made.data.owner_id) == (f"Routers club {owner}", owner)
+    joined = await recorder.wait(gid, "GroupJoined", 3)
     left = await recorder.wait(gid, "GroupLeft", 1)
-    assert sorted(e.data.user_id for e in joined) == sorted([ann, ben])
+    assert sorted(e.data.user_id for e in joined) == sorted([owner, ann, ben])
     assert [e.data.user_id for e in left] == [ben]
     assert recorder.keys[made.id] == gid.encode()
-    assert len(recorder.of(gid, "GroupJoined")) == 2 and len(recorder.of(gid, "GroupLeft")) == 1
+    assert len(recorder.of(gid, "GroupJoined")) == 3 and len(recorder.of(gid, "GroupLeft")) == 1
 
 
 async def test_thread_lists_filter_sort_and_paginate(

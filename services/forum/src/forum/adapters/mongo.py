@@ -26,6 +26,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 OUTBOX_COLLECTIONS = ("threads", "posts", "votes", "groups", "memberships")
 
@@ -95,6 +96,39 @@ class ForumDb:
         await self.memberships.create_index(
             [("group_id", ASCENDING), ("member", ASCENDING), ("_id", DESCENDING)]
         )
+        # group names are unique case-insensitively (domain/group.py name_key); sparse so
+        # that groups written before the key existed do not collide on a missing value
+        await self.groups.create_index(
+            [("name_key", ASCENDING)], unique=True, sparse=True, name="group_name_unique"
+        )
+        await self._backfill_group_name_keys()
+        # moderation (handlers/moderation.py): the flag queue, oldest first, and each
+        # author's notices, newest first
+        await self.posts.create_index(
+            [("flag_review", ASCENDING), ("flagged_at", ASCENDING), ("_id", ASCENDING)]
+        )
+        await self.posts.create_index(
+            [("notice_for", ASCENDING), ("notice_at", DESCENDING), ("_id", DESCENDING)]
+        )
+
+    async def _backfill_group_name_keys(self) -> None:
+        """Groups created before names were unique get their ``name_key``; of older groups
+        sharing a name, the first keeps it and the others get a key of their own (they keep
+        their names; no new group can take that name)."""
+        from ..domain.group import name_key
+
+        async for g in self.groups.find({"name_key": {"$exists": False}}, {"name": 1}):
+            key = name_key(g["name"])
+            for candidate in (key, f"{key}#{g['_id']}"):
+                try:
+                    await self.groups.update_one(
+                        {"_id": g["_id"], "name_key": {"$exists": False}},
+                        {"$set": {"name_key": candidate}},
+                    )
+                    break
+                except PyMongoError as e:
+                    if not is_duplicate_key(e):
+                        raise
 
     async def migrate(self) -> None:
         """Idempotent: threads escalated before the support queue had its own field."""
@@ -116,3 +150,19 @@ class ForumDb:
     async def level_of(self, user_id: str) -> int:
         doc = await self.levels.find_one({"_id": user_id}, {"level": 1})
         return int(doc["level"]) if doc else 0
+
+
+def is_duplicate_key(e: BaseException) -> bool:
+    """Did the store refuse a write because of a unique index?
+
+    MongoDB answers code 11000 (``DuplicateKeyError``) for inserts and updates alike.
+    FerretDB 1.24 (SQLite backend) does so for inserts, but an *update* that would
+    duplicate a unique key fails with code 1 (InternalError) "UNIQUE constraint failed" —
+    the write is refused atomically all the same, only the code is wrong (pinned by
+    tests/store/test_unique_updates.py; a store patch mapping it to 11000 makes the second
+    branch dead code)."""
+    if isinstance(e, DuplicateKeyError):
+        return True
+    if isinstance(e, OperationFailure):
+        return e.code == 11000 or "UNIQUE constraint failed" in str(e.details or e)
+    return False

@@ -37,6 +37,7 @@ from ..handlers.views import (
 )
 from .deps import Cursor, Db, Limit, Viewer, published
 from .http_groups import router as groups_router
+from .http_moderation import router as moderation_router
 
 router = APIRouter()
 
@@ -225,4 +226,4 @@ async def list_escalations(
     return EscalationPage(items=items, next_cursor=nxt)
 
 
-routers = [router, groups_router]
+routers = [router, groups_router, moderation_router]

@@ -13,6 +13,7 @@ from ..domain import rules
 from ..domain.commands import CreateReply
 from ..domain.errors import InvalidCommandError, ThreadNotFoundError
 from ..domain.post import Post
+from . import groups
 from ._common import TOPIC, live_thread, new_id, now
 from .sync import apply_reply_change
 from .threads import post_doc
@@ -38,6 +39,8 @@ async def create_reply(
     thread = await live_thread(db, thread_id)
     if thread.get("hidden") and not rules.can_moderate(user.roles):
         raise ThreadNotFoundError(f"no thread {thread_id!r}")
+    if thread.get("group_id") is not None:  # replying in a group needs membership too
+        await groups.require_member(db, thread["group_id"], user.user_id)
     parent_id = cmd.parent_post_id or thread["opening_post_id"]
     parent = await db.posts.find_one({"_id": parent_id}, {"outbox": 0, "body": 0})
     if parent is None:

@@ -20,9 +20,9 @@ from schemas.forum import MediaItem, PostCreated
 from ..adapters.mongo import Doc, ForumDb
 from ..domain import rules
 from ..domain.commands import CreateThread
-from ..domain.errors import InvalidCommandError, ThreadNotFoundError
+from ..domain.errors import ThreadNotFoundError
 from ..domain.thread import escalation_fields, escalation_of
-from . import reviews
+from . import groups, reviews
 from . import tags as thread_tags
 from ._common import TOPIC, new_id, now
 from .views import (
@@ -103,8 +103,8 @@ async def create_thread(
     thread_id = req.id() if req else new_id()
     post_id = req.id("post") if req else new_id()
     response = {"thread_id": thread_id, "post_id": post_id}
-    if cmd.group_id is not None and await db.groups.find_one({"_id": cmd.group_id}) is None:
-        raise InvalidCommandError(f"no group {cmd.group_id!r}", field="group_id")
+    if cmd.group_id is not None:  # posting into a group needs membership (not archived)
+        await groups.require_member(db, cmd.group_id, user.user_id)
     at = now()
     if cmd.kind == "review":
         assert cmd.product_id is not None  # CreateThread's validator
