@@ -42,12 +42,13 @@ async def create_reply(
     if thread.get("group_id") is not None:  # replying in a group needs membership too
         await groups.require_member(db, thread["group_id"], user.user_id)
     parent_id = cmd.parent_post_id or thread["opening_post_id"]
-    parent = await db.posts.find_one({"_id": parent_id}, {"outbox": 0, "body": 0})
-    if parent is None:
-        raise InvalidCommandError(
-            "parent_post_id is not a post of this thread", field="parent_post_id"
-        )
-    Post.from_doc(parent).check_reply_target(thread_id)
+    if cmd.parent_post_id is not None:  # (the opening post's state is the thread's: above)
+        parent = await db.posts.find_one({"_id": parent_id}, {"outbox": 0, "body": 0})
+        if parent is None:
+            raise InvalidCommandError(
+                "parent_post_id is not a post of this thread", field="parent_post_id"
+            )
+        Post.from_doc(parent).check_reply_target(thread_id)
     at = now()
     event = new_event(
         PostCreated(
