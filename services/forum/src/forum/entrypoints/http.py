@@ -205,10 +205,14 @@ async def confirm_escalation(
 
 @router.post("/threads/{thread_id}/escalation/reopen", responses=problems(*WRITE))
 async def reopen_escalation(
-    thread_id: str, user: CurrentUser, db: Db, request: Request, body: ReopenEscalation
+    thread_id: str,
+    user: CurrentUser,
+    db: Db,
+    request: Request,
+    body: ReopenEscalation | None = None,
 ) -> EscalationOut:
-    """The asker: resolved → open again (EscalationReopened {reason})."""
-    out = await escalation.reopen(db, user, thread_id, body.reason)
+    """The asker: resolved → open again (EscalationReopened {reason}; the body is optional)."""
+    out = await escalation.reopen(db, user, thread_id, (body or ReopenEscalation()).reason)
     published(request)
     return out
 
