@@ -278,3 +278,13 @@ def test_commands_check_themselves() -> None:
     with pytest.raises(ValueError, match="extra"):
         CreateThread.model_validate({"kind": "article", "title": "t", "body": "b", "score": 9})
     assert EditPost(tags=["A", "a"]).tags == ["a"]
+
+
+def test_open_starts_unanswered_and_never_escalated() -> None:
+    cmd = CreateThread(kind="question", title="t", body="body", tags=["A", "a"])
+    t, events = Thread.open("t9", "p9", ASKER, cmd, T0)
+    assert (t.status, t.accepted_post_id, t.escalation, t.deleted) == ("open", None, None, False)
+    (created,) = events
+    assert created.subject == "t9" and created.actorid == "asker"
+    assert (created.data.post_id, created.data.tags, created.data.body_length) == ("p9", ["a"], 4)
+    assert t.fields()["escalation_queue"] is None

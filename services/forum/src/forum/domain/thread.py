@@ -20,11 +20,14 @@ from schemas.forum import (
     EscalationAcknowledged,
     EscalationReopened,
     EscalationResolved,
+    MediaItem,
+    PostCreated,
     PostDeleted,
     QuestionEscalated,
 )
 
 from . import rules
+from .commands import CreateThread
 from .errors import ConflictError, InvalidCommandError, NotAllowedError
 from .escalation import (
     Escalation,
@@ -145,6 +148,43 @@ class Thread:
         }
 
     # ---- rules ----
+
+    @staticmethod
+    def open(
+        thread_id: str, post_id: str, by: Principal, cmd: CreateThread, at: datetime
+    ) -> tuple[Thread, list[Event]]:
+        """A new thread and its opening post (the command validated its own cross-field
+        rules): ``open``, nothing accepted, never escalated; PostCreated."""
+        t = Thread(
+            id=thread_id,
+            kind=cmd.kind,
+            author_id=by.user_id,
+            created_at=at,
+            opening_post_id=post_id,
+        )
+        t._event(
+            PostCreated(
+                post_id=post_id,
+                thread_id=thread_id,
+                parent_post_id=None,
+                kind=cmd.kind,
+                author_id=by.user_id,
+                group_id=cmd.group_id,
+                title=cmd.title,
+                tags=cmd.tags,
+                product_id=cmd.product_id,
+                rating=cmd.rating,
+                media=[
+                    MediaItem(url=str(m.url), media_type=m.media_type, caption=m.caption)
+                    for m in cmd.media
+                ],
+                body_length=len(cmd.body),
+                body=cmd.body,
+            ),
+            by.user_id,
+            at,
+        )
+        return t, t._take()
 
     @property
     def is_question(self) -> bool:

@@ -14,14 +14,12 @@ from communitykit.idempotency import (
 )
 from communitykit.outbox import outbox_fields
 from communitykit.pagination import page
-from schemas import new_event
-from schemas.forum import MediaItem, PostCreated
 
 from ..adapters.mongo import Doc, ForumDb
 from ..domain import rules
 from ..domain.commands import CreateThread
 from ..domain.errors import ThreadNotFoundError
-from ..domain.thread import escalation_fields, escalation_of
+from ..domain.thread import Thread, escalation_of
 from . import groups, reviews
 from . import tags as thread_tags
 from ._common import TOPIC, new_id, now
@@ -109,29 +107,7 @@ async def create_thread(
     if cmd.kind == "review":
         assert cmd.product_id is not None  # CreateThread's validator
         await reviews.claim(db, cmd.product_id, user.user_id, thread_id, at)
-    event = new_event(
-        PostCreated(
-            post_id=post_id,
-            thread_id=thread_id,
-            parent_post_id=None,
-            kind=cmd.kind,
-            author_id=user.user_id,
-            group_id=cmd.group_id,
-            title=cmd.title,
-            tags=cmd.tags,
-            product_id=cmd.product_id,
-            rating=cmd.rating,
-            media=[
-                MediaItem(url=str(m.url), media_type=m.media_type, caption=m.caption)
-                for m in cmd.media
-            ],
-            body_length=len(cmd.body),
-            body=cmd.body,
-        ),
-        subject=thread_id,
-        actor_id=user.user_id,
-        time=at,
-    )
+    opened, events = Thread.open(thread_id, post_id, user, cmd, at)
     # The opening post first, then the thread that makes it visible and carries the event:
     # a crash in between leaves only an unreachable post, never a published ghost. Under an
     # Idempotency-Key the post carries the record too: of two requests with the same key and
@@ -162,23 +138,17 @@ async def create_thread(
         "product_id": cmd.product_id,
         "rating": cmd.rating,
         "media": [m.model_dump(mode="json") for m in cmd.media],
-        "status": "open",
-        "accepted_post_id": None,
-        "accepted_author_id": None,
         "opening_post_id": post_id,
         "score": 0,
         "score_seq": 0,
         "reply_count": 0,
         "other_reply_count": 0,
-        "has_other_reply": False,
-        "support_replied": False,
-        **escalation_fields(None),
-        "deleted": False,
+        **opened.fields(),  # status, accepted answer, escalation: the domain's initial state
         "hidden": False,
-        "version": 0,
+        "version": opened.version,
         "created_at": at,
         "last_activity_at": at,
-        **outbox_fields(TOPIC, [event]),
+        **outbox_fields(TOPIC, events),
     }
     # its tag rows before the thread: a crash in between leaves rows of no thread, skipped
     await thread_tags.add(db, thread, cmd.tags)
