@@ -85,9 +85,12 @@ def encode_cursor(position: Sequence[Value], *, bound_to: str) -> str:
     return base64.urlsafe_b64encode(body).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *, bound_to: str, size: int = 2) -> tuple[Value, ...]:
+def decode_cursor(
+    cursor: str, *, bound_to: str, size: int = 2, mismatch: str = OTHER_QUERY
+) -> tuple[Value, ...]:
     """The position in ``cursor`` (``size`` values). Garbage → ``InvalidCursorError``
-    (malformed); a cursor of another query → ``InvalidCursorError`` saying so."""
+    (malformed); a cursor of another query → ``InvalidCursorError`` with ``mismatch`` (a
+    caller may say more precisely what differs)."""
     try:
         if len(cursor) > MAX_LENGTH:
             raise ValueError("too long")
@@ -101,7 +104,7 @@ def decode_cursor(cursor: str, *, bound_to: str, size: int = 2) -> tuple[Value, 
     except (ValueError, TypeError, binascii.Error) as e:  # JSONDecodeError is a ValueError
         raise InvalidCursorError(MALFORMED) from e
     if bound != bound_to:
-        raise InvalidCursorError(OTHER_QUERY)
+        raise InvalidCursorError(mismatch)
     return values
 
 
@@ -171,8 +174,8 @@ async def _next(
     of its sort value with a smaller (larger) ``_id``, then strictly smaller (larger) sort
     values. Two plain range queries rather than one ``$or``, so each is an index range."""
 
-    async def find(q: Doc, k: int) -> list[Doc]:
-        return await coll.find(q, projection).sort(order).limit(k).to_list(None)
+    async def find(q: Doc, k: int, by: list[tuple[str, int]] = order) -> list[Doc]:
+        return await coll.find(q, projection).sort(by).limit(k).to_list(None)
 
     if after is None:
         return await find(query, n)
@@ -180,7 +183,9 @@ async def _next(
     sort, (value, last_id) = order[0][0], after
     if sort == "_id":
         return await find({**query, "_id": {op: last_id}}, n)
-    docs = await find({**query, sort: value, "_id": {op: last_id}}, n)
+    # the ties: the sort key is fixed by the equality, so order by _id alone (the same order;
+    # the embedded store pushes a one-key sort and the limit down to the index, not two keys)
+    docs = await find({**query, sort: value, "_id": {op: last_id}}, n, order[1:])
     if len(docs) < n and not (value is None and descending):  # nulls sort lowest
         docs += await find({**query, sort: {op: value}}, n - len(docs))
     return docs
