@@ -222,6 +222,17 @@ async def list_flags(
 ) -> dict[str, Any]:
     """GET /flags (moderators): posts with open flags, the longest-waiting first."""
     check_moderator(user.roles, "see the flag queue")
+
+    async def in_live_threads(rows: list[Doc]) -> list[Doc | None]:
+        """Posts of removed threads are gone for everyone: not in the queue either (one
+        ``_id $in`` lookup per batch)."""
+        ids = sorted({r["thread_id"] for r in rows})
+        found = await db.threads.find({"_id": {"$in": ids}}, {"deleted": 1, "status": 1}).to_list(
+            None
+        )
+        live = {t["_id"] for t in found if not t.get("deleted") and t.get("status") != "deleted"}
+        return [r if r["thread_id"] in live else None for r in rows]
+
     docs, nxt = await page(
         db.posts,
         {"flag_review": "open"},
@@ -231,6 +242,7 @@ async def list_flags(
         cursor=cursor,
         projection={"outbox": 0},
         keep=lambda p: not p.get("deleted"),
+        resolve=in_live_threads,
     )
     return {"items": [flag_item(p) for p in docs], "next_cursor": nxt}
 
