@@ -257,3 +257,30 @@ async def test_concurrent_flags_reviews_and_restores_act_once(
     assert len(recorder.of(tid, "FlagsDismissed")) <= 1
     thread = (await http.get(f"{forum.url}/threads/{tid}")).json()
     assert post in [p["post_id"] for p in thread["posts"]]
+
+
+async def test_deleted_posts_and_threads_leave_the_queue(
+    forum: ServiceProcess,
+    http: httpx.AsyncClient,
+    set_level: Any,
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    author, f = uid("dauthor"), uid("df")
+    await levels(set_level, mongo, forum, **{f: 2})
+    t = await new_thread(http, forum.url, author, kind="discussion")
+    p_kept = await reply(http, forum.url, t["thread_id"], author)
+    p_gone = await reply(http, forum.url, t["thread_id"], author)
+    for post in (t["post_id"], p_kept, p_gone):
+        assert (await flag(http, forum.url, post, f)).status_code == 201
+    queued = {i["post_id"] for i in await queue(http, forum.url)}
+    assert {t["post_id"], p_kept, p_gone} <= queued
+    # a deleted reply leaves the queue; deleting the thread takes the rest with it
+    assert (
+        await http.delete(f"{forum.url}/posts/{p_gone}", headers=auth(author))
+    ).status_code == 204
+    queued = {i["post_id"] for i in await queue(http, forum.url)}
+    assert p_kept in queued and p_gone not in queued
+    r = await http.delete(f"{forum.url}/posts/{t['post_id']}", headers=auth(author))
+    assert r.status_code == 204, r.text
+    queued = {i["post_id"] for i in await queue(http, forum.url)}
+    assert not {t["post_id"], p_kept, p_gone} & queued

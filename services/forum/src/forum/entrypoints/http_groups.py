@@ -12,6 +12,7 @@ from communitykit.idempotency import IdempotencyKey
 from ..domain.commands import CreateGroup
 from ..domain.group import UpdateGroup
 from ..handlers import groups
+from ..handlers.groups import GroupPage, GroupView, MemberPage, MembershipView, NewGroup
 from .deps import Cursor, Db, Limit, published
 
 router = APIRouter(tags=["groups"])
@@ -29,6 +30,7 @@ MANAGE: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/groups",
     status_code=status.HTTP_201_CREATED,
+    response_model=NewGroup,
     responses={
         409: {"description": "a group with this name exists (case-insensitive)", **PROBLEM},
         422: {"description": "invalid input, or Idempotency-Key reused", **PROBLEM},
@@ -48,17 +50,17 @@ async def create_group(
     return out.apply(response)
 
 
-@router.get("/groups")
+@router.get("/groups", response_model=GroupPage)
 async def list_groups(db: Db, limit: Limit = 20, cursor: Cursor = None) -> dict[str, Any]:
     return await groups.list_groups(db, limit, cursor)
 
 
-@router.get("/groups/{group_id}")
+@router.get("/groups/{group_id}", response_model=GroupView)
 async def get_group(group_id: str, db: Db) -> dict[str, Any]:
     return await groups.get_group(db, group_id)
 
 
-@router.patch("/groups/{group_id}", responses=MANAGE)
+@router.patch("/groups/{group_id}", response_model=GroupView, responses=MANAGE)
 async def update_group(
     group_id: str, body: UpdateGroup, user: CurrentUser, db: Db, request: Request
 ) -> dict[str, Any]:
@@ -68,7 +70,7 @@ async def update_group(
     return out
 
 
-@router.post("/groups/{group_id}/archive", responses=MANAGE)
+@router.post("/groups/{group_id}/archive", response_model=GroupView, responses=MANAGE)
 async def archive_group(
     group_id: str, user: CurrentUser, db: Db, request: Request
 ) -> dict[str, Any]:
@@ -78,21 +80,21 @@ async def archive_group(
     return out
 
 
-@router.put("/groups/{group_id}/members/me")
+@router.put("/groups/{group_id}/members/me", response_model=MembershipView)
 async def join(group_id: str, user: CurrentUser, db: Db, request: Request) -> dict[str, Any]:
     out = await groups.set_membership(db, user, group_id, member=True)
     published(request)
     return out
 
 
-@router.delete("/groups/{group_id}/members/me")
+@router.delete("/groups/{group_id}/members/me", response_model=MembershipView)
 async def leave(group_id: str, user: CurrentUser, db: Db, request: Request) -> dict[str, Any]:
     out = await groups.set_membership(db, user, group_id, member=False)
     published(request)
     return out
 
 
-@router.get("/groups/{group_id}/members")
+@router.get("/groups/{group_id}/members", response_model=MemberPage)
 async def members(
     group_id: str, db: Db, limit: Limit = 20, cursor: Cursor = None
 ) -> dict[str, Any]:

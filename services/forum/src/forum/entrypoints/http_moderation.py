@@ -12,6 +12,7 @@ from communitykit.auth import CurrentUser
 
 from ..domain.moderation import ReviewFlags
 from ..handlers import moderation
+from ..handlers.moderation import FlagPage, ModerationResult, NoticePage
 from .deps import Cursor, Db, Limit, published
 
 router = APIRouter(tags=["moderation"])
@@ -29,7 +30,7 @@ ON_POST: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/flags", responses=MODERATORS)
+@router.get("/flags", response_model=FlagPage, responses=MODERATORS)
 async def flag_queue(
     user: CurrentUser, db: Db, limit: Limit = 20, cursor: Cursor = None
 ) -> dict[str, Any]:
@@ -37,7 +38,7 @@ async def flag_queue(
     return await moderation.list_flags(db, user, limit, cursor)
 
 
-@router.post("/flags/{post_id}/review", responses=ON_POST)
+@router.post("/flags/{post_id}/review", response_model=ModerationResult, responses=ON_POST)
 async def review(
     post_id: str, body: ReviewFlags, user: CurrentUser, db: Db, request: Request
 ) -> dict[str, Any]:
@@ -48,7 +49,7 @@ async def review(
     return out
 
 
-@router.post("/posts/{post_id}/restore", responses=ON_POST)
+@router.post("/posts/{post_id}/restore", response_model=ModerationResult, responses=ON_POST)
 async def restore(post_id: str, user: CurrentUser, db: Db, request: Request) -> dict[str, Any]:
     """Make a hidden post visible again (moderators) → PostRestored."""
     out = await moderation.restore_post(db, user, post_id)
@@ -56,7 +57,7 @@ async def restore(post_id: str, user: CurrentUser, db: Db, request: Request) -> 
     return out
 
 
-@router.get("/me/notices", responses={401: MODERATORS[401]})
+@router.get("/me/notices", response_model=NoticePage, responses={401: MODERATORS[401]})
 async def my_notices(
     user: CurrentUser, db: Db, limit: Limit = 20, cursor: Cursor = None
 ) -> dict[str, Any]:

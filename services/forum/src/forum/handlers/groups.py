@@ -16,8 +16,10 @@ next to ``GroupCreated``, so both are published exactly when the group exists.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from communitykit.auth import Principal
@@ -30,6 +32,43 @@ from ..domain.commands import CreateGroup
 from ..domain.errors import ConflictError, GroupNotFoundError, InvalidCommandError
 from ..domain.group import Group, UpdateGroup
 from ._common import MAX_RETRIES, TOPIC, new_id, now
+
+
+class GroupView(BaseModel):
+    group_id: str
+    name: str
+    description: str
+    owner_id: str
+    created_at: datetime
+    archived: bool
+    archived_at: datetime | None
+    member_count: int
+
+
+class GroupPage(BaseModel):
+    items: list[GroupView]
+    next_cursor: str | None
+
+
+class NewGroup(BaseModel):
+    group_id: str
+
+
+class MembershipView(BaseModel):
+    group_id: str
+    member: bool
+
+
+class MemberView(BaseModel):
+    user_id: str
+    joined_at: datetime | None
+    #: "owner" for the group's owner, else null
+    role: str | None
+
+
+class MemberPage(BaseModel):
+    items: list[MemberView]
+    next_cursor: str | None
 
 
 class GroupNameTakenError(ConflictError):

@@ -18,7 +18,10 @@ so repeating the call (restore is idempotent) converges.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from communitykit.auth import Principal
 from communitykit.outbox import outbox_ops
@@ -30,6 +33,55 @@ from ..domain.commands import FlagPost
 from ..domain.errors import ConflictError
 from ..domain.moderation import Flag, Notice, PostModeration, ReviewFlags, check_moderator
 from ._common import MAX_RETRIES, TOPIC, live_post, now
+
+
+class ModerationResult(BaseModel):
+    """The post's moderation state after a flag, review or restore."""
+
+    post_id: str
+    hidden: bool
+    hidden_reason: str | None
+    open_flags: int
+
+
+class FlagView(BaseModel):
+    user_id: str
+    reason: str | None
+    at: datetime | None
+
+
+class FlagQueueItem(BaseModel):
+    post_id: str
+    thread_id: str
+    parent_post_id: str | None
+    kind: str | None
+    author_id: str
+    body: str | None
+    hidden: bool
+    hidden_reason: str | None
+    flagged_at: datetime | None
+    flag_count: int
+    flags: list[FlagView]
+
+
+class FlagPage(BaseModel):
+    items: list[FlagQueueItem]
+    next_cursor: str | None
+
+
+class NoticeView(BaseModel):
+    post_id: str
+    thread_id: str
+    kind: Literal["post_hidden", "post_restored"]
+    reason: str
+    at: datetime
+    hidden: bool
+    body: str | None
+
+
+class NoticePage(BaseModel):
+    items: list[NoticeView]
+    next_cursor: str | None
 
 
 def to_state(p: Doc) -> PostModeration:
@@ -170,6 +222,17 @@ async def list_flags(
 ) -> dict[str, Any]:
     """GET /flags (moderators): posts with open flags, the longest-waiting first."""
     check_moderator(user.roles, "see the flag queue")
+
+    async def in_live_threads(rows: list[Doc]) -> list[Doc | None]:
+        """Posts of removed threads are gone for everyone: not in the queue either (one
+        ``_id $in`` lookup per batch)."""
+        ids = sorted({r["thread_id"] for r in rows})
+        found = await db.threads.find({"_id": {"$in": ids}}, {"deleted": 1, "status": 1}).to_list(
+            None
+        )
+        live = {t["_id"] for t in found if not t.get("deleted") and t.get("status") != "deleted"}
+        return [r if r["thread_id"] in live else None for r in rows]
+
     docs, nxt = await page(
         db.posts,
         {"flag_review": "open"},
@@ -179,6 +242,7 @@ async def list_flags(
         cursor=cursor,
         projection={"outbox": 0},
         keep=lambda p: not p.get("deleted"),
+        resolve=in_live_threads,
     )
     return {"items": [flag_item(p) for p in docs], "next_cursor": nxt}
 
