@@ -6,7 +6,7 @@ document states every response.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -150,10 +150,10 @@ async def vote(post_id: str, body: CastVote, user: CurrentUser, db: Db, request:
 )
 async def flag(
     post_id: str, body: FlagPost, user: CurrentUser, db: Db, request: Request
-) -> dict[str, Any]:
+) -> moderation.ModerationResult:
     out = await moderation.flag_post(db, user, post_id, body)
     published(request)
-    return out
+    return moderation.ModerationResult(**out)
 
 
 @router.put("/threads/{thread_id}/accepted-answer", responses=problems(*WRITE))
