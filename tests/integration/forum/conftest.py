@@ -16,7 +16,7 @@ from aiokafka.structs import TopicPartition
 from schemas import Envelope, new_event, parse, topics
 from schemas.reputation import LevelChanged
 
-from ...conftest import RUN_ID, ServiceProcess, eventually, service_env
+from ...conftest import RUN_ID, ServiceProcess, eventually, from_end, service_env
 from ...servers import Servers
 
 
@@ -98,16 +98,27 @@ async def recorder(servers: Servers) -> AsyncIterator[Recorder]:
     await consumer.stop()
 
 
-def start_forum(servers: Servers, suffix: str, **extra: str) -> ServiceProcess:
+def start_forum(
+    servers: Servers, suffix: str, *, fresh: bool = True, **extra: str
+) -> ServiceProcess:
+    """A forum process. ``fresh`` (the first process of its consumer group): the group
+    starts at the end of reputation.events, so it sees the levels the tests publish, not
+    the history of earlier runs (a long catch-up)."""
     env = service_env(servers, "forum", suffix=suffix, **extra)
-    return ServiceProcess("forum", env).start()
+    p = ServiceProcess("forum", env)
+    if fresh:
+        from_end(servers, p)
+    return p.start()
 
 
 @pytest.fixture(scope="session")
 def forum(servers: Servers, recorder: Recorder) -> Iterator[ServiceProcess]:
     """The forum under test (escalation far away so statuses stay put)."""
     p = start_forum(
-        servers, "fx", FORUM_ESCALATION_AFTER_SECONDS="3600", FORUM_ESCALATION_CHECK_SECONDS="0.5"
+        servers,
+        "fx",
+        FORUM_ESCALATION_AFTER_SECONDS="3600",
+        FORUM_ESCALATION_CHECK_SECONDS="0.5",
     )
     try:
         yield p

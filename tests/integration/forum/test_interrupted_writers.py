@@ -45,9 +45,11 @@ async def test_interrupted_replies_and_votes_are_applied_once(
     await db.ensure_indexes()
     asker, peer = Principal("asker"), Principal("peer")
     mod = Principal("mod", roles=frozenset({"member", "moderator"}))
-    t = await threads.create_thread(
-        db, asker, CreateThread(kind="question", title="Crash", body="b")
-    )
+    t = (
+        await threads.create_thread(
+            db, asker, CreateThread(kind="question", title="Crash", body="b")
+        )
+    ).body
     tid, opening = t["thread_id"], t["post_id"]
 
     # a reply whose writer died right after inserting the post (before the thread update)
@@ -56,8 +58,8 @@ async def test_interrupted_replies_and_votes_are_applied_once(
         with pytest.raises(Died):
             await replies.create_reply(db, peer, tid, CreateReply(body="lost?"))
     # a reply applied normally, then deleted by a writer that died after the post update
-    kept = (await replies.create_reply(db, peer, tid, CreateReply(body="kept")))["post_id"]
-    gone = (await replies.create_reply(db, peer, tid, CreateReply(body="gone")))["post_id"]
+    kept = (await replies.create_reply(db, peer, tid, CreateReply(body="kept"))).body["post_id"]
+    gone = (await replies.create_reply(db, peer, tid, CreateReply(body="gone"))).body["post_id"]
     with monkeypatch.context() as m:
         m.setattr(posts, "apply_reply_change", dies_after(0, sync.apply_reply_change))
         with pytest.raises(Died):
@@ -103,7 +105,9 @@ async def test_a_stale_pending_read_never_applies_twice(
     db = ForumDb(mongo[f"t{RUN_ID}_stale_{uuid.uuid4().hex[:4]}_forum"])
     await db.ensure_indexes()
     asker, peer = Principal("asker"), Principal("peer")
-    t = await threads.create_thread(db, asker, CreateThread(kind="question", title="S", body="b"))
+    t = (
+        await threads.create_thread(db, asker, CreateThread(kind="question", title="S", body="b"))
+    ).body
     with monkeypatch.context() as m:  # the vote is recorded, its effect not yet applied
         m.setattr(votes, "apply_vote_change", dies_after(0, sync.apply_vote_change))
         with pytest.raises(Died):

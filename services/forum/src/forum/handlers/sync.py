@@ -40,26 +40,17 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from communitykit.outbox import outbox_ops
-from schemas import new_event
-from schemas.forum import EscalationResolved
 
 from ..adapters.mongo import Doc, ForumDb
-from ..domain import rules
+from ..domain.post import Post
+from ..domain.thread import Thread
 from . import tags as thread_tags
-from ._common import MAX_RETRIES, TOPIC, now, once_id
+from ._common import MAX_RETRIES, TOPIC, now
 
 log = logging.getLogger(__name__)
 
 #: what a writer re-reads of a thread when its guarded update missed
-_THREAD_FIELDS = {
-    "author_id": 1,
-    "accepted_post_id": 1,
-    "escalation_state": 1,
-    "other_reply_count": 1,
-    "applied": 1,
-    "tags": 1,
-    "deleted": 1,
-}
+_THREAD_FIELDS = {"outbox": 0, "title": 0, "media": 0}
 
 
 def reply_token(post_id: str, delta: int) -> str:
@@ -69,64 +60,35 @@ def reply_token(post_id: str, delta: int) -> str:
 def plan_reply_change(t: Doc, post: Doc, delta: int, at: Any) -> tuple[Doc, Doc, list[Any]]:
     """The guarded update of thread ``t`` for one reply added (+1) or deleted (-1).
 
-    The filter guards only what the status rule reads (accepted answer, escalation, whether
-    someone other than the asker replied), never a version: concurrent replies to a hot
-    thread all match and apply their ``$inc`` atomically; only a change of those inputs
-    makes a writer re-read and recompute."""
+    The rule (status, a support reply ending an escalation) is Thread.apply_reply; this adds
+    the atomic counters. The filter guards only what that rule reads (accepted answer,
+    escalation and its round, whether someone other than the asker replied, whether support
+    replied), never a version: concurrent replies to a hot thread all match and apply their
+    ``$inc`` atomically; only a change of those inputs makes a writer re-read and
+    recompute, and such a change bumps ``version`` for the version-guarded commands."""
     token = reply_token(post["_id"], delta)
     other = post["author_id"] != t["author_id"]
     before = int(t.get("other_reply_count", 0))
     after = before + (delta if other else 0)
-    accepted = t.get("accepted_post_id")
-    esc = t.get("escalation_state")
+    thread = Thread.from_doc(t)
+    events = thread.apply_reply(Post.from_doc(post), delta, after, at)
+    changed = {k: v for k, v in thread.fields().items() if thread.snapshot.get(k) != v}
     filt: Doc = {
         "_id": t["_id"],
         f"applied.{token}": {"$exists": False},
-        "accepted_post_id": accepted,
-        "escalation_state": esc,
+        "accepted_post_id": t.get("accepted_post_id"),
+        "escalation_state": t.get("escalation_state"),
+        "escalation_round": t.get("escalation_round"),
         "other_reply_count": {"$gt": 0} if before > 0 and after > 0 else before,
+        "support_replied": True if t.get("support_replied") else {"$ne": True},
         # a deleted thread keeps its status "deleted" (counters still follow the posts)
         "deleted": True if t.get("deleted") else {"$ne": True},
     }
-    sets: Doc = {f"applied.{token}": at}
-    events: list[Any] = []
-    accepted_after = accepted
-    if delta < 0 and accepted == post["_id"]:  # the accepted answer was deleted
-        accepted_after = None
-        sets.update(accepted_post_id=None, accepted_author_id=None)
-    esc_after = esc
-    if delta > 0 and esc == "open" and other and post.get("by_support"):
-        # a support reply resolves the open escalation (SPEC 3), in the same update
-        esc_after = "resolved"
-        sets.update(
-            escalation_state="resolved",
-            resolved_at=post["created_at"],
-            resolution="answered_by_support",
-            resolved_by=post["author_id"],
-        )
-        events.append(
-            new_event(
-                EscalationResolved(
-                    thread_id=t["_id"],
-                    resolved_by=post["author_id"],
-                    resolution="answered_by_support",
-                ),
-                subject=t["_id"],
-                actor_id=post["author_id"],
-                event_id=once_id(t["_id"], "escalation-resolved"),
-            )
-        )
-    sets["has_other_reply"] = after > 0
-    if not t.get("deleted"):
-        sets["status"] = rules.thread_status(
-            has_other_reply=after > 0,
-            accepted=accepted_after is not None,
-            escalation_open=esc_after == "open",
-        )
+    sets: Doc = {f"applied.{token}": at, **changed}
     inc: Doc = {"reply_count": delta}
     if other:
         inc["other_reply_count"] = delta
-    if (before > 0) != (after > 0) or accepted_after != accepted or esc_after != esc:
+    if set(changed) - {"status"}:
         # a status input changed: version-guarded writers (accept, escalate) must re-read
         inc["version"] = 1
     update: Doc = {"$set": sets, "$inc": inc}
