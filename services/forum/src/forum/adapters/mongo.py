@@ -153,16 +153,8 @@ class ForumDb:
 
 
 def is_duplicate_key(e: BaseException) -> bool:
-    """Did the store refuse a write because of a unique index?
-
-    MongoDB answers code 11000 (``DuplicateKeyError``) for inserts and updates alike.
-    FerretDB 1.24 (SQLite backend) does so for inserts, but an *update* that would
-    duplicate a unique key fails with code 1 (InternalError) "UNIQUE constraint failed" —
-    the write is refused atomically all the same, only the code is wrong (pinned by
-    tests/store/test_unique_updates.py; a store patch mapping it to 11000 makes the second
-    branch dead code)."""
+    """Did the store refuse a write because of a unique index? (MongoDB code 11000, for inserts
+    and updates alike; our FerretDB build does the same since patch 0013.)"""
     if isinstance(e, DuplicateKeyError):
         return True
-    if isinstance(e, OperationFailure):
-        return e.code == 11000 or "UNIQUE constraint failed" in str(e.details or e)
-    return False
+    return isinstance(e, OperationFailure) and e.code == 11000

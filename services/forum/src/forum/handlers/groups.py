@@ -25,9 +25,9 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from communitykit.auth import Principal
 from communitykit.idempotency import Created, Idempotency, insert_once, replay
 from communitykit.outbox import outbox_fields, outbox_ops
+from communitykit.pagination import page
 
 from ..adapters.mongo import Doc, ForumDb, is_duplicate_key
-from ..adapters.pagination import page
 from ..domain.commands import CreateGroup
 from ..domain.errors import ConflictError, GroupNotFoundError, InvalidCommandError
 from ..domain.group import Group, UpdateGroup

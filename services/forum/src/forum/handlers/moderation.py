@@ -25,9 +25,9 @@ from pydantic import BaseModel
 
 from communitykit.auth import Principal
 from communitykit.outbox import outbox_ops
+from communitykit.pagination import page
 
 from ..adapters.mongo import Doc, ForumDb
-from ..adapters.pagination import page
 from ..domain import rules
 from ..domain.commands import FlagPost
 from ..domain.errors import ConflictError
