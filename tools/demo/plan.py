@@ -14,7 +14,9 @@ escalated questions; one staff user (role ``staff``) moves ideas through their w
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,10 +162,16 @@ def community(n_members: int, prefix: str) -> list[User]:
 
 
 def make_plan(seed: int, steps: int, users: list[User]) -> list[Step]:
+    return list(iter_plan(seed, steps, users))
+
+
+def iter_plan(seed: int, steps: int, users: list[User]) -> Iterator[Step]:
+    """The plan's steps one by one (a million-step plan need not be held in memory)."""
     rng = random.Random(seed)
     members = [u for u in users if u.kind in ("champion", "member", "lurker")]
     writers = [u.name for u in members]
-    weights = [u.weight for u in members]
+    # cumulative once (random.choices would sum the weights on every call)
+    weights = list(itertools.accumulate(u.weight for u in members))
     champions = [u.name for u in members if u.kind == "champion"]
     support = [u.name for u in users if u.kind == "support"]
     staff = next(u.name for u in users if u.kind == "staff")
@@ -172,7 +180,7 @@ def make_plan(seed: int, steps: int, users: list[User]) -> list[Step]:
     posts: list[tuple[str, str]] = []  # (post ref, author) that can be voted on
     ideas: list[_Idea] = []
     counters: dict[str, int] = {}
-    plan: list[Step] = []
+    made = 0
     actions, action_weights = list(MIX), list(MIX.values())
 
     def ref(kind: str) -> str:
@@ -180,25 +188,27 @@ def make_plan(seed: int, steps: int, users: list[User]) -> list[Step]:
         return f"{kind}{counters[kind]}"
 
     def writer() -> str:
-        return rng.choices(writers, weights)[0]
+        return rng.choices(writers, cum_weights=weights)[0]
 
     def title() -> tuple[str, str]:
         verb, obj = rng.choice(TOPICS)
         product = rng.choice(PRODUCTS)
         return f"How do I {verb} {obj} on the {product}?", product
 
-    while len(plan) < steps:
-        i = len(plan)
+    while made < steps:
+        i = made
         action = rng.choices(actions, action_weights)[0]
         if action == "browse":
             who = rng.choice(everyone)
             target = rng.choice(questions).ref if questions and rng.random() < 0.6 else None
             sort = rng.choice(("new", "active", "top"))
-            plan.append(Step(i, who, "browse", {"sort": sort, "thread": target},
-                             needs=(target,) if target else ()))  # fmt: skip
+            made += 1
+            yield Step(i, who, "browse", {"sort": sort, "thread": target},
+                             needs=(target,) if target else ())  # fmt: skip
         elif action == "search":
             verb, obj = rng.choice(TOPICS)
-            plan.append(Step(i, rng.choice(everyone), "search", {"q": f"{verb} {obj}"}))
+            made += 1
+            yield Step(i, rng.choice(everyone), "search", {"q": f"{verb} {obj}"})
         elif action in ("ask", "discuss", "review"):
             who = writer()
             t, product = title()
@@ -217,7 +227,8 @@ def make_plan(seed: int, steps: int, users: list[User]) -> list[Step]:
                          "product_id": product, "rating": rating, "deflect": False}  # fmt: skip
             else:
                 args["kind"] = "question"
-            plan.append(Step(i, who, "thread", args, creates=r))
+            made += 1
+            yield Step(i, who, "thread", args, creates=r)
             posts.append((f"{r}.post", who))
             if action == "ask":
                 questions.append(_Question(r, who, t))
@@ -229,16 +240,22 @@ def make_plan(seed: int, steps: int, users: list[User]) -> list[Step]:
                 continue
             r = ref("r")
             body = f"Open Settings, then {rng.choice(TOPICS)[0]} it from the advanced tab. ({r})"
-            plan.append(Step(i, who, "reply", {"body": body}, creates=r, needs=(q.ref,)))
+            made += 1
+            yield Step(i, who, "reply", {"body": body}, creates=r, needs=(q.ref,))
             q.replies.append((r, who))
             posts.append((r, who))
         elif action == "vote" and posts:
             post, author = rng.choice(posts[-60:])
-            who = rng.choices(writers, weights)[0] if rng.random() < 0.5 else rng.choice(everyone)
+            who = (
+                rng.choices(writers, cum_weights=weights)[0]
+                if rng.random() < 0.5
+                else rng.choice(everyone)
+            )
             if who == author:
                 continue
             value = 1 if rng.random() < 0.93 else 0
-            plan.append(Step(i, who, "vote", {"value": value}, needs=(post,)))
+            made += 1
+            yield Step(i, who, "vote", {"value": value}, needs=(post,))
         elif action == "accept":
             open_qs = [q for q in questions[-40:] if not q.accepted and q.replies]
             if not open_qs:
@@ -246,16 +263,18 @@ def make_plan(seed: int, steps: int, users: list[User]) -> list[Step]:
             q = rng.choice(open_qs)
             answer, _ = rng.choice(q.replies)
             q.accepted = True
-            plan.append(Step(i, q.author, "accept", {}, needs=(q.ref, answer)))
+            made += 1
+            yield Step(i, q.author, "accept", {}, needs=(q.ref, answer))
         elif action == "escalate":
             cands = [q for q in questions[-40:] if not q.accepted and not q.escalated]
             if not cands:
                 continue
             q = rng.choice(cands)
             q.escalated = True
-            plan.append(Step(i, q.author, "escalate", {}, needs=(q.ref,)))
+            made += 1
+            yield Step(i, q.author, "escalate", {}, needs=(q.ref,))
         elif action == "support":
-            cands = [q for q in questions if q.escalated and not q.support_replied]
+            cands = [q for q in questions[-200:] if q.escalated and not q.support_replied]
             if not cands:
                 continue
             q = cands[0]
@@ -263,7 +282,8 @@ def make_plan(seed: int, steps: int, users: list[User]) -> list[Step]:
             r = ref("r")
             who = rng.choice(support)
             body = f"Support here: please update to the latest firmware and retry. ({r})"
-            plan.append(Step(i, who, "support", {"body": body}, creates=r, needs=(q.ref,)))
+            made += 1
+            yield Step(i, who, "support", {"body": body}, creates=r, needs=(q.ref,))
             q.replies.append((r, who))
             posts.append((r, who))
         elif action == "idea":
@@ -272,24 +292,31 @@ def make_plan(seed: int, steps: int, users: list[User]) -> list[Step]:
             r = ref("i")
             args = {"title": f"{t} ({r})", "description": f"{t}: it would save us time.",
                     "category": category, "product_area": area}  # fmt: skip
-            plan.append(Step(i, who, "idea", args, creates=r))
+            made += 1
+            yield Step(i, who, "idea", args, creates=r)
             ideas.append(_Idea(r, who))
         elif action == "idea_vote" and ideas:
             idea = rng.choice(ideas[-20:])
-            who = rng.choices(writers, weights)[0] if rng.random() < 0.4 else rng.choice(everyone)
+            who = (
+                rng.choices(writers, cum_weights=weights)[0]
+                if rng.random() < 0.4
+                else rng.choice(everyone)
+            )
             if who == idea.author or idea.status == "completed":
                 continue
             value = 0 if who in idea.voters and rng.random() < 0.2 else 1
             (idea.voters.add if value else idea.voters.discard)(who)
-            plan.append(Step(i, who, "idea_vote", {"value": value}, needs=(idea.ref,)))
+            made += 1
+            yield Step(i, who, "idea_vote", {"value": value}, needs=(idea.ref,))
         elif action == "idea_status":
-            movable = [x for x in ideas if x.status in NEXT_STATUS and len(x.voters) >= 2]
+            movable = [x for x in ideas[-50:] if x.status in NEXT_STATUS and len(x.voters) >= 2]
             if not movable:
                 continue
             idea = max(movable, key=lambda x: len(x.voters))
             to = rng.choice(NEXT_STATUS[idea.status])
             idea.status = to
-            plan.append(Step(i, staff, "idea_status", {"status": to}, needs=(idea.ref,)))
+            made += 1
+            yield Step(i, staff, "idea_status", {"status": to}, needs=(idea.ref,))
         elif action == "leaderboard":
-            plan.append(Step(i, rng.choice(everyone), "leaderboard", {}))
-    return plan
+            made += 1
+            yield Step(i, rng.choice(everyone), "leaderboard", {})
