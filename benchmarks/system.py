@@ -40,6 +40,8 @@ import asyncio
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -86,7 +88,44 @@ NAIVE = "naive consumer: one awaited update_one upsert per event"
 RAW = "raw aiokafka consume + parse of the same records"
 BOXED = "time-boxed {w:g} s window of a {n:,}-event topic"
 
+#: quoted under the report's header by run.py
+NOTES = [
+    f"system: catch-up and rebuild figures are time-boxed {WINDOW:g} s windows read from offset 0 "
+    f"of a topic pre-filled with {EVENTS:,} demo-shaped events (a full catch-up of reputation "
+    "at a few hundred events/s would take about an hour per run); the two history sizes are two "
+    f"windows of the same consumer, the second after {FILL:g} s more of consumption (the history "
+    "reached is in the size column). Flame graphs of the first run: "
+    "benchmarks/results/flame-*.svg."
+]
+PROFILE = os.environ.get("BENCH_PROFILE", "1") != "0"
+RESULTS = ROOT / "benchmarks" / "results"
+
 _kept: dict[str, Any] = {}
+
+
+def profile(pid: int, name: str, seconds: float) -> subprocess.Popen[bytes] | None:
+    """py-spy (pinned in the dev lock) samples ``pid`` for ``seconds`` at 100 Hz into
+    ``benchmarks/results/flame-<name>.svg``; only in the first run of a ``make bench``
+    (``--nonblocking``: the target is never paused, so its figures barely move)."""
+    if not PROFILE or name in _kept.setdefault("profiled", set()):
+        return None
+    _kept["profiled"].add(name)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [spy, "record", "--nonblocking", "-r", "100", "-d", str(int(seconds)),
+         "-o", str(RESULTS / f"flame-{name}.svg"), "--pid", str(pid)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def profiled(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is not None:
+        try:
+            spy.wait(60)
+        except subprocess.TimeoutExpired:
+            spy.kill()
 
 
 # --- the demo-shaped topic ----------------------------------------------------------------
@@ -498,8 +537,8 @@ def catch_up_rows(
     for history, rate in w.rates():
         size = f"history {history:,} events; " + BOXED.format(w=WINDOW, n=EVENTS)
         scenario = f"{name}: catch-up"
-        rows.append(row(scenario, size, "throughput", rate, unit, RAW, raw))
-        rows.append(row(scenario, size, "throughput", rate, unit, NAIVE, naive))
+        rows.append(row(scenario, size, "throughput vs raw", rate, unit, RAW, raw))
+        rows.append(row(scenario, size, "throughput vs naive", rate, unit, NAIVE, naive))
     return rows
 
 
@@ -532,7 +571,9 @@ async def projections(servers: Servers, topic: str) -> list[dict[str, Any]]:
         print("[bench] system: reputation catch-up...", flush=True)
         db = ReputationDb(fresh())
         await db.ensure_indexes()
+        spy = profile(os.getpid(), "reputation-catch-up", WINDOW + 5)
         w = await kit_catch_up(bootstrap, topic, UsersProjection(db).apply)
+        profiled(spy)
         rows += catch_up_rows("reputation", w, raw, naive)
 
         print("[bench] system: analytics catch-up...", flush=True)
@@ -680,7 +721,9 @@ async def vote_visible(servers: Servers) -> list[dict[str, Any]]:
     try:
         for p in procs.values():
             await asyncio.to_thread(p.start)
+        spy = profile(procs["forum"].proc.pid, "forum-votes", VOTE_SECONDS + 5)  # type: ignore[union-attr]
         lat, achieved, errors = await _votes(procs["forum"].url, procs["reputation"].url, suffix)
+        profiled(spy)
         rss = {n: peak_rss_mb(p.proc.pid) for n, p in procs.items() if p.proc}
     finally:
         for p in procs.values():
@@ -727,7 +770,9 @@ async def _votes(forum: str, reputation: str, tag: str) -> tuple[list[float], fl
     if total > n_authors * per_author_cap:
         total = n_authors * per_author_cap
     limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    # no pool timeout: when the forum falls behind the arrival rate, votes queue here
+    timeout = httpx.Timeout(60, pool=None)
+    async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
         asker = {"Authorization": f"Bearer {make_token(JWT_SECRET, f'{tag}-asker')}"}
         r = await http.post(
             f"{forum}/threads",
@@ -778,7 +823,13 @@ async def _votes(forum: str, reputation: str, tag: str) -> tuple[list[float], fl
         async def vote(k: int) -> None:
             nonlocal errors
             post, author = posts[k % n_authors]
-            r = await http.put(f"{forum}/posts/{post}/vote", headers=voters[k], json={"value": 1})
+            try:
+                r = await http.put(
+                    f"{forum}/posts/{post}/vote", headers=voters[k], json={"value": 1}
+                )
+            except httpx.HTTPError:
+                errors += 1
+                return
             if r.status_code != 200:
                 errors += 1
                 return
