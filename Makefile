@@ -23,7 +23,7 @@ LOCK_ARGS ?=
 CHARTJS := services/analytics/src/analytics/static/vendor/chart.umd.min.js
 
 .PHONY: help venv up down status prepare test test-unit test-contract test-integration test-e2e \
-        lint fmt typecheck schemas token rebuild bench lock validate-deploy config-docs clean \
+        lint fmt typecheck schemas token rebuild bench demo lock validate-deploy config-docs clean \
         assets browser
 
 help: ## list the targets
@@ -85,7 +85,7 @@ lint: venv ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared/schemas/src shared/kit/src $(addsuffix /src,$(addprefix services/,$(SERVICES))) \
-	  deploy/docker deploy/tools
+	  deploy/docker deploy/tools tools
 
 fmt: venv ## format and auto-fix
 	$(BIN)/ruff format .
@@ -101,6 +101,11 @@ token: venv ## print a JWT: make token USER=alice ROLES=member,moderator
 
 rebuild: venv ## rebuild a projection from offset 0 and compare with the live one
 	$(PYTHON) -m $(SERVICE).rebuild
+
+# DEMO_ARGS="--rate 30 --duration 120 --seed 3"; base URLs: --forum-url ... or DEMO_FORUM_URL ...
+DEMO_ARGS ?=
+demo: venv ## simulated community traffic through the public APIs (after `make up`)
+	$(PYTHON) -m tools.demo $(DEMO_ARGS)
 
 bench: venv ## benchmarks against raw aiokafka / raw PyMongo baselines
 	$(PYTHON) benchmarks/run.py
