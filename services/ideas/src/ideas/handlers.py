@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 from communitykit.auth import Principal
 from communitykit.outbox import outbox_fields
+from communitykit.pagination import page
 from communitykit.problems import ProblemError
 
 from .adapters.mongo import SORT_FIELDS, Doc, IdeasDb
-from .adapters.pagination import page
 from .adapters.repository import ALL, TOPIC, IdeaRepository
 from .domain.commands import AddComment, CastVote, ChangeStatus, MergeIdeas, SubmitIdea
 from .domain.errors import ConflictError, IdeaNotFoundError, MergeConflictError

@@ -183,9 +183,14 @@ class _Fold:
     def step(self, fact: Fact | Removal) -> None:
         before = self.state.raw
         reason: str | None
-        if isinstance(fact, Removal):
-            self.removed.add(fact.post_id)
-            reason, event_id, at = "post-removed", fact.event_id, fact.at
+        if isinstance(fact, Removal):  # the latest removal or restore so far decides
+            if fact.restored:
+                self.removed.discard(fact.post_id)
+                reason = "post-restored"
+            else:
+                self.removed.add(fact.post_id)
+                reason = "post-removed"
+            event_id, at = fact.event_id, fact.at
             self._voter_side = self._would_cost = False
             primary = self.scope.whole  # a removal's line is the sum of its scoped parts
         else:
@@ -324,12 +329,12 @@ def fold(
 ) -> UserState:
     """Derive a user's state from their facts and the removals of posts they touch (in
     ``scope``; the whole fold also fills ``entries``, the shown ledger lines)."""
-    by_post = {r.post_id: r for r in sorted(removals, key=lambda r: (r.at, r.event_id))[::-1]}
-    folder = _Fold(user_id, by_post, scope)
+    by_event = {r.event_id: r for r in removals}  # each removal and restore is one step
+    folder = _Fold(user_id, by_event, scope)
     steps: list[tuple[datetime, str, Fact | Removal]] = [
         (x.at, x.event_id, x) for x in facts if x.kind != "removed"
     ]
-    steps += [(r.at, r.event_id, r) for r in by_post.values()]
+    steps += [(r.at, r.event_id, r) for r in by_event.values()]
     for _at, eid, item in sorted(steps, key=lambda s: (s[0], s[1])):
         folder._current_event = eid
         folder.step(item)
