@@ -70,6 +70,8 @@ def test_openapi_conformance(name: str, services: dict[str, ServiceProcess]) -> 
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)}
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
-    summary = [line for line in out.stdout.splitlines() if line.startswith("=")]
-    print(f"\n[schemathesis] {name}: {summary[-1] if summary else out.stdout[-300:]}")
+    lines = out.stdout.splitlines()
+    summary = [ln.strip("= ") for ln in lines if ln.startswith("=")][-1:] or [out.stdout[-300:]]
+    cases = [ln.strip() for ln in lines if " generated" in ln][-1:]
+    print(f"\n[schemathesis] {name}: {'; '.join(cases + summary)}")
     assert out.returncode == 0, out.stdout[-20000:] + out.stderr[-2000:]
