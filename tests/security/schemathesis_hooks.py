@@ -7,6 +7,8 @@ except for the rejections OpenAPI cannot express, which its authors say to allow
 
 - a ``cursor`` the API did not issue: cursors are opaque (SPEC 3) and bound to their list
   and sort, like an id that does not exist; the 422 must name ``cursor``;
+- an ``Idempotency-Key`` already used with another request: a rule about server state,
+  answered 422 as the IETF Idempotency-Key draft says; the 422 must name the header;
 - an analytics window (``from`` / ``to``) longer than the configured maximum or reversed: a
   rule between two parameters; the 422 must name ``from`` or ``to``.
 
@@ -22,7 +24,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 #: fields whose 422 is allowed for schema-valid input, per operation label ("*": all)
 UNEXPRESSIBLE: dict[str, frozenset[str]] = {
-    "*": frozenset({"cursor"}),
+    "*": frozenset({"cursor", "Idempotency-Key"}),
     "GET /overview": frozenset({"from", "to"}),
     "GET /timeseries": frozenset({"from", "to"}),
     "GET /influence": frozenset({"from", "to"}),

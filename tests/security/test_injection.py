@@ -281,3 +281,18 @@ async def test_operator_user_ids_from_tokens_are_text(
         assert r.status_code == 201, r.text
         got = (await http.get(f"{forum.url}/threads/{r.json()['thread_id']}")).json()
         assert got["author_id"] == user
+
+
+async def test_booleans_are_not_vote_values(
+    services: dict[str, ServiceProcess], http: httpx.AsyncClient
+) -> None:
+    """``true`` is not the number 1 (pydantic's Literal alone takes it): 422, no vote."""
+    ideas = services["ideas"]
+    r = await http.post(f"{ideas.url}/ideas", json=IDEA, headers=auth(uid("author")))
+    idea = r.json()["idea_id"]
+    for value in (True, False, "1", 1.5, [1]):
+        r = await http.put(
+            f"{ideas.url}/ideas/{idea}/vote", json={"value": value}, headers=auth(uid("v"))
+        )
+        assert r.status_code == 422 and r.json()["field"] == "value", (value, r.text)
+    assert (await http.get(f"{ideas.url}/ideas/{idea}")).json()["votes"] == 0

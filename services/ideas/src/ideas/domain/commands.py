@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 from schemas.ideas import IdeaStatus
 
@@ -29,10 +29,18 @@ class SubmitIdea(Command):
     product_area: Label
 
 
+def _not_a_boolean(value: object) -> object:
+    """JSON ``true``/``false`` are not the numbers 1/0 (pydantic's ``Literal`` would take
+    them: ``True == 1``); the document says ``enum: [1, 0]``, an integer."""
+    if isinstance(value, bool):
+        raise ValueError("must be the number 1 or 0, not a boolean")
+    return value
+
+
 class CastVote(Command):
     """+1 votes for the idea, 0 withdraws the caller's vote (there are no down-votes)."""
 
-    value: Literal[1, 0]
+    value: Annotated[Literal[1, 0], BeforeValidator(_not_a_boolean)]
 
 
 class ChangeStatus(Command):
