@@ -22,7 +22,7 @@ LOCK_ARGS ?=
 # static files at build time (the page fetches nothing from a CDN)
 CHARTJS := services/analytics/src/analytics/static/vendor/chart.umd.min.js
 
-.PHONY: help venv up down status prepare test test-unit test-contract test-integration test-e2e \
+.PHONY: help venv up down status prepare test test-unit test-contract test-integration test-security test-e2e \
         lint fmt typecheck schemas token rebuild bench demo lock validate-deploy config-docs clean \
         assets browser
 
@@ -77,6 +77,9 @@ test-contract: venv ## event contract tests
 
 test-integration: prepare browser ## integration tests against the real broker and database
 	$(PYTHON) -m pytest -m integration $(PYTEST_ARGS)
+
+test-security: prepare ## security suite: tokens, limits, authorization, injection, schemathesis
+	$(PYTHON) -m pytest tests/security $(PYTEST_ARGS)
 
 test-e2e: prepare ## end-to-end tests (services as processes, over HTTP)
 	$(PYTHON) -m pytest -m e2e $(PYTEST_ARGS)
