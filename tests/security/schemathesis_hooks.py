@@ -10,7 +10,11 @@ except for the rejections OpenAPI cannot express, which its authors say to allow
 - an ``Idempotency-Key`` already used with another request: a rule about server state,
   answered 422 as the IETF Idempotency-Key draft says; the 422 must name the header;
 - an analytics window (``from`` / ``to``) longer than the configured maximum or reversed: a
-  rule between two parameters; the 422 must name ``from`` or ``to``.
+  rule between two parameters; the 422 must name ``from`` or ``to``;
+- an id in a forum body that names nothing of the right place (``group_id`` of a group that
+  does not exist, ``parent_post_id`` not a post of this thread, ``post_id`` to accept that is
+  not a reply of this thread): an unknown id, answered 422 naming the field (the URL itself
+  exists, so it is not a 404).
 
 Any other 422 for schema-valid input, or a rejection naming another field, still fails.
 """
@@ -29,6 +33,9 @@ UNEXPRESSIBLE: dict[str, frozenset[str]] = {
     "GET /timeseries": frozenset({"from", "to"}),
     "GET /influence": frozenset({"from", "to"}),
     "GET /champions": frozenset({"to"}),
+    "POST /threads": frozenset({"group_id"}),
+    "POST /threads/{thread_id}/replies": frozenset({"parent_post_id"}),
+    "PUT /threads/{thread_id}/accepted-answer": frozenset({"post_id"}),
 }
 
 

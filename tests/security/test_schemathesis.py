@@ -24,12 +24,6 @@ HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 EXAMPLES = os.environ.get("SECURITY_ST_EXAMPLES", "5")
 SEED = os.environ.get("SECURITY_ST_SEED", "1")
 
-FORUM_PENDING = (
-    "forum is being rewritten (issue 11): its document does not yet declare 403 on "
-    "GET /escalations and 409 on the accepted-answer and escalate routes, and POST /threads "
-    "and PATCH /posts have cross-field rules their schemas do not state"
-)
-
 
 @pytest.mark.parametrize(
     "name",
@@ -38,7 +32,7 @@ FORUM_PENDING = (
         "analytics",
         "search",
         "ideas",
-        pytest.param("forum", marks=pytest.mark.xfail(strict=True, reason=FORUM_PENDING)),
+        "forum",
     ],
 )
 def test_openapi_conformance(name: str, services: dict[str, ServiceProcess]) -> None:

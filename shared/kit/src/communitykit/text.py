@@ -10,7 +10,7 @@ ECMAScript's ``\\s`` and Python's ``str.strip`` disagree on some characters), th
 
 from __future__ import annotations
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 #: the union of Python's and ECMAScript's whitespace (what ``str.strip`` removes plus
 #: U+FEFF), as literal characters: no escape syntax that one regex engine lacks
@@ -57,3 +57,15 @@ def not_blank(max_length: int) -> StringConstraints:
 def at_most(max_length: int) -> StringConstraints:
     """At most ``max_length`` characters as sent; blank allowed."""
     return StringConstraints(max_length=max_length)
+
+
+def _not_a_boolean(value: object) -> object:
+    """JSON ``true``/``false`` are not the numbers 1/0 (pydantic's ``Literal[1, 0]`` would take
+    them: ``True == 1``); the document says the value is an integer."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
+#: put before a numeric ``Literal``/``int`` whose document says integer: booleans are 422
+NOT_BOOLEAN = BeforeValidator(_not_a_boolean)

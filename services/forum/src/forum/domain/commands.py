@@ -16,7 +16,10 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
+
+from communitykit.text import NOT_BOOLEAN
 
 from .errors import InvalidCommandError
 
@@ -64,6 +67,51 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
+def at_least_one_of(**fields: str) -> JsonDict:
+    """JSON Schema (for the OpenAPI document) of "at least one of these fields, not null":
+    the rule a PATCH's model validator checks, stated so generated clients know it."""
+    return {
+        "anyOf": [
+            {"required": [name], "properties": {name: {"type": kind}}}
+            for name, kind in fields.items()
+        ]
+    }
+
+
+#: the kind-dependent rules of CreateThread's validator, as JSON Schema: a review names a
+#: product and a rating and has no media; a media post has media items and no rating; the
+#: other kinds have neither
+THREAD_KIND_RULES: JsonDict = {
+    "anyOf": [
+        {
+            "properties": {
+                "kind": {"const": "review"},
+                "product_id": {"type": "string"},
+                "rating": {"type": "integer"},
+                "media": {"maxItems": 0},
+            },
+            "required": ["kind", "product_id", "rating"],
+        },
+        {
+            "properties": {
+                "kind": {"const": "media"},
+                "rating": {"type": "null"},
+                "media": {"type": "array", "minItems": 1},
+            },
+            "required": ["kind", "media"],
+        },
+        {
+            "properties": {
+                "kind": {"enum": ["question", "discussion", "article"]},
+                "rating": {"type": "null"},
+                "media": {"maxItems": 0},
+            },
+            "required": ["kind"],
+        },
+    ]
+}
+
+
 class MediaIn(Command):
     url: HttpUrl
     media_type: Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -71,6 +119,8 @@ class MediaIn(Command):
 
 
 class CreateThread(Command):
+    model_config = ConfigDict(json_schema_extra=THREAD_KIND_RULES)
+
     kind: Annotated[ThreadKind, BeforeValidator(_known_kind)]
     title: Title
     body: Body
@@ -99,7 +149,7 @@ class CreateThread(Command):
 
 
 class CastVote(Command):
-    value: Literal[1, -1, 0]
+    value: Annotated[Literal[1, -1, 0], NOT_BOOLEAN]
 
 
 class CreateReply(Command):
@@ -113,6 +163,10 @@ class CreateReply(Command):
 
 
 class EditPost(Command):
+    model_config = ConfigDict(
+        json_schema_extra=at_least_one_of(body="string", title="string", tags="array")
+    )
+
     body: Body | None = None
     title: Title | None = None
     tags: Tags | None = None

@@ -20,13 +20,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import StringConstraints
+from pydantic import ConfigDict, StringConstraints
 
 from schemas import Envelope, new_event
 from schemas.forum import GroupArchived, GroupCreated, GroupJoined, GroupLeft, GroupUpdated
 
 from . import rules
-from .commands import Command
+from .commands import Command, at_least_one_of
 from .errors import ConflictError, InvalidCommandError, NotAllowedError
 
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -41,6 +41,10 @@ class GroupArchivedError(ConflictError):
 
 class UpdateGroup(Command):
     """PATCH /groups/{id}: any of name, description."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=at_least_one_of(name="string", description="string")
+    )
 
     name: GroupName | None = None
     description: Description | None = None

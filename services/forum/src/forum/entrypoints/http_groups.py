@@ -13,6 +13,7 @@ from ..domain.commands import CreateGroup
 from ..domain.group import UpdateGroup
 from ..handlers import groups
 from ..handlers.groups import GroupPage, GroupView, MemberPage, MembershipView, NewGroup
+from ..handlers.views import problems
 from .deps import Cursor, Db, Limit, published
 
 router = APIRouter(tags=["groups"])
@@ -87,7 +88,9 @@ async def join(group_id: str, user: CurrentUser, db: Db, request: Request) -> di
     return out
 
 
-@router.delete("/groups/{group_id}/members/me", response_model=MembershipView)
+@router.delete(
+    "/groups/{group_id}/members/me", response_model=MembershipView, responses=problems(409)
+)
 async def leave(group_id: str, user: CurrentUser, db: Db, request: Request) -> dict[str, Any]:
     out = await groups.set_membership(db, user, group_id, member=False)
     published(request)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
-from communitykit.text import STRIPPED, STRIPPED_LOWER, at_most, not_blank
+from communitykit.text import NOT_BOOLEAN, STRIPPED, STRIPPED_LOWER, at_most, not_blank
 from schemas.ideas import IdeaStatus
 
 Title = Annotated[str, not_blank(200), STRIPPED]
@@ -28,18 +28,10 @@ class SubmitIdea(Command):
     product_area: Label
 
 
-def _not_a_boolean(value: object) -> object:
-    """JSON ``true``/``false`` are not the numbers 1/0 (pydantic's ``Literal`` would take
-    them: ``True == 1``); the document says ``enum: [1, 0]``, an integer."""
-    if isinstance(value, bool):
-        raise ValueError("must be the number 1 or 0, not a boolean")
-    return value
-
-
 class CastVote(Command):
     """+1 votes for the idea, 0 withdraws the caller's vote (there are no down-votes)."""
 
-    value: Annotated[Literal[1, 0], BeforeValidator(_not_a_boolean)]
+    value: Annotated[Literal[1, 0], NOT_BOOLEAN]
 
 
 class ChangeStatus(Command):
