@@ -231,6 +231,20 @@ async def apply_vote_change(db: ForumDb, vote: Doc, *, owner: bool) -> int:
     return int(p["score"])
 
 
+#: on a removed thread until its opening post's ``deleted`` flag is set (handlers/sync.py)
+OPENING_DEL_MARK = "opening_del_at"
+
+
+async def finish_opening_removal(db: ForumDb, thread_id: str, post_id: str, at: Any) -> None:
+    """After the thread's removal: the opening post's ``deleted`` flag, then the thread's
+    pending mark goes. Both idempotent; any number of writers may run it."""
+    await db.posts.update_one(
+        {"_id": post_id, "deleted": False},
+        {"$set": {"deleted": True, "deleted_at": at}, "$inc": {"version": 1}},
+    )
+    await db.threads.update_one({"_id": thread_id}, {"$unset": {OPENING_DEL_MARK: ""}})
+
+
 async def sync_due(db: ForumDb, grace_seconds: float, batch: int = 100) -> int:
     """Apply every change left pending for longer than the grace period (a writer died)."""
     cutoff = now() - timedelta(seconds=grace_seconds)
@@ -249,6 +263,15 @@ async def sync_due(db: ForumDb, grace_seconds: float, batch: int = 100) -> int:
         if p.get("sync_add_at") is not None:  # its creation first
             await apply_reply_change(db, p, +1, owner=False)
         done += await apply_reply_change(db, p, -1, owner=False)
+    for t in (
+        await db.threads.find(
+            {OPENING_DEL_MARK: {"$lt": cutoff}}, {"opening_post_id": 1, OPENING_DEL_MARK: 1}
+        )
+        .limit(batch)
+        .to_list(None)
+    ):  # a removed thread whose opening post's writer died before flagging it
+        await finish_opening_removal(db, t["_id"], t["opening_post_id"], t[OPENING_DEL_MARK])
+        done += 1
     for v in (
         await db.votes.find({"sync_at": {"$lt": cutoff}}, {"outbox": 0}).limit(batch).to_list(None)
     ):
