@@ -172,3 +172,30 @@ async def test_interrupted_removal_of_a_thread_flags_its_opening_post(
     assert thread is not None and thread["deleted"] and "opening_del_at" not in thread
     assert (await db.posts.find_one({"_id": t2["post_id"]}) or {}).get("deleted") is True
     await mongo.drop_database(db.db.name)
+
+
+async def test_reply_tokens_go_with_the_next_reply(
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    """A reply's token on its thread is removed by the thread's next reply update (no write
+    of its own), and by the sync loop's flush (or drain) when no reply follows."""
+    db = ForumDb(mongo[f"t{RUN_ID}_tok_{uuid.uuid4().hex[:4]}_forum"])
+    await db.ensure_indexes()
+    asker, peer = Principal("asker"), Principal("peer")
+    t = (
+        await threads.create_thread(db, asker, CreateThread(kind="question", title="T", body="b"))
+    ).body
+    tid = t["thread_id"]
+    ids = [
+        (await replies.create_reply(db, peer, tid, CreateReply(body=f"r{i}"))).body["post_id"]
+        for i in range(4)
+    ]
+    await posts.delete_post(db, peer, ids[0])
+    thread = await db.threads.find_one({"_id": tid})
+    assert thread is not None and (thread["reply_count"], thread["status"]) == (3, "answered")
+    assert list(thread["applied"]) == [f"{ids[0]}_del"]  # only the last change's token
+    assert await db.posts.count_documents({"sync_add_at": {"$ne": None}}) == 0
+    await sync.TOKENS.drain()
+    thread = await db.threads.find_one({"_id": tid})
+    assert thread is not None and not thread.get("applied") and thread["reply_count"] == 3
+    await mongo.drop_database(db.db.name)
