@@ -38,7 +38,7 @@ from pymongo import AsyncMongoClient
 
 from communitykit.auth import make_token
 from forum.handlers.tags import row as tag_row
-from forum.handlers.threads import LIST_PROJECTION, SORTS
+from forum.handlers.threads import LIST_PROJECTION, SORTS, STATUS_FILTERS
 from tests.conftest import JWT_SECRET, ServiceProcess, service_env
 from tests.servers import Servers, localrun
 
@@ -128,8 +128,8 @@ def _mongo_query(params: dict[str, str]) -> tuple[dict[str, Any], str]:
             q[f] = params[f]
     if "tag" in params:  # served from the thread_tags rows (handlers/tags.py)
         q = {"tag": params["tag"]}
-    if "status" in params:
-        q["status"] = {"unanswered": "open"}.get(params["status"], params["status"])
+    if "status" in params:  # the service's mapping (SPEC 3): unanswered = open questions
+        q.update(STATUS_FILTERS[params["status"]])
     return q, SORTS[params.get("sort", "new")]
 
 

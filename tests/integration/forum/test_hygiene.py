@@ -201,6 +201,12 @@ async def test_blog_kind_error_names_article(
     )
     assert r.status_code == 422 and r.json()["field"] == "kind", r.text
     assert "'article'" in r.json()["detail"] and "blog" in r.json()["detail"]
+    # the list's filter says it too
+    r = await http.get(f"{forum.url}/threads", params={"kind": "blog"})
+    assert r.status_code == 422 and r.json()["field"] == "kind", r.text
+    assert "'article'" in r.json()["detail"] and "blog" in r.json()["detail"]
+    r = await http.get(f"{forum.url}/threads", params={"kind": "article", "limit": 1})
+    assert r.status_code == 200, r.text
     # mass assignment is refused too
     r = await http.post(
         f"{forum.url}/threads",

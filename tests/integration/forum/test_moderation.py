@@ -284,3 +284,38 @@ async def test_deleted_posts_and_threads_leave_the_queue(
     assert r.status_code == 204, r.text
     queued = {i["post_id"] for i in await queue(http, forum.url)}
     assert not {t["post_id"], p_kept, p_gone} & queued
+
+
+async def test_author_sees_own_hidden_posts_with_the_reason(
+    forum: ServiceProcess, http: httpx.AsyncClient
+) -> None:
+    """GET /threads/{id}: an author sees their own hidden post and why (as /me/notices
+    says); other readers do not see it; moderators see every hidden post with its reason."""
+    author, replier, reader = uid("hauthor"), uid("hreplier"), uid("hreader")
+    t = await new_thread(http, forum.url, author, kind="discussion", title="Hidden reply")
+    tid, opener = t["thread_id"], t["post_id"]
+    rid = await reply(http, forum.url, tid, replier, body="rude words")
+    r = await http.post(f"{forum.url}/posts/{rid}/flags", headers=MOD, json={"reason": "rude"})
+    assert r.status_code == 201 and r.json()["hidden"] is True, r.text
+
+    async def posts_seen(headers: dict[str, str] | None) -> dict[str, Any]:
+        r = await http.get(f"{forum.url}/threads/{tid}", headers=headers or {})
+        assert r.status_code == 200, r.text
+        return {p["post_id"]: (p["hidden"], p["hidden_reason"]) for p in r.json()["posts"]}
+
+    assert await posts_seen(auth(replier)) == {
+        opener: (False, None),
+        rid: (True, "flagged: rude"),
+    }
+    for other in (None, auth(reader), auth(author)):  # the thread's author is not the reply's
+        assert await posts_seen(other) == {opener: (False, None)}
+    assert (await posts_seen(MOD))[rid] == (True, "flagged: rude")
+
+    # a hidden opening post hides the thread, except from its author and moderators
+    r = await http.post(f"{forum.url}/posts/{opener}/flags", headers=MOD, json={"reason": "spam"})
+    assert r.status_code == 201 and r.json()["hidden"] is True, r.text
+    for other in (None, auth(reader), auth(replier)):
+        r = await http.get(f"{forum.url}/threads/{tid}", headers=other or {})
+        assert r.status_code == 404, r.text
+    assert await posts_seen(auth(author)) == {opener: (True, "flagged: spam")}
+    assert await posts_seen(MOD) == {opener: (True, "flagged: spam"), rid: (True, "flagged: rude")}

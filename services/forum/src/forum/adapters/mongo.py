@@ -92,6 +92,7 @@ class ForumDb:
         for field in ("sync_add_at", "sync_del_at"):
             await self.posts.create_index([(field, ASCENDING)])
         await self.votes.create_index([("sync_at", ASCENDING)])
+        await self.threads.create_index([("opening_del_at", ASCENDING)])  # removal pending
         await self.groups.create_index([("created_at", DESCENDING), ("_id", DESCENDING)])
         await self.memberships.create_index(
             [("group_id", ASCENDING), ("member", ASCENDING), ("_id", DESCENDING)]

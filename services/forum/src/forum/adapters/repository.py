@@ -45,14 +45,16 @@ class Threads:
             raise ThreadNotFoundError(f"no thread {thread_id!r}")
         return Thread.from_doc(d)
 
-    async def save(self, thread: Thread, events: list[Event]) -> bool:
-        """One update guarded by the loaded version; False if someone changed it meanwhile."""
+    async def save(self, thread: Thread, events: list[Event], also: Doc | None = None) -> bool:
+        """One update guarded by the loaded version; False if someone changed it meanwhile.
+        ``also``: fields the handler sets in the same update when there is a change (e.g. a
+        pending mark the sync loop follows)."""
         sets = _diff(thread.snapshot, thread.fields())
         if not sets and not events:
             return True
         update: Doc = {"$inc": {"version": 1}}
-        if sets:
-            update["$set"] = sets
+        if sets or also:
+            update["$set"] = {**sets, **(also or {})}
         res = await self.db.threads.update_one(
             {"_id": thread.id, "version": thread.version}, outbox_ops(TOPIC, events, update)
         )
@@ -62,13 +64,18 @@ class Threads:
         return bool(res.matched_count)
 
     async def change(
-        self, thread_id: str, command: Callable[[Thread], list[Event]], *, deleted_ok: bool = False
+        self,
+        thread_id: str,
+        command: Callable[[Thread], list[Event]],
+        *,
+        deleted_ok: bool = False,
+        also: Doc | None = None,
     ) -> tuple[Thread, list[Event]]:
         """load → command → save, re-run on a concurrent change."""
         for _ in range(MAX_RETRIES):
             thread = await self.get(thread_id, deleted_ok=deleted_ok)
             events = command(thread)
-            if await self.save(thread, events):
+            if await self.save(thread, events, also):
                 return thread, events
         raise ConflictError("the thread is changing too fast; try again")
 

@@ -118,10 +118,15 @@ class MediaIn(Command):
     caption: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
+#: a kind, in a body or a query: a wrong one says which kind is meant ("blog" → article)
+Kind = Annotated[ThreadKind, BeforeValidator(_known_kind)]
+KindFilter = Annotated[ThreadKind | None, BeforeValidator(_known_kind)]
+
+
 class CreateThread(Command):
     model_config = ConfigDict(json_schema_extra=THREAD_KIND_RULES)
 
-    kind: Annotated[ThreadKind, BeforeValidator(_known_kind)]
+    kind: Kind
     title: Title
     body: Body
     tags: Tags = []

@@ -20,6 +20,7 @@ from ..domain.commands import (
     CreateThread,
     EditPost,
     FlagPost,
+    KindFilter,
     ReopenEscalation,
 )
 from ..handlers import answers, escalation, moderation, posts, replies, threads, votes
@@ -67,7 +68,7 @@ async def create_thread(
 @router.get("/threads", responses=problems(422))
 async def list_threads(
     db: Db,
-    kind: Literal["question", "discussion", "article", "media", "review"] | None = None,
+    kind: KindFilter = None,
     group_id: str | None = None,
     tag: str | None = None,
     product_id: str | None = None,

@@ -15,7 +15,7 @@ from ..domain.commands import EditPost
 from ..domain.post import Post
 from . import tags as thread_tags
 from ._common import TOPIC, now
-from .sync import apply_reply_change
+from .sync import OPENING_DEL_MARK, apply_reply_change, finish_opening_removal
 from .views import Edited
 
 
@@ -49,8 +49,10 @@ async def delete_post(db: ForumDb, user: Principal, post_id: str) -> None:
 
     The opening post removes its thread: Thread.remove (who may remove a question, and an
     escalation still waiting ends with EscalationResolved ``closed``) in ONE guarded update
-    of the thread with PostDeleted in its outbox; then the post's own ``deleted`` flag (a
-    retried DELETE finishes it). A reply: ``deleted`` on the post with PostDeleted in its
+    of the thread with PostDeleted in its outbox and the pending mark ``opening_del_at``; then
+    the post's own ``deleted`` flag, then the mark goes (sync.finish_opening_removal). A
+    writer that dies in between leaves the mark: the sync loop (or a retried DELETE) finishes
+    it. A reply: ``deleted`` on the post with PostDeleted in its
     outbox, then one atomic update of the thread's counters, status and accepted answer,
     exactly once (handlers/sync.py)."""
     post = await Posts(db).get(post_id)
@@ -58,12 +60,12 @@ async def delete_post(db: ForumDb, user: Principal, post_id: str) -> None:
     at = now()
     if post.is_opening:
         await Threads(db).change(
-            post.thread_id, lambda t: t.remove(user, post, at), deleted_ok=True
+            post.thread_id,
+            lambda t: t.remove(user, post, at),
+            deleted_ok=True,
+            also={OPENING_DEL_MARK: at},
         )
-        await db.posts.update_one(
-            {"_id": post_id, "deleted": False},
-            {"$set": {"deleted": True, "deleted_at": at}, "$inc": {"version": 1}},
-        )
+        await finish_opening_removal(db, post.thread_id, post_id, at)
         return
     event = new_event(
         PostDeleted(

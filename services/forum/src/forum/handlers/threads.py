@@ -156,16 +156,21 @@ async def create_thread(
 
 
 async def get_thread(db: ForumDb, thread_id: str, viewer: Principal | None) -> ThreadDetail:
-    """GET /threads/{id}: the thread, its escalation and its visible posts (hidden ones for
-    moderators), each with its author's trust level (``levels``, from reputation.events)."""
+    """GET /threads/{id}: the thread, its escalation and its visible posts, each with its
+    author's trust level (``levels``, from reputation.events). Hidden posts: moderators see
+    them all, an author sees their own (a hidden opening post: their thread), both with the
+    ``hidden_reason``; anyone else does not see them (a hidden thread is a 404)."""
     moderator = viewer is not None and rules.can_moderate(viewer.roles)
+    me = viewer.user_id if viewer is not None else None
     t = await db.threads.find_one(
         {"_id": thread_id, "deleted": {"$ne": True}}, {"outbox": 0, "applied": 0}
     )
-    if t is None or (t.get("hidden") and not moderator):
+    if t is None or (t.get("hidden") and not moderator and t.get("author_id") != me):
         raise ThreadNotFoundError(f"no thread {thread_id!r}")
     query: Doc = {"thread_id": thread_id, "deleted": False}
-    if not moderator:
+    if me and not moderator:
+        query["$or"] = [{"hidden": False}, {"author_id": me}]
+    elif not moderator:
         query["hidden"] = False
     posts = (
         await db.posts.find(query, {"outbox": 0, "applied_votes": 0})
@@ -182,7 +187,14 @@ async def get_thread(db: ForumDb, thread_id: str, viewer: Principal | None) -> T
         **summary,
         opening_post_id=t["opening_post_id"],
         escalation=escalation_view(escalation_of(t)),
-        posts=[post_view(p, levels.get(p["author_id"], 0)) for p in posts],
+        posts=[
+            post_view(
+                p,
+                levels.get(p["author_id"], 0),
+                with_reason=moderator or p["author_id"] == me,
+            )
+            for p in posts
+        ],
     )
 
 

@@ -91,11 +91,13 @@ class PostView(View):
     body: str
     score: int
     hidden: bool
+    #: why it was hidden: shown to its author and to moderators only (null for others)
+    hidden_reason: str | None = None
     created_at: datetime
     edited_at: datetime | None
 
 
-def post_view(p: Doc, level: int = 0) -> PostView:
+def post_view(p: Doc, level: int = 0, *, with_reason: bool = False) -> PostView:
     return PostView(
         post_id=p["_id"],
         parent_post_id=p.get("parent_post_id"),
@@ -105,6 +107,7 @@ def post_view(p: Doc, level: int = 0) -> PostView:
         body=p["body"],
         score=p.get("score", 0),
         hidden=p.get("hidden", False),
+        hidden_reason=p.get("hidden_reason") if with_reason and p.get("hidden") else None,
         created_at=p["created_at"],
         edited_at=p.get("edited_at"),
     )
