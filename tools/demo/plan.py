@@ -180,6 +180,7 @@ def iter_plan(seed: int, steps: int, users: list[User]) -> Iterator[Step]:
     posts: list[tuple[str, str]] = []  # (post ref, author) that can be voted on
     ideas: list[_Idea] = []
     counters: dict[str, int] = {}
+    reviewed: set[tuple[str, str]] = set()  # (user, product): one review each (SPEC 3)
     made = 0
     actions, action_weights = list(MIX), list(MIX.values())
 
@@ -212,6 +213,14 @@ def iter_plan(seed: int, steps: int, users: list[User]) -> Iterator[Step]:
         elif action in ("ask", "discuss", "review"):
             who = writer()
             t, product = title()
+            if action == "review":
+                # a member reviews a product once; one who reviewed them all discusses instead
+                left = [p for p in PRODUCTS if (who, p) not in reviewed]
+                if left:
+                    product = rng.choice(left)
+                    reviewed.add((who, product))
+                else:
+                    action = "discuss"
             r = ref("q" if action == "ask" else "t")
             args: dict[str, Any] = {
                 "title": t,
