@@ -354,7 +354,7 @@ async def committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
     return {tp: m.offset for tp, m in got.items() if m.offset >= 0}
 
 
-def _search_position(stack: Stack) -> dict[TopicPartition, int]:
+def search_position(stack: Stack) -> dict[TopicPartition, int]:
     try:
         _, meta, _ = oracle.search_live(str(stack.index))
     except Exception:  # noqa: BLE001 - no index committed yet
@@ -393,7 +393,7 @@ async def settle(
             for tp, end in ends.items():
                 if tp.topic in CONSUMES[name] and end > 0 and got.get(tp, 0) < end:
                     done = False
-        pos = _search_position(stack)
+        pos = search_position(stack)
         for tp, end in ends.items():
             if tp.topic in CONSUMES["search"] and end > 0 and pos.get(tp, 0) < end:
                 done = False
