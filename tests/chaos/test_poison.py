@@ -197,6 +197,16 @@ async def test_poison_records_go_to_their_dlq_within_5s(stack_factory: Any, cmon
             problems.append(f"{name}: {kind} dlq-failed-at {h.get('dlq-failed-at')!r}")
         if not h.get("content-type", "").startswith("application/cloudevents+json"):
             problems.append(f"{name}: {kind} lost its original headers")
+    # each group dead-letters a partition's poison records in their original order
+    for topic in by_topic:
+        for name in by_topic[topic]:
+            mine = sorted(
+                (r.offset, int(dict(r.headers)["dlq-original-offset"]))
+                for (t, _, _, n), r in got.items()
+                if t == topic and n == name
+            )
+            if [o for _, o in mine] != sorted(o for _, o in mine):
+                problems.append(f"{name}: dead letters of {topic} out of order: {mine}")
     extra = set(got) - expected
     problems += [f"unexpected dead letter {w}" for w in sorted(extra)]
     ends = await settle(stack, cmongo)
