@@ -129,6 +129,10 @@ def service_env(servers: Servers, name: str, suffix: str = "", **extra: str) -> 
         f"{prefix}_CONSUMER_GROUP": f"t{RUN_ID}{suffix}-{name}",
         f"{prefix}_OUTBOX_POLL_SECONDS": "0.5",
         f"{prefix}_CONSUMER_RETRY_SECONDS": "0.5",
+        # a test's few users write far faster than people do: the per-user write limit
+        # (communitykit.limits) is tested on its own (tests/security) with its real values
+        f"{prefix}_WRITE_RATE_PER_MINUTE": "1000000",
+        f"{prefix}_WRITE_BURST": "100000",
         **extra,
     }
 

@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from . import metrics, problems
 from .kafka import Producer, ensure_topics, kafka_ready
+from .limits import InFlightLimit, WriteRateLimiter
 from .outbox import OutboxRelay, outbox_stats
 from .settings import ServiceSettings
 from .telemetry import flush, setup_logging, setup_tracing, untraced
@@ -204,6 +205,20 @@ def create_app(
             except Exception:
                 log.warning("outbox stats unavailable", exc_info=True)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    # per-user write limit, charged by communitykit.auth.current_user (429 + Retry-After)
+    app.state.write_limiter = (
+        WriteRateLimiter(settings.write_rate_per_minute, settings.write_burst)
+        if settings.write_rate_per_minute > 0
+        else None
+    )
+    if settings.max_in_flight_requests > 0:
+        # added last: the outermost middleware, so a shed request costs no other work
+        app.add_middleware(
+            InFlightLimit,
+            max_in_flight=settings.max_in_flight_requests,
+            retry_after_seconds=settings.overload_retry_after_seconds,
+        )
 
     for r in routers:
         app.include_router(r)

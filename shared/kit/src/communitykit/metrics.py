@@ -13,6 +13,9 @@ consumer_lag                       gauge      topic, partition, group
 outbox_published_total             counter    -
 outbox_backlog                     gauge      - (computed at scrape time)
 outbox_oldest_age_seconds          gauge      - (0 when drained; computed at scrape time)
+http_requests_in_flight            gauge      - (requests being handled by this process)
+http_requests_shed_total           counter    - (answered 503 at once: in-flight limit)
+http_writes_rate_limited_total     counter    - (answered 429: per-user write limit)
 =================================  =========  ==========================================
 """
 
@@ -40,6 +43,13 @@ OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox entries published")
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox entries not yet published")
 OUTBOX_OLDEST_AGE = Gauge(
     "outbox_oldest_age_seconds", "Age of the oldest unpublished outbox entry (0 when empty)"
+)
+HTTP_IN_FLIGHT = Gauge("http_requests_in_flight", "HTTP requests being handled")
+SHED_REQUESTS = Counter(
+    "http_requests_shed", "HTTP requests answered 503 at once (in-flight limit reached)"
+)
+RATE_LIMITED = Counter(
+    "http_writes_rate_limited", "HTTP writes answered 429 (per-user write rate limit)"
 )
 CONSUMER_LAG = Gauge(
     "consumer_lag", "Records behind the partition's end", ["topic", "partition", "group"]

@@ -39,8 +39,26 @@ class ServiceSettings(BaseSettings):
     jwt_algorithm: str = Field(
         default="HS256", validation_alias=AliasChoices("COMMUNITY_JWT_ALGORITHM")
     )
+    #: longest accepted JWT lifetime in seconds (``exp`` - ``iat``, or ``exp`` - now for a
+    #: token without ``iat``); every token must carry ``exp``
+    jwt_max_ttl_seconds: int = Field(
+        default=86400, gt=0, validation_alias=AliasChoices("COMMUNITY_JWT_MAX_TTL_SECONDS")
+    )
     #: log level of the JSON logs (DEBUG, INFO, WARNING, ERROR)
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL"))
+
+    #: writes (POST, PUT, PATCH, DELETE) a user may make per minute, sustained, on one
+    #: replica (per process: N replicas allow up to N times this); over it: 429 with
+    #: Retry-After. 0 turns the limit off
+    write_rate_per_minute: float = Field(default=60, ge=0)
+    #: writes a user may make at once after a quiet spell (the bucket size of that limit)
+    write_burst: int = Field(default=20, ge=1)
+    #: HTTP requests one process handles at once; one more is answered 503 with
+    #: Retry-After at once (load shedding; health, readiness and metrics are exempt).
+    #: 0 turns the limit off
+    max_in_flight_requests: int = Field(default=100, ge=0)
+    #: the Retry-After (seconds) of a request shed by that limit
+    overload_retry_after_seconds: int = Field(default=1, ge=1)
 
     #: outbox relay: poll interval when idle (a local write wakes it at once)
     outbox_poll_seconds: float = 1.0
