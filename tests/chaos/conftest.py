@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import shutil
+import signal
 import sys
 import time
 import uuid
@@ -401,7 +402,13 @@ async def settle(
             return ends
         last = ends if done else None
         if time.monotonic() > deadline:
-            raise AssertionError(f"the consumers did not catch up within {timeout}s")
+            for p in stack.procs.values():  # launch.py: every asyncio task's stack to the log
+                if p.proc and p.proc.poll() is None:
+                    p.proc.send_signal(signal.SIGUSR1)
+            raise AssertionError(
+                f"the consumers did not catch up within {timeout}s "
+                f"(task stacks in the services' logs: {[str(p.log) for p in stack.procs.values()]})"
+            )
         await asyncio.sleep(1)
 
 

@@ -7,6 +7,9 @@ the service's handler returns, the process prints ``CHAOS-WRITTEN <n>`` to its l
 that long before the kit commits. The chaos suite watches the log for that line and sends
 ``kill -9`` inside the window, so "killed between the write and the commit" is a fact of the
 run, not a hope. Nothing here changes what the service does otherwise.
+
+``kill -USR1 <pid>`` prints the stack of every asyncio task to the log (the suite does it
+when the services do not catch up in time, to show where a loop is stuck).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import runpy
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -41,7 +45,19 @@ def _install_commit_delay(delay: float) -> None:
     consumer.BatchConsumer.__init__ = init  # type: ignore[method-assign]
 
 
+def _dump_tasks(signum: int, frame: Any) -> None:
+    loop = asyncio._get_running_loop()
+    if loop is None:
+        return
+    print(f"CHAOS-TASKS {len(asyncio.all_tasks(loop))} tasks", flush=True)
+    for task in asyncio.all_tasks(loop):
+        print(f"--- {task.get_name()} {task!r}"[:300], flush=True)
+        task.print_stack(file=sys.stdout)
+    sys.stdout.flush()
+
+
 def main() -> None:
+    signal.signal(signal.SIGUSR1, _dump_tasks)
     name = sys.argv[1]
     delay = float(os.environ.get("CHAOS_COMMIT_DELAY_SECONDS") or 0)
     if delay > 0:
