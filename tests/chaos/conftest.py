@@ -4,7 +4,7 @@
   this suite kills and restarts, on free ports in ``.run/chaos`` (never the shared ones).
 * Per test a :class:`Stack`: the five services as real processes (``python -m <name>``
   through ``launch.py``), each with a database, consumer group and index of its own, the
-  consumers reading the topics from offset 0 (the oracle folds the same range).
+  consumers starting at the end of the topics (the oracle folds from the same offsets).
 * :class:`Load`: writes through the forum's and the ideas board's HTTP APIs only.
 * :func:`verify`: waits until every consumer has applied everything on the topics, then
   compares every projection with the oracle (oracle.py) and records a row of the table
@@ -36,7 +36,7 @@ from pymongo import AsyncMongoClient
 from communitykit.kafka import ensure_topics
 from schemas import topics
 
-from ..conftest import CONSUMES, RUN_ID, ServiceProcess, auth, group_of, service_env
+from ..conftest import CONSUMES, RUN_ID, ServiceProcess, auth, from_end, group_of, service_env
 from ..servers import ROOT, Servers, private
 from . import oracle
 
@@ -115,12 +115,14 @@ class Stack:
         self.index = ROOT / ".run" / "chaos" / f"search-{RUN_ID}-{self.suffix}"
         shutil.rmtree(self.index, ignore_errors=True)
         self.procs: dict[str, ServiceProcess] = {}
+        #: where this stack's consumers started: the oracle folds from here
+        self.origin: oracle.Offsets = {}
         for name in ALL:
             env = service_env(servers, name, self.suffix)
             env[f"{name.upper()}_CONSUMER_MAX_RECORDS"] = "50" if name != "search" else "200"
             if name == "search":
                 env["SEARCH_INDEX_PATH"] = str(self.index)
-                env["SEARCH_START_FROM"] = "earliest"
+                env["SEARCH_START_FROM"] = "latest"  # recorded as the index's origin
             env.update(extra)  # another service's variables are ignored by this one
             self.procs[name] = ServiceProcess(
                 name, env, command=[sys.executable, str(LAUNCH), name]
@@ -133,6 +135,11 @@ class Stack:
         return self.procs[name].env[f"{name.upper()}_MONGODB_DATABASE"]
 
     def start(self, *names: str) -> None:
+        if not self.origin:
+            # the consumers start at the end of the topics (the history of earlier tests is
+            # not theirs) and the oracle folds from the same offsets
+            from_end(self.servers, *self.procs.values())
+            self.origin = asyncio.run(oracle.end_offsets(self.servers.kafka))
         with ThreadPoolExecutor(len(names) or 1) as pool:
             list(pool.map(lambda n: self.procs[n].start(timeout=120), names or ALL))
 
@@ -431,7 +438,7 @@ async def compare(
 ) -> Verdict:
     """Oracle vs. live for ``services``: each folded from the records below ``until`` (or
     below its own entry of ``per_service_until``)."""
-    records = await oracle.read(stack.servers.kafka, until)
+    records = await oracle.read(stack.servers.kafka, until, stack.origin)
     lines: list[str] = []
     checked: set[str] = set()
     for name in services:
@@ -464,15 +471,15 @@ async def cmongo(chaos_servers: Servers) -> AsyncIterator[AsyncMongoClient[dict[
     await client.close()
 
 
-async def rewind(bootstrap: str, group: str, names: list[str], to: int = 0) -> None:
-    """Commit offset ``to`` on every partition of ``names`` for ``group`` (stopped first):
-    its next run redelivers everything from there."""
+async def rewind(bootstrap: str, group: str, names: list[str], to: oracle.Offsets) -> None:
+    """Commit the offsets ``to`` on every partition of ``names`` for ``group`` (stopped
+    first): its next run redelivers everything from there."""
     c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await c.start()
     try:
         tps = [TopicPartition(t, p) for t in names for p in range(topics.EVENT_TOPIC_PARTITIONS)]
         c.assign(tps)
-        await c.commit(dict.fromkeys(tps, to))
+        await c.commit({tp: to.get(tp, 0) for tp in tps})
     finally:
         await c.stop()
 

@@ -63,9 +63,11 @@ async def end_offsets(bootstrap: str, names: Iterable[str] = EVENT_TOPICS) -> Of
     return await rebuild.end_offsets(bootstrap, list(names))
 
 
-async def read(bootstrap: str, until: Offsets) -> list[Record]:
-    """Every record below ``until``, in (topic, partition, offset) order."""
-    todo = {tp: end for tp, end in until.items() if end > 0}
+async def read(bootstrap: str, until: Offsets, since: Offsets | None = None) -> list[Record]:
+    """Every record from ``since`` (default: the beginning) up to below ``until``, in
+    (topic, partition, offset) order."""
+    since = since or {}
+    todo = {tp: end for tp, end in until.items() if end > since.get(tp, 0)}
     out: list[Record] = []
     if not todo:
         return out
@@ -75,12 +77,13 @@ async def read(bootstrap: str, until: Offsets) -> list[Record]:
     await c.start()
     try:
         c.assign(list(todo))
-        await c.seek_to_beginning(*todo)
+        for tp in todo:
+            c.seek(tp, since.get(tp, 0))
         while todo:
             batch = await c.getmany(*todo, timeout_ms=1000)
             for tp, records in batch.items():
                 for r in records:
-                    if r.offset >= until[tp]:
+                    if r.offset >= until[tp] or r.offset < since.get(tp, 0):
                         continue
                     out.append(_record(r))
             for tp in list(todo):

@@ -56,7 +56,7 @@ async def test_kill_9_forum_and_ideas_mid_request(stack_factory: Any, cmongo: An
         await asyncio.gather(traffic, return_exceptions=True)
     ends = await settle(stack, cmongo)  # waits for both outboxes to drain, among others
     pending = {n: await outbox_pending(cmongo, stack, n) for n in ("forum", "ideas")}
-    records = since(await oracle.read(stack.servers.kafka, ends), start)
+    records = since(await oracle.read(stack.servers.kafka, ends, start), start)
     problems = each_2xx_has_one_event(load, records)
     problems += await each_event_has_its_write(stack, cmongo, records)
     problems += [f"{n}: {k} documents with outbox entries left" for n, k in pending.items() if k]

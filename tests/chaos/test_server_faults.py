@@ -59,7 +59,7 @@ async def test_broker_killed_and_restarted_under_load(
         traffic.cancel()
         await asyncio.gather(traffic, return_exceptions=True)
     ends = await settle(stack, cmongo, timeout=240)
-    records = since(await oracle.read(stack.servers.kafka, ends), start)
+    records = since(await oracle.read(stack.servers.kafka, ends, start), start)
     problems = each_2xx_has_one_event(load, records)  # no false 2xx
     problems += await each_event_has_its_write(stack, cmongo, records)
     for w in during:
@@ -136,7 +136,7 @@ async def test_store_killed_and_restarted_under_load(
             problems.append(f"{n}: {retries[n]} failed batches in {outage:.0f}s (hot loop)")
     ends = await settle(stack, cmongo, timeout=240)
     problems += [f"{n}: restarted (pid changed)" for n in ALL if stack[n].proc.pid != pids[n]]
-    records = since(await oracle.read(stack.servers.kafka, ends), start)
+    records = since(await oracle.read(stack.servers.kafka, ends, start), start)
     problems += each_2xx_has_one_event(load, records)
     problems += await each_event_has_its_write(stack, cmongo, records)
     verdict = await compare(stack, cmongo, ends)

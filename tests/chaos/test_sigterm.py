@@ -85,7 +85,7 @@ async def test_sigterm_under_load(stack_factory: Any, cmongo: Any) -> None:
         traffic.cancel()
         await asyncio.gather(traffic, return_exceptions=True)
     ends = await settle(stack, cmongo)
-    records = since(await oracle.read(stack.servers.kafka, ends), start)
+    records = since(await oracle.read(stack.servers.kafka, ends, start), start)
     problems += each_2xx_has_one_event(load, records)
     problems += await each_event_has_its_write(stack, cmongo, records)
     verdict = await compare(stack, cmongo, ends)
