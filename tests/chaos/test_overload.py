@@ -5,7 +5,7 @@ The forum and the ideas board run with a small in-flight bound (the kit's load s
 ``<SERVICE>_MAX_IN_FLIGHT_REQUESTS=4``) and no per-user write limit. Capacity is measured
 first (2xx writes per second of the load's mix, closed loop); then writes arrive open
 loop at twice that rate for 20 s; then, after 3 s, at half the capacity for 10 s. During the
-overload every answer is a 2xx, or a 429/503 with ``Retry-After`` within a second; no
+overload every answer is a 2xx, or a 429/503 with ``Retry-After`` within 2 s (client-side); no
 request times out or goes unanswered. Afterwards at least 90 % of the writes succeed again;
 every 2xx of the whole run has exactly one event; the projections equal the oracle."""
 
@@ -24,6 +24,8 @@ from .test_producers import since
 from .writes import each_2xx_has_one_event, each_event_has_its_write
 
 pytestmark = [pytest.mark.chaos, pytest.mark.asyncio(loop_scope="session")]
+
+FAST_SECONDS = 2.0
 
 SHED = {
     "FORUM_MAX_IN_FLIGHT_REQUESTS": "4",
@@ -73,7 +75,9 @@ async def test_overload_at_twice_capacity(stack_factory: Any, cmongo: Any) -> No
             continue
         if w.status not in (429, 503):
             problems.append(f"overload: {w.op} answered {w.status} after {w.seconds:.1f}s")
-        elif not w.retry_after or w.seconds > 1.0:
+        # "fast": measured by the client, which itself runs the open loop on the same
+        # 2 shared cores; a shed answer takes milliseconds at the server
+        elif not w.retry_after or w.seconds > FAST_SECONDS:
             problems.append(
                 f"overload: {w.status} after {w.seconds:.2f}s, Retry-After {w.retry_after!r}"
             )
