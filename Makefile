@@ -22,8 +22,8 @@ LOCK_ARGS ?=
 # static files at build time (the page fetches nothing from a CDN)
 CHARTJS := services/analytics/src/analytics/static/vendor/chart.umd.min.js
 
-.PHONY: help venv up down status prepare test test-unit test-contract test-integration test-e2e \
-        test-chaos lint fmt typecheck schemas token rebuild bench lock validate-deploy config-docs clean \
+.PHONY: help venv up down status prepare test test-unit test-contract test-integration test-security test-e2e \
+        test-chaos lint fmt typecheck schemas token rebuild bench demo lock validate-deploy config-docs clean \
         assets browser
 
 help: ## list the targets
@@ -83,6 +83,9 @@ test-contract: venv ## event contract tests
 test-integration: prepare browser ## integration tests against the real broker and database
 	$(PYTHON) -m pytest -m integration $(PYTEST_ARGS)
 
+test-security: prepare ## security suite: tokens, limits, authorization, injection, schemathesis
+	$(PYTHON) -m pytest tests/security $(PYTEST_ARGS)
+
 test-e2e: prepare ## end-to-end tests (services as processes, over HTTP)
 	$(PYTHON) -m pytest -m e2e $(PYTEST_ARGS)
 
@@ -90,7 +93,7 @@ lint: venv ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared/schemas/src shared/kit/src $(addsuffix /src,$(addprefix services/,$(SERVICES))) \
-	  deploy/docker deploy/tools
+	  deploy/docker deploy/tools tools
 
 fmt: venv ## format and auto-fix
 	$(BIN)/ruff format .
@@ -106,6 +109,11 @@ token: venv ## print a JWT: make token USER=alice ROLES=member,moderator
 
 rebuild: venv ## rebuild a projection from offset 0 and compare with the live one
 	$(PYTHON) -m $(SERVICE).rebuild
+
+# DEMO_ARGS="--rate 30 --duration 120 --seed 3"; base URLs: --forum-url ... or DEMO_FORUM_URL ...
+DEMO_ARGS ?=
+demo: venv ## simulated community traffic through the public APIs (after `make up`)
+	$(PYTHON) -m tools.demo $(DEMO_ARGS)
 
 bench: venv ## benchmarks against raw aiokafka / raw PyMongo baselines
 	$(PYTHON) benchmarks/run.py

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, UpdateOne
 
 from communitykit.kafka import Producer, ensure_topics
 from communitykit.outbox import OutboxRelay, outbox_fields
@@ -95,7 +95,7 @@ async def run(servers: Servers) -> list[dict[str, Any]]:
     finally:
         await client.drop_database(db.name)
         await client.close()
-    return [
+    return await mark_step(servers) + [
         {
             "scenario": "outbox relay publish",
             "size": f"{n} events",
@@ -105,5 +105,79 @@ async def run(servers: Servers) -> list[dict[str, Any]]:
             "baseline": "raw pipelined aiokafka sends",
             "baseline_value": n / base,
             "ratio": base / ours,
+        }
+    ]
+
+
+async def _mark_bulk(coll: Any, events: list[Envelope[Any]]) -> None:
+    """The relay's way (OutboxRelay._mark_published): one unordered bulk of guarded
+    ``UpdateOne`` by ``_id``."""
+    await coll.bulk_write(
+        [
+            UpdateOne(
+                {"_id": e.id, f"outbox.{e.id}": {"$exists": True}},
+                {"$unset": {f"outbox.{e.id}": ""}, "$inc": {"outbox_len": -1}},
+            )
+            for e in events
+        ],
+        ordered=False,
+    )
+
+
+async def _mark_many(coll: Any, events: list[Envelope[Any]]) -> None:
+    """The alternative: one ``update_many`` by ``_id $in`` (unguarded, so the most it could
+    gain; a guarded form needs a per-document ``$or``, slower still)."""
+    await coll.update_many(
+        {"_id": {"$in": [e.id for e in events]}},
+        {"$unset": {f"outbox.{e.id}": "" for e in events}, "$inc": {"outbox_len": -1}},
+    )
+
+
+async def mark_step(servers: Servers) -> list[dict[str, Any]]:
+    """The relay's "mark published" step alone, the way it is done vs ``update_many`` by
+    ``_id $in`` (issue 14 suggested the latter): ``BENCH_RELAY_N`` pending documents among
+    ``BENCH_RELAY_BACKGROUND`` (default 20,000) already published ones, marked 500 at a time,
+    each way on a fresh copy."""
+    n = int(os.environ.get("BENCH_RELAY_N", "5000"))
+    background = int(os.environ.get("BENCH_RELAY_BACKGROUND", "20000"))
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb)
+    events = votes(n)
+    took = {}
+    try:
+        for name, mark in (("bulk", _mark_bulk), ("many", _mark_many)):
+            db = client[f"bench_mark_{uuid.uuid4().hex[:6]}"]
+            try:
+                coll = db["bench_outbox"]
+                await coll.create_index([("outbox_len", 1)], name="outbox_pending")
+                # the pending documents among already published ones, as in a live collection
+                for start in range(0, background, 5000):
+                    await coll.insert_many(
+                        [
+                            {"_id": f"done-{i}", "outbox": {}, "outbox_len": 0}
+                            for i in range(start, min(background, start + 5000))
+                        ]
+                    )
+                await coll.insert_many([{"_id": e.id, **outbox_fields(TOPIC, [e])} for e in events])
+                t = time.perf_counter()
+                for i in range(0, n, BATCH_DOCS):
+                    await mark(coll, events[i : i + BATCH_DOCS])
+                took[name] = time.perf_counter() - t
+                if await coll.count_documents({"outbox_len": {"$gt": 0}}):
+                    raise RuntimeError(f"{name}: documents left pending")
+            finally:
+                await client.drop_database(db.name)
+    finally:
+        await client.close()
+    return [
+        {
+            "scenario": "outbox relay: mark published (bulk guarded UpdateOne by _id, as the "
+            "relay does)",
+            "size": f"{n} pending among {background:,} published documents, 500 per call",
+            "metric": "throughput",
+            "value": n / took["bulk"],
+            "unit": "documents/s",
+            "baseline": "update_many by _id $in (the alternative)",
+            "baseline_value": n / took["many"],
+            "ratio": took["many"] / took["bulk"],
         }
     ]

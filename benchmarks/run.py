@@ -3,7 +3,8 @@
 A scenario is a module of this folder exposing ``async def run(servers) -> list[dict]``; each
 row is ``{"scenario", "size", "metric", "value", "unit", "baseline", "baseline_value",
 "ratio"}`` with ``ratio = value / baseline_value``. A module may also expose
-``async def close()`` (called once after its last run, to drop what it kept between runs).
+``async def close()`` (called once after its last run, to drop what it kept between runs)
+and ``NOTES`` (lines the report quotes under its header, e.g. how a scenario was bounded).
 
 Every scenario runs ``BENCH_REPEAT`` times (default 3); the table reports the median of each
 figure and its spread (min-max across the runs), and is written to
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from tests.servers import resolve  # noqa: E402
 
 #: scenario modules in the order they run; a missing one is skipped with a note
-SCENARIOS = ("reputation", "relay", "forum", "search")
+SCENARIOS = ("reputation", "relay", "forum", "search", "system")
 RESULTS = ROOT / "benchmarks" / "results"
 FIELDS = ("scenario", "size", "metric", "value", "unit", "baseline", "baseline_value", "ratio")
 
@@ -122,6 +123,7 @@ async def main() -> int:
                     raise
                 notes.append(f"scenario `{name}` not present: skipped")
                 continue
+            notes += list(getattr(mod, "NOTES", ()))
             runs = []
             try:
                 for i in range(repeat):

@@ -27,6 +27,7 @@ def replicas(servers: Servers, recorder: Recorder) -> Iterator[list[ServiceProce
                 start_forum(
                     servers,
                     "esc",
+                    fresh=not procs,
                     FORUM_ESCALATION_AFTER_SECONDS="2",
                     FORUM_ESCALATION_CHECK_SECONDS="0.5",
                 )

@@ -33,7 +33,7 @@ async def test_groups_membership_and_feed(
     r = await http.post(
         f"{forum.url}/groups",
         headers=auth(owner),
-        json={"name": "Routers club", "description": "all things wifi"},
+        json={"name": f"Routers club {owner}", "description": "all things wifi"},
     )
     assert r.status_code == 201, r.text
     gid = r.json()["group_id"]
@@ -46,9 +46,10 @@ async def test_groups_membership_and_feed(
         r = await http.delete(url, headers=auth(ben))
         assert r.status_code == 200 and r.json()["member"] is False
     members = await all_pages(http, f"{forum.url}/groups/{gid}/members", limit=1)
-    assert [m["user_id"] for m in members] == [ann]
+    assert sorted(m["user_id"] for m in members) == sorted([ann, owner])  # the owner is one
     g = (await http.get(f"{forum.url}/groups/{gid}")).json()
-    assert g["member_count"] == 1 and g["name"] == "Routers club" and g["owner_id"] == owner
+    assert g["member_count"] == 2 and g["name"] == f"Routers club {owner}"
+    assert g["owner_id"] == owner
     groups = await all_pages(http, f"{forum.url}/groups", limit=100)
     assert gid in [x["group_id"] for x in groups]
     assert (
@@ -71,13 +72,13 @@ async def test_groups_membership_and_feed(
     assert created.data.group_id == gid
 
     (made,) = await recorder.wait(gid, "GroupCreated")
-    assert (made.data.name, made.data.owner_id) == ("Routers club", owner)
-    joined = await recorder.wait(gid, "GroupJoined", 2)
+    assert (made.data.name, made.data.owner_id) == (f"Routers club {owner}", owner)
+    joined = await recorder.wait(gid, "GroupJoined", 3)
     left = await recorder.wait(gid, "GroupLeft", 1)
-    assert sorted(e.data.user_id for e in joined) == sorted([ann, ben])
+    assert sorted(e.data.user_id for e in joined) == sorted([owner, ann, ben])
     assert [e.data.user_id for e in left] == [ben]
     assert recorder.keys[made.id] == gid.encode()
-    assert len(recorder.of(gid, "GroupJoined")) == 2 and len(recorder.of(gid, "GroupLeft")) == 1
+    assert len(recorder.of(gid, "GroupJoined")) == 3 and len(recorder.of(gid, "GroupLeft")) == 1
 
 
 async def test_thread_lists_filter_sort_and_paginate(
@@ -118,8 +119,20 @@ async def test_thread_lists_filter_sort_and_paginate(
     assert await names(sort="active") == ["d", "m", "rv", "q"]
     assert (await names(sort="top"))[0] == "rv"
     assert await names(kind="media") == ["m"]  # the gallery
-    assert await names(status="unanswered") == ["m", "rv", "q"]
+    # SPEC 3: "unanswered" is about questions (issue 11, gap 4); "open" is any kind
+    assert await names(status="unanswered") == ["q"]
+    assert await names(status="unanswered", kind="discussion") == []
+    assert await names(status="open") == ["m", "rv", "q"]
     assert await names(status="answered") == ["d"]
+    # a cursor belongs to its sort and filters (gap 9): reused with another one → 422
+    r = await http.get(f"{forum.url}/threads", params={"tag": tag, "limit": 1})
+    cursor = r.json()["next_cursor"]
+    assert cursor
+    for other in ({"sort": "top"}, {"sort": "active"}, {"kind": "question"}, {}):
+        r = await http.get(f"{forum.url}/threads", params={"cursor": cursor, "limit": 1, **other})
+        assert r.status_code == 422 and r.json()["field"] == "cursor", (other, r.text)
+    r = await http.get(f"{forum.url}/threads", params={"tag": tag, "limit": 1, "cursor": cursor})
+    assert r.status_code == 200
     reviews = await all_pages(http, f"{forum.url}/threads", product_id=product)
     assert [(x["thread_id"], x["rating"]) for x in reviews] == [(rv["thread_id"], 4)]
 

@@ -35,7 +35,9 @@ def replicas(servers: Servers, recorder: Recorder) -> Iterator[list[ServiceProce
     procs: list[ServiceProcess] = []
     try:
         for _ in range(2):
-            procs.append(start_forum(servers, "two", FORUM_ESCALATION_AFTER_SECONDS="3600"))
+            procs.append(
+                start_forum(servers, "two", fresh=not procs, FORUM_ESCALATION_AFTER_SECONDS="3600")
+            )
         yield procs
     finally:
         for p in procs:
@@ -166,3 +168,26 @@ async def test_two_replicas_concurrent_writes_are_exact(
     assert await db.posts.count_documents({"sync_add_at": {"$ne": None}}) == 0
     assert await db.posts.count_documents({"sync_del_at": {"$ne": None}}) == 0
     assert await db.votes.count_documents({"sync_at": {"$ne": None}}) == 0
+
+
+async def test_one_review_per_user_and_product_across_replicas(
+    replicas: list[ServiceProcess], http: httpx.AsyncClient
+) -> None:
+    """Concurrent creates of one user's review of one product, spread over both replicas:
+    exactly one is created, every other is a 409 naming it (issue 11, gap 6)."""
+    me, product = uid("reviewer"), uid("product")
+    urls = itertools.cycle([p.url for p in replicas])
+    body = {"kind": "review", "title": "Mine", "body": "ok", "product_id": product}
+    rs = await asyncio.gather(
+        *(
+            http.post(f"{next(urls)}/threads", headers=auth(me), json={**body, "rating": 1 + i % 5})
+            for i in range(16)
+        )
+    )
+    created = [r.json()["thread_id"] for r in rs if r.status_code == 201]
+    assert len(created) == 1, [r.text for r in rs]
+    assert all(r.status_code == 409 for r in rs if r.status_code != 201)
+    assert {r.json()["review_thread_id"] for r in rs if r.status_code == 409} == set(created)
+    for url in (replicas[0].url, replicas[1].url):
+        listed = (await http.get(f"{url}/threads", params={"product_id": product})).json()
+        assert [x["thread_id"] for x in listed["items"]] == created

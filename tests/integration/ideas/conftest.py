@@ -3,8 +3,6 @@ ideas.events recorder and helpers."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -12,13 +10,12 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
 from pymongo import AsyncMongoClient
 
-from schemas import Envelope, parse, topics
+from schemas import topics
 
-from ...conftest import RUN_ID, ServiceProcess, auth, eventually, service_env
+from ...conftest import RUN_ID, ServiceProcess, auth, service_env
+from ...recording import Recorder, recording
 from ...servers import Servers
 
 SUFFIX = "ix"
@@ -30,70 +27,10 @@ def uid(name: str) -> str:
     return f"{name}-{RUN_ID}-{uuid.uuid4().hex[:4]}"
 
 
-class Recorder:
-    """Every record published on ideas.events since the recorder started, parsed."""
-
-    def __init__(self) -> None:
-        self.events: list[Envelope[Any]] = []
-        self.keys: dict[str, bytes | None] = {}
-        self.errors: list[tuple[bytes | None, str]] = []
-
-    def of(self, subject: str, name: str | None = None) -> list[Envelope[Any]]:
-        """Distinct events (by id) of one subject, in publication order: the relay is
-        at-least-once and two replicas may both publish an entry; consumers dedupe by id."""
-        seen: set[str] = set()
-        out = []
-        for e in self.events:
-            if (
-                e.subject == subject
-                and e.id not in seen
-                and (name is None or e.type == f"community.ideas.{name}.v1")
-            ):
-                seen.add(e.id)
-                out.append(e)
-        return out
-
-    def errors_of(self, subject: str) -> list[str]:
-        return [why for key, why in self.errors if key == subject.encode()]
-
-    async def wait(self, subject: str, name: str, n: int = 1, timeout: float = 30) -> list[Any]:
-        async def enough() -> list[Any] | None:
-            found = self.of(subject, name)
-            return found if len(found) >= n else None
-
-        return await eventually(enough, timeout=timeout)  # type: ignore[no-any-return]
-
-
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def recorder(servers: Servers) -> AsyncIterator[Recorder]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=servers.kafka, enable_auto_commit=False)
-    await consumer.start()
-    tps = [TopicPartition(topics.IDEAS_EVENTS, p) for p in range(topics.EVENT_TOPIC_PARTITIONS)]
-    consumer.assign(tps)
-    await consumer.seek_to_end(*tps)
-    for tp in tps:  # resolve the end offsets now, before any test writes
-        await consumer.position(tp)
-    rec = Recorder()
-
-    async def run() -> None:
-        while True:
-            batches = await consumer.getmany(timeout_ms=200)
-            for records in batches.values():
-                for r in records:
-                    try:
-                        env = parse(r.value)  # the schema check of every payload
-                    except Exception as e:  # noqa: BLE001 - recorded, asserted by tests
-                        rec.errors.append((r.key, str(e)))
-                        continue
-                    rec.events.append(env)
-                    rec.keys[env.id] = r.key
-
-    task = asyncio.create_task(run())
-    yield rec
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await consumer.stop()
+    async with recording(servers.kafka, topics.IDEAS_EVENTS, "ideas") as rec:
+        yield rec
 
 
 def _env(servers: Servers) -> dict[str, str]:

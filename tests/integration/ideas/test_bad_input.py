@@ -155,6 +155,33 @@ async def test_bad_query_parameters(ideas: ServiceProcess, http: httpx.AsyncClie
     assert r.status_code == 200 and r.json() == {"items": [], "next_cursor": None}
 
 
+async def test_a_cursor_is_bound_to_its_sort_and_filters(
+    ideas: ServiceProcess, http: httpx.AsyncClient
+) -> None:
+    """A next_cursor reused with another sort, filter or list is refused, never misread."""
+    cat = f"bound-{uid('c')}"
+    for i in range(3):
+        await submit(http, ideas.url, uid("author"), category=cat, title=f"bound {i}")
+    r = await http.get(f"{ideas.url}/ideas", params={"category": cat, "sort": "new", "limit": 1})
+    cursor = r.json()["next_cursor"]
+    assert r.status_code == 200 and cursor
+    ok = await http.get(
+        f"{ideas.url}/ideas", params={"category": cat, "sort": "new", "cursor": cursor}
+    )
+    assert ok.status_code == 200 and len(ok.json()["items"]) == 2
+    for params in [
+        {"category": cat, "sort": "top"},
+        {"category": cat, "sort": "new", "status": "new"},
+        {"sort": "new"},
+    ]:
+        r = await http.get(f"{ideas.url}/ideas", params={**params, "cursor": cursor})
+        body = problem(r, 422)
+        assert body["field"] == "cursor" and "different query" in body["detail"], r.text
+    iid = await submit(http, ideas.url, uid("author"))
+    r = await http.get(f"{ideas.url}/ideas/{iid}/comments", params={"cursor": cursor})
+    assert "different query" in problem(r, 422)["detail"]
+
+
 async def test_openapi_states_every_response(
     ideas: ServiceProcess, http: httpx.AsyncClient
 ) -> None:

@@ -9,7 +9,14 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from schemas import Envelope, new_event, topics
-from schemas.forum import AnswerAccepted, PostCreated, PostDeleted, VoteCast
+from schemas.forum import (
+    AnswerAccepted,
+    PostCreated,
+    PostDeleted,
+    PostHidden,
+    PostRestored,
+    VoteCast,
+)
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -120,6 +127,26 @@ class Script:
                 time=self._at(),
             )
         )
+
+    def hide(self, thread: str, post: str, author: str) -> Envelope[Any]:
+        e = new_event(
+            PostHidden(post_id=post, thread_id=thread, author_id=author, reason="spam"),
+            subject=thread,
+            actor_id="moderator",
+            time=self._at(),
+        )
+        self.events.append(e)
+        return e
+
+    def restore(self, thread: str, post: str, author: str) -> Envelope[Any]:
+        e = new_event(
+            PostRestored(post_id=post, thread_id=thread, author_id=author, restored_by="mod"),
+            subject=thread,
+            actor_id="moderator",
+            time=self._at(),
+        )
+        self.events.append(e)
+        return e
 
 
 async def produce(

@@ -143,3 +143,59 @@ def test_product_ratings_leave_out_deleted_reviews(community: Community) -> None
     }
     assert community.ratings("nope")["count"] == 0
     assert community.ratings("nope")["mean"] is None
+
+
+def test_the_new_forum_events_leave_the_metrics_sensible(community: Community) -> None:
+    """GroupUpdated, GroupArchived, PostRestored, FlagsDismissed, EscalationAcknowledged and
+    EscalationReopened change no count but their actors' activity; a reopened (even
+    re-escalated) question counts as escalated once in the escalation rate."""
+    from schemas import forum as f
+    from schemas import topics
+
+    community.story()
+    community.apply()
+    before = community.overview(D1, D2)
+    e, t = community._emit, topics.FORUM_EVENTS
+    e(
+        t,
+        f.EscalationAcknowledged(thread_id="Q3", acknowledged_by="sam"),
+        "Q3",
+        "sam",
+        at(D2, 11, 30),
+    )
+    e(
+        t,
+        f.EscalationReopened(thread_id="Q3", reopened_by="dave", reason="no"),
+        "Q3",
+        "dave",
+        at(D2, 13),
+    )
+    community.escalate(at(D2, 13, 5), "Q3", "dave", at(D1, 11))  # escalated a second time
+    e(
+        t,
+        f.PostRestored(post_id="RV2", thread_id="RV2", author_id="bob", restored_by="mod"),
+        "RV2",
+        "mod",
+        at(D2, 13, 10),
+    )
+    e(
+        t,
+        f.FlagsDismissed(post_id="RV3", thread_id="RV3", dismissed_by="mod", flag_count=2),
+        "RV3",
+        "mod",
+        at(D2, 13, 20),
+    )
+    e(
+        t,
+        f.GroupUpdated(group_id="G1", name="n", description="d", updated_by="erin"),
+        "G1",
+        "erin",
+        at(D2, 13, 30),
+    )
+    e(t, f.GroupArchived(group_id="G1", archived_by="erin"), "G1", "erin", at(D2, 13, 40))
+    community.apply()
+    after = community.overview(D1, D2)
+    assert after["escalation_rate"] == before["escalation_rate"] == 0.25
+    assert after["active_users"] == before["active_users"] + 1  # + mod; erin, sam, dave known
+    unchanged = ("posts", "questions", "replies", "reviews", "votes", "solution_rate")
+    assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}

@@ -24,6 +24,7 @@ def make_runtime(settings: ServiceSettings) -> Runtime:
 async def _on_start(runtime: Runtime) -> None:
     db = ForumDb(runtime.db)
     await db.ensure_indexes()
+    await db.migrate()
     settings = runtime.settings
     assert isinstance(settings, Settings)
     consumers.register(runtime, settings.consumer_group)

@@ -66,20 +66,6 @@ def test_flag_hiding_rule(level: int, before: int, hidden: bool, hides: bool) ->
     assert outcome.hides is hides
 
 
-def test_escalation_rules() -> None:
-    rules.check_can_escalate(kind="question", escalated_before=False, status="open")
-    rules.check_can_escalate(kind="question", escalated_before=False, status="answered")
-    for kwargs in (
-        {"kind": "discussion", "escalated_before": False, "status": "open"},
-        {"kind": "question", "escalated_before": True, "status": "open"},
-        {"kind": "question", "escalated_before": False, "status": "solved"},
-    ):
-        with pytest.raises(ConflictError):
-            rules.check_can_escalate(**kwargs)  # type: ignore[arg-type]
-    assert rules.resolution_for_accept("peer", "asker") == "answered_by_community"
-    assert rules.resolution_for_accept("asker", "asker") == "closed"
-
-
 def test_author_or_moderator() -> None:
     rules.check_author_or_moderator("a", {"member"}, "a")
     rules.check_author_or_moderator("m", {"moderator"}, "a")

@@ -13,19 +13,19 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from communitykit.auth import Principal
+from communitykit.idempotency import Created as Done
+from communitykit.idempotency import Idempotency, insert_once, replay
 from communitykit.outbox import outbox_fields
+from communitykit.pagination import page
 from communitykit.problems import ProblemError
 
 from .adapters.mongo import SORT_FIELDS, Doc, IdeasDb
-from .adapters.pagination import page
 from .adapters.repository import ALL, TOPIC, IdeaRepository
 from .domain.commands import AddComment, CastVote, ChangeStatus, MergeIdeas, SubmitIdea
 from .domain.errors import ConflictError, IdeaNotFoundError, MergeConflictError
 from .domain.model import Idea, check_merge, plan_merge, require_staff, voter_key
 from .views import (
-    CommentCreated,
     CommentPage,
-    Created,
     IdeaPage,
     IdeaView,
     Merged,
@@ -47,11 +47,16 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def submit_idea(repo: IdeaRepository, user: Principal, cmd: SubmitIdea) -> Created:
-    """POST /ideas → a new ``ideas`` document with IdeaSubmitted in its outbox."""
-    idea, events = Idea.submit(cmd, user.user_id, now())
-    await repo.add(idea, events)
-    return Created(idea_id=idea.idea_id)
+async def submit_idea(
+    repo: IdeaRepository, user: Principal, cmd: SubmitIdea, key: str | None = None
+) -> Done:
+    """POST /ideas → a new ``ideas`` document with IdeaSubmitted in its outbox. With an
+    ``Idempotency-Key`` the idea's id derives from it: a retry answers as the first did."""
+    idem = Idempotency.of("ideas/submit", user.user_id, key, cmd)
+    if (done := await replay(repo.coll, idem)) is not None:
+        return done
+    idea, events = Idea.submit(cmd, user.user_id, now(), idea_id=idem.id() if idem else None)
+    return await repo.add(idea, events, idem)
 
 
 async def cast_vote(repo: IdeaRepository, user: Principal, idea_id: str, cmd: CastVote) -> Votes:
@@ -164,12 +169,24 @@ async def complete_merge(
 
 
 async def add_comment(
-    db: IdeasDb, repo: IdeaRepository, user: Principal, idea_id: str, cmd: AddComment
-) -> CommentCreated:
-    """POST /ideas/{id}/comments → a ``comments`` document with IdeaCommented in its outbox."""
+    db: IdeasDb,
+    repo: IdeaRepository,
+    user: Principal,
+    idea_id: str,
+    cmd: AddComment,
+    key: str | None = None,
+) -> Done:
+    """POST /ideas/{id}/comments → a ``comments`` document with IdeaCommented in its outbox.
+    With an ``Idempotency-Key`` (the idea id is part of the request) a retry answers as the
+    first did, even once the idea has been merged meanwhile."""
+    idem = Idempotency.of("ideas/comment", user.user_id, key, {"idea_id": idea_id, "cmd": cmd})
+    if (done := await replay(db.comments, idem)) is not None:
+        return done
     idea = await repo.get(idea_id)
-    c, events = idea.comment(user.user_id, cmd.body, now())
-    await db.comments.insert_one(
+    c, events = idea.comment(user.user_id, cmd.body, now(), idem.id() if idem else None)
+    return await insert_once(
+        db.comments,
+        idem,
         {
             "_id": c.comment_id,
             "idea_id": c.idea_id,
@@ -177,9 +194,10 @@ async def add_comment(
             "body": c.body,
             "created_at": c.created_at,
             **outbox_fields(TOPIC, events),
-        }
+        },
+        status=201,
+        body={"comment_id": c.comment_id},
     )
-    return CommentCreated(comment_id=c.comment_id)
 
 
 async def get_idea(

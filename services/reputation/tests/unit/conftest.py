@@ -214,6 +214,17 @@ class Community:
             at=at,
         )
 
+    def restore(self, post: str, *, at: datetime | None = None) -> schemas.Envelope[Any]:
+        thread, _kind, author = self._posts[post]
+        return self.publish(
+            forum.PostRestored(
+                post_id=post, thread_id=thread, author_id=author, restored_by="moderator"
+            ),
+            subject=thread,
+            actor="moderator",
+            at=at,
+        )
+
     # -- ideas -------------------------------------------------------------------------------
 
     def idea(self, author: str, *, at: datetime | None = None) -> str:

@@ -1,46 +1,13 @@
-"""SPEC 4 levels: 0 new (< 10), 1 basic (≥ 10), 2 member (≥ 100), 3 regular (≥ 500),
-4 leader (≥ 2000)."""
+"""SPEC 4 levels in the projection (thresholds themselves: shared/schemas tests)."""
 
 from __future__ import annotations
 
-import pytest
-
 from reputation.domain import rules
+from schemas import levels
 
 
-@pytest.mark.parametrize(
-    ("reputation", "level", "name"),
-    [
-        (1, 0, "new"),
-        (9, 0, "new"),
-        (10, 1, "basic"),
-        (99, 1, "basic"),
-        (100, 2, "member"),
-        (499, 2, "member"),
-        (500, 3, "regular"),
-        (1999, 3, "regular"),
-        (2000, 4, "leader"),
-        (100_000, 4, "leader"),
-    ],
-)
-def test_level_thresholds(reputation, level, name):
-    assert rules.level_for(reputation) == level
-    assert rules.level_name(level) == name
-
-
-@pytest.mark.parametrize(
-    ("reputation", "expected"),
-    [
-        (1, (1, 9)),
-        (10, (2, 90)),
-        (150, (3, 350)),
-        (1999, (4, 1)),
-        (2000, (None, 0)),
-        (5000, (None, 0)),
-    ],
-)
-def test_next_level_and_points_to_it(reputation, expected):
-    assert rules.next_level(reputation) == expected
+def test_rules_use_the_contract_levels():
+    assert rules.level_for is levels.level_for and rules.next_level is levels.next_level
 
 
 def test_level_up_when_reputation_reaches_10(community):

@@ -69,3 +69,37 @@ def test_shuffled_duplicated_batches_equal_the_whole_fold(community, seed):
         rebuilt = [canonical(name, d) for d in asyncio.run(replay.db[name].find({}).to_list(None))]
         key = lambda d: str(d["_id"])  # noqa: E731
         assert sorted(filter(None, live), key=key) == sorted(filter(None, rebuilt), key=key), name
+
+
+def test_ledger_lines_name_the_thread_post_or_idea_they_came_from(community):
+    """SPEC 3: ledger entries carry thread_id, post_id, idea_id where they apply."""
+    q = community.post("alice")
+    a = community.reply("bob", q)
+    community.vote("carol", a, 1)
+    community.vote("carol", q, -1)
+    community.accept(a)
+    idea = community.idea("dave")
+    community.idea_vote("erin", idea)
+    community.move_idea(idea, "planned")
+    community.hide(a)
+    db = ReputationDb(MemoryDatabase())  # type: ignore[arg-type]
+    _apply(db, community.envelopes, None, batch=3)
+
+    def refs(user):
+        return [
+            (x["reason"], x["thread_id"], x["post_id"], x["idea_id"])
+            for x in asyncio.run(ledger_lines(db, user))
+        ]
+
+    t = "t1"
+    assert refs("bob") == [
+        ("upvote-reply", t, a, None),
+        ("answer-accepted", t, a, None),
+        ("post-removed", t, a, None),
+    ]
+    assert refs("alice") == [
+        ("downvote-received", t, q, None),
+        ("accepted-an-answer", t, a, None),
+        ("post-removed", t, a, None),  # the accept of the hidden answer is taken back
+    ]
+    assert refs("dave") == [("upvote-idea", None, None, idea), ("idea-planned", None, None, idea)]

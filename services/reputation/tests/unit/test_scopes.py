@@ -31,7 +31,7 @@ def test_busy_history_scoped_equals_whole(community, user):
 
 def _random_history(community, rng):
     users = [f"u{n}" for n in range(6)]
-    posts, ideas = [], []
+    posts, ideas, hidden = [], [], []
     for _ in range(rng.randint(60, 160)):
         community.clock += timedelta(minutes=rng.choice([1, 7, 90, 600, 1440 * 3, 1440 * 20]))
         at = community.clock
@@ -52,7 +52,14 @@ def _random_history(community, rng):
                 (community.accept if rng.random() < 0.7 else community.unaccept)(a, at=at)
         elif roll < 0.82:
             post = rng.choice(posts)
-            (community.delete if rng.random() < 0.5 else community.hide)(post, at=at)
+            if post in hidden and rng.random() < 0.5:
+                community.restore(post, at=at)  # a moderator gives a hidden post back
+                hidden.remove(post)
+            elif rng.random() < 0.5:
+                community.delete(post, at=at)
+            else:
+                community.hide(post, at=at)
+                hidden.append(post)
         elif roll < 0.88:
             ideas.append(community.idea(who, at=at))
         elif roll < 0.96 and ideas:

@@ -17,6 +17,7 @@ from schemas.forum import (
     PostDeleted,
     PostEdited,
     PostHidden,
+    PostRestored,
 )
 from schemas.ideas import IdeasMerged, IdeaSubmitted
 from search.adapters.index import SearchIndex
@@ -87,6 +88,10 @@ class Feed:
 
     def hide(self, tid: str, pid: str) -> Received:
         data = PostHidden(post_id=pid, thread_id=tid, author_id="alice", reason="flagged")
+        return self.rec(data, tid)
+
+    def restore(self, tid: str, pid: str) -> Received:
+        data = PostRestored(post_id=pid, thread_id=tid, author_id="alice", restored_by="mod")
         return self.rec(data, tid)
 
     def accept(self, tid: str, pid: str) -> Received:

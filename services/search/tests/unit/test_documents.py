@@ -103,3 +103,22 @@ def test_events_search_does_not_index_have_no_document() -> None:
     from schemas.forum import GroupCreated
 
     assert documents.key_of(GroupCreated(group_id="g", name="n", owner_id="o")) is None
+
+
+def test_restore_brings_a_hidden_post_back(feed: Any) -> None:
+    f = feed
+    tid, opening = f.thread("Title", "body")
+    reply = f.reply(tid, "useful reply", "r1")
+    s = fold(opening, reply, f.hide(tid, "r1"), f.restore(tid, "r1"))
+    found = documents.searchable(s)
+    assert found is not None and found.replies == ["useful reply"]
+    # a hidden opening post takes the thread out; its restore puts it back, text and all
+    hide, restore = f.hide(tid, f"{tid}-p0"), f.restore(tid, f"{tid}-p0")
+    assert documents.searchable(fold(opening, reply, hide)) is None
+    back = documents.searchable(fold(opening, reply, hide, restore))
+    assert back is not None and (back.title, back.body) == ("Title", "body")
+    # hidden again after a restore: the last of them decides
+    assert documents.searchable(fold(opening, hide, restore, f.hide(tid, f"{tid}-p0"))) is None
+    # a restore of a deleted post brings nothing back
+    gone = fold(opening, reply, f.delete(tid, "r1"), f.restore(tid, "r1"))
+    assert documents.searchable(gone).replies == []  # type: ignore[union-attr]

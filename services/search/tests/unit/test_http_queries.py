@@ -123,6 +123,14 @@ def test_cursor_pages(client: FastAPI) -> None:
     assert r2.json()["items"][0]["id"] != body["items"][0]["id"]
 
 
+def test_a_cursor_is_bound_to_its_query_and_filters(client: FastAPI) -> None:
+    cursor = _get(client, "/search", q="router", limit=1).json()["next_cursor"]
+    for params in [{"q": "routers"}, {"q": "router", "kind": "question"}]:
+        r = _get(client, "/search", limit=1, cursor=cursor, **params)
+        assert r.status_code == 422 and r.json()["field"] == "cursor"
+        assert "different query" in r.json()["detail"]
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from . import metrics, problems
+from . import metrics, openapi, problems
 from .kafka import Producer, ensure_topics, kafka_ready
 from .limits import InFlightLimit, WriteRateLimiter
 from .outbox import OutboxRelay, outbox_stats
@@ -222,6 +222,8 @@ def create_app(
 
     for r in routers:
         app.include_router(r)
+    # the document states the problem+json, 401, 429 and 503 responses of every route
+    openapi.install(app)
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
     )

@@ -8,9 +8,14 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .limits import WRITE_METHODS, WriteRateLimiter
 from .problems import UnauthorizedError
+
+#: names of the OpenAPI security schemes (see ``communitykit.openapi``)
+BEARER_SCHEME = "bearer"
+OPTIONAL_BEARER_SCHEME = "bearerOptional"
 
 ROLES = frozenset({"member", "moderator", "staff", "support"})
 
@@ -110,7 +115,19 @@ def principal_of(request: Request) -> Principal | None:
     )
 
 
-def current_user(request: Request) -> Principal:
+#: the OpenAPI security scheme of a route that needs a token (a generated client sends it);
+#: the header itself is parsed by ``principal_of`` (one message for every failure)
+BEARER = HTTPBearer(scheme_name=BEARER_SCHEME, bearerFormat="JWT", auto_error=False)
+#: the same, for a public read a token personalises (``communitykit.openapi`` declares
+#: it as optional: ``security: [{}, {bearer: []}]``)
+OPTIONAL_BEARER = HTTPBearer(
+    scheme_name=OPTIONAL_BEARER_SCHEME, bearerFormat="JWT", auto_error=False
+)
+
+
+def current_user(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> Principal:
     """FastAPI dependency: the authenticated caller, or 401 problem+json. A write
     (POST, PUT, PATCH, DELETE) is counted against the caller's rate limit (429 over it)."""
     user = principal_of(request)
@@ -124,7 +141,10 @@ def current_user(request: Request) -> Principal:
     return user
 
 
-def optional_user(request: Request) -> Principal | None:
+def optional_user(
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(OPTIONAL_BEARER)],
+) -> Principal | None:
     """FastAPI dependency of public reads: the caller when a token is sent (to personalise
     the answer), None without one; an invalid token is still 401, never ignored."""
     return principal_of(request)

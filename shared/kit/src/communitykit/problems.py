@@ -82,6 +82,22 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _malformed_json(error: dict[str, Any]) -> JSONResponse:
+    """FastAPI reports a body that is not JSON as ``loc = ("body", <character offset>)``;
+    read naively that is a field named "13". Say what it is: the body is not valid JSON,
+    where, and why (the parser's reason)."""
+    loc = error.get("loc", ())
+    position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    reason = str((error.get("ctx") or {}).get("error") or "not valid JSON")
+    where = f" at character {position}" if position is not None else ""
+    detail = f"the request body is not valid JSON{where}: {reason}"
+    entry: dict[str, Any] = {"field": "body", "message": detail}
+    extra: dict[str, Any] = {"field": "body", "errors": [entry]}
+    if position is not None:
+        entry["position"] = extra["position"] = position
+    return problem(422, "Malformed JSON", detail, **extra)
+
+
 def install(app: FastAPI) -> None:
     """Register the problem+json handlers on ``app``."""
 
@@ -96,6 +112,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        malformed = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if malformed is not None:
+            return _malformed_json(malformed)
         errors = [
             {"field": _field_of(e.get("loc", ())), "message": e.get("msg", "invalid")}
             for e in exc.errors()

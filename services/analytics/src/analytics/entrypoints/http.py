@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BeforeValidator
 
 from communitykit.app import runtime_of
 from communitykit.problems import InvalidInputError
@@ -33,11 +35,27 @@ def get_settings(request: Request) -> Settings:
 Db = Annotated[AnalyticsDb, Depends(get_db)]
 Conf = Annotated[Settings, Depends(get_settings)]
 Limit = Annotated[int, Query(ge=1, le=100)]
+
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Only ``YYYY-MM-DD`` is a day (pydantic alone would also take ``0`` as 1970-01-01)."""
+    if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+        raise ValueError("expected an ISO date, YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
 From = Annotated[
-    date | None, Query(alias="from", description="first UTC day (ISO date), default today")
+    Day | None, Query(alias="from", description="first UTC day (ISO date), default today")
 ]
 To = Annotated[
-    date | None, Query(alias="to", description="last UTC day, inclusive (ISO date), default today")
+    Day | None, Query(alias="to", description="last UTC day, inclusive (ISO date), default today")
+]
+Metric = Annotated[
+    str,
+    Query(description="one of /metrics/catalog", json_schema_extra={"enum": list(m.TIMESERIES)}),
 ]
 
 
@@ -83,7 +101,7 @@ async def overview(db: Db, settings: Conf, start: From = None, end: To = None) -
 
 @router.get("/timeseries")
 async def timeseries(
-    db: Db, settings: Conf, metric: str, start: From = None, end: To = None
+    db: Db, settings: Conf, metric: Metric, start: From = None, end: To = None
 ) -> dict[str, Any]:
     """One point per UTC day of [from, to]: {metric, points: [{day, value}]}."""
     if metric not in m.TIMESERIES:

@@ -1,25 +1,20 @@
-"""Pure forum rules: thread status, privileges, the flag-hiding rule. No I/O here."""
+"""Pure forum rules: thread status, privileges, the flag-hiding rule. No I/O here.
+(The escalation lifecycle is domain/escalation.py.)"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from schemas import levels
+
 from .errors import ConflictError, NotAllowedError
 
-STATUS_FILTERS = {
-    "unanswered": "open",
-    "open": "open",
-    "answered": "answered",
-    "solved": "solved",
-    "escalated": "escalated",
-}
-
-#: trust levels that unlock forum privileges (SPEC 4)
-DOWNVOTE_LEVEL = 1
-FLAG_LEVEL = 2
-HIDE_AT_ONCE_LEVEL = 3
-FLAGS_TO_HIDE = 3
+#: trust levels that unlock forum privileges (SPEC 4), defined once in the contract package
+DOWNVOTE_LEVEL = levels.DOWNVOTE_LEVEL
+FLAG_LEVEL = levels.FLAG_LEVEL
+HIDE_AT_ONCE_LEVEL = levels.HIDE_AT_ONCE_LEVEL
+FLAGS_TO_HIDE = levels.FLAGS_TO_HIDE
 OVERRIDE_ROLES = ("moderator", "staff")
 
 
@@ -34,7 +29,7 @@ def thread_status(*, has_other_reply: bool, accepted: bool, escalation_open: boo
 
 def effective_level(level: int, roles: Iterable[str]) -> int:
     """Moderators and staff have every privilege: they count as the top level."""
-    return 4 if set(roles).intersection(OVERRIDE_ROLES) else level
+    return levels.TOP if set(roles).intersection(OVERRIDE_ROLES) else level
 
 
 def can_moderate(roles: Iterable[str]) -> bool:
@@ -48,7 +43,7 @@ def check_author_or_moderator(user_id: str, roles: Iterable[str], author_id: str
 
 def check_downvote(value: int, level: int) -> None:
     if value == -1 and level < DOWNVOTE_LEVEL:
-        raise NotAllowedError("down-voting needs trust level 1 (basic)")
+        raise NotAllowedError(f"down-voting needs trust level {levels.describe(DOWNVOTE_LEVEL)}")
 
 
 @dataclass(frozen=True)
@@ -58,7 +53,7 @@ class FlagOutcome:
 
 def check_flag(*, flagger_id: str, author_id: str, level: int, flaggers: Iterable[str]) -> None:
     if level < FLAG_LEVEL:
-        raise NotAllowedError("flagging needs trust level 2 (member)")
+        raise NotAllowedError(f"flagging needs trust level {levels.describe(FLAG_LEVEL)}")
     if flagger_id == author_id:
         raise NotAllowedError("you cannot flag your own post")
     if flagger_id in set(flaggers):
@@ -70,20 +65,6 @@ def flag_outcome(*, level: int, flags_before: int, already_hidden: bool) -> Flag
     if already_hidden:
         return FlagOutcome(hides=False)
     return FlagOutcome(hides=level >= HIDE_AT_ONCE_LEVEL or flags_before + 1 >= FLAGS_TO_HIDE)
-
-
-def check_can_escalate(*, kind: str, escalated_before: bool, status: str) -> None:
-    if kind != "question":
-        raise ConflictError("only questions can be escalated")
-    if status == "solved":
-        raise ConflictError("a solved question is not escalated")
-    if escalated_before:
-        raise ConflictError("this question has already been escalated")
-
-
-def resolution_for_accept(answer_author_id: str, question_author_id: str) -> str:
-    """Accepting a peer's answer resolves an escalation as answered by the community."""
-    return "closed" if answer_author_id == question_author_id else "answered_by_community"
 
 
 def newer(a: tuple[object, str], b: tuple[object, str] | None) -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from communitykit.app import runtime_of
-from communitykit.auth import Principal, decode_token
+from communitykit.auth import OptionalUser
 
 from ..adapters.mongo import ForumDb
 
@@ -16,21 +16,13 @@ def get_db(request: Request) -> ForumDb:
     return ForumDb(runtime_of(request).db)
 
 
-def optional_user(request: Request) -> Principal | None:
-    """Reads are public; a valid token only changes what a moderator may see."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    settings = request.app.state.settings
-    return decode_token(token.strip(), settings.jwt_secret, settings.jwt_algorithm)
-
-
 def published(request: Request) -> None:
     """After a write: wake the outbox relay instead of waiting for its next poll."""
     runtime_of(request).notify_outbox()
 
 
 Db = Annotated[ForumDb, Depends(get_db)]
-Viewer = Annotated[Principal | None, Depends(optional_user)]
+#: public reads: the caller when a valid token is sent (a moderator sees hidden posts)
+Viewer = OptionalUser
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=1000)]

@@ -1,23 +1,17 @@
-"""Helpers shared by the handlers: clock, ids and the optimistic thread update loop."""
+"""Helpers shared by the handlers: clock, ids, live documents. (The one optimistic update
+loop is the repository's: adapters/repository.py.)"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-from communitykit.outbox import outbox_ops
-from schemas import Envelope, topics
 
 from ..adapters.mongo import Doc, ForumDb
-from ..domain.errors import ConflictError, PostNotFoundError, ThreadNotFoundError
+from ..adapters.repository import MAX_RETRIES, TOPIC
+from ..domain.errors import PostNotFoundError, ThreadNotFoundError
+from ..domain.thread import once_id
 
-TOPIC = topics.FORUM_EVENTS
-MAX_RETRIES = 20
-
-#: given the current thread, the update to apply and the events to record (or None: no-op)
-Change = Callable[[Doc], Awaitable[tuple[Doc, Sequence[Envelope[Any]]] | None]]
+__all__ = ["MAX_RETRIES", "TOPIC", "live_post", "live_thread", "new_id", "now", "once_id"]
 
 
 def now() -> datetime:
@@ -43,34 +37,3 @@ async def live_post(db: ForumDb, post_id: str) -> Doc:
     if p is None:
         raise PostNotFoundError(f"no post {post_id!r}")
     return p
-
-
-async def update_thread(db: ForumDb, thread_id: str, change: Change) -> Doc:
-    """Read-modify-write of one thread guarded by its ``version`` (optimistic concurrency).
-
-    The state change and its events go in ONE single-document update, so they are durable
-    together (outbox); a concurrent writer makes the filter miss and we recompute.
-    """
-    for _ in range(MAX_RETRIES):
-        thread = await live_thread(db, thread_id)
-        result = await change(thread)
-        if result is None:
-            return thread
-        update, events = result
-        update = outbox_ops(TOPIC, events, update)
-        update.setdefault("$inc", {})["version"] = 1
-        res = await db.threads.update_one(
-            {"_id": thread_id, "version": thread.get("version", 0)}, update
-        )
-        if res.matched_count:
-            return thread
-    raise ConflictError("the thread is changing too fast; try again")
-
-
-def once_id(*parts: str) -> str:
-    """Event id of a fact that can happen at most once (escalated, resolved, hidden).
-
-    Deterministic: the guarded update that records it can only match once, and should an
-    entry ever be published twice (relay at-least-once), consumers dedupe it by id.
-    """
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "community/forum/" + "/".join(parts)))

@@ -1,77 +1,64 @@
-"""Escalation of unanswered questions to the support centre (SPEC 1, idea 1)."""
+"""Escalation of questions to the support centre (SPEC 3; lifecycle in domain/escalation.py).
+
+Every command is load → call → save (adapters/repository.py): one update of the thread,
+guarded by its version, with the events in its outbox.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from communitykit.auth import Principal
-from communitykit.outbox import outbox_ops
-from schemas import new_event
-from schemas.forum import QuestionEscalated
+from communitykit.pagination import page
 
-from ..adapters.mongo import Doc, ForumDb
-from ..adapters.pagination import page
-from ..domain import rules
+from ..adapters.mongo import ForumDb
+from ..adapters.repository import Threads
 from ..domain.errors import NotAllowedError
-from ._common import TOPIC, now, once_id, update_thread
-from .views import escalation_view
+from ..domain.thread import Thread
+from ._common import now
+from .views import EscalationItem, EscalationOut, escalation_item, escalation_out
 
 log = logging.getLogger(__name__)
 
 
-def _escalation(t: Doc, reason: str, at: datetime, actor: str | None) -> tuple[Doc, Any]:
-    waited = max(0, int((at - t["created_at"]).total_seconds()))
-    event = new_event(
-        QuestionEscalated(
-            thread_id=t["_id"],
-            question_author_id=t["author_id"],
-            asked_at=t["created_at"],
-            escalated_at=at,
-            waited_seconds=waited,
-            reason=reason,
-        ),  # type: ignore[arg-type]
-        subject=t["_id"],
-        actor_id=actor,
-        time=at,
-        event_id=once_id(t["_id"], "escalated"),
-    )
-    sets = {
-        "status": "escalated",
-        "escalation_state": "open",
-        "escalated_at": at,
-        "escalation_reason": reason,
-    }
-    return sets, event
+async def _run(db: ForumDb, thread_id: str, command: Any) -> EscalationOut:
+    thread, _ = await Threads(db).change(thread_id, command)
+    return escalation_out(thread)
 
 
-async def request_escalation(db: ForumDb, user: Principal, thread_id: str) -> dict[str, Any]:
-    """POST /threads/{id}/escalate (question author) → QuestionEscalated (reason requested)."""
+async def request_escalation(db: ForumDb, user: Principal, thread_id: str) -> EscalationOut:
+    """POST /threads/{id}/escalate (the asker) → QuestionEscalated (reason requested), or
+    EscalationReopened when an earlier escalation was resolved and the question is back in
+    play."""
+    return await _run(db, thread_id, lambda t: t.request_escalation(user, now()))
 
-    async def change(t: Doc) -> tuple[Doc, list[Any]]:
-        if t["author_id"] != user.user_id:
-            raise NotAllowedError("only the question's author may escalate it")
-        rules.check_can_escalate(
-            kind=t["kind"],
-            escalated_before=t.get("escalated_at") is not None,
-            status=t.get("status", "open"),
-        )
-        sets, event = _escalation(t, "requested", now(), user.user_id)
-        return {"$set": sets}, [event]
 
-    await update_thread(db, thread_id, change)
-    return {"thread_id": thread_id, "status": "escalated"}
+async def acknowledge(db: ForumDb, user: Principal, thread_id: str) -> EscalationOut:
+    """POST /threads/{id}/escalation/acknowledge (support, staff) → EscalationAcknowledged."""
+    return await _run(db, thread_id, lambda t: t.acknowledge(user, now()))
+
+
+async def confirm(db: ForumDb, user: Principal, thread_id: str) -> EscalationOut:
+    """POST /threads/{id}/escalation/confirm (the asker): confirms a resolution, or ends an
+    escalation still waiting (EscalationResolved ``closed`` if nobody else answered)."""
+    return await _run(db, thread_id, lambda t: t.confirm(user, now()))
+
+
+async def reopen(db: ForumDb, user: Principal, thread_id: str, reason: str) -> EscalationOut:
+    """POST /threads/{id}/escalation/reopen (the asker) → EscalationReopened."""
+    return await _run(db, thread_id, lambda t: t.reopen(user, reason, now()))
 
 
 async def escalate_due(db: ForumDb, after_seconds: float, batch: int = 100) -> int:
     """Escalate every open question older than the threshold with no reply from others.
 
-    Each escalation is ONE conditional single-document update whose filter requires the
-    thread to be open and never escalated, and which records QuestionEscalated in the same
-    update (outbox): replicas racing on the same thread, or a restart, cannot escalate twice.
-    """
+    Each escalation is ONE update guarded by the version the thread was read at (any reply
+    by someone else, accept or escalation bumps it) that records QuestionEscalated in the
+    same update (outbox): replicas racing on the same thread, or a restart, cannot escalate
+    twice (Thread.escalate_unanswered refuses a thread escalated before)."""
     at = now()
     cutoff = at - timedelta(seconds=after_seconds)
     # exactly the (kind, status, escalated_at, created_at) index's range, oldest first; a
@@ -90,20 +77,12 @@ async def escalate_due(db: ForumDb, after_seconds: float, batch: int = 100) -> i
         .limit(batch)
         .to_list(None)
     )
-    done = 0
-    for t in due:
-        sets, event = _escalation(t, "unanswered", at, None)
-        res = await db.threads.update_one(
-            {
-                "_id": t["_id"],
-                "status": "open",
-                "escalated_at": None,
-                "has_other_reply": False,
-                "deleted": {"$ne": True},
-            },
-            outbox_ops(TOPIC, [event], {"$set": sets, "$inc": {"version": 1}}),
-        )
-        done += res.modified_count
+    repo, done = Threads(db), 0
+    for d in due:
+        thread = Thread.from_doc(d)
+        events = thread.escalate_unanswered(at)
+        if events and await repo.save(thread, events):  # a miss: someone changed it first
+            done += 1
     return done
 
 
@@ -122,19 +101,29 @@ async def escalation_loop(
         await asyncio.sleep(every_seconds)
 
 
+#: GET /escalations?status= → the equality it reads ("open" is the queue: open or acknowledged)
+QUEUE_FILTERS = {
+    "open": {"escalation_queue": "open"},
+    "acknowledged": {"escalation_state": "acknowledged"},
+    "resolved": {"escalation_queue": "resolved"},
+}
+
+
 async def list_escalations(
     db: ForumDb, user: Principal, status: str, limit: int, cursor: str | None
-) -> dict[str, Any]:
-    """GET /escalations (support, staff): the support centre's queue."""
+) -> tuple[list[EscalationItem], str | None]:
+    """GET /escalations (support, staff): the support centre's queue, the most recently
+    (re)opened first, by the (queue or state, queued_at, _id) index."""
     if not user.has("support", "staff"):
         raise NotAllowedError("the escalation queue is for support and staff")
     docs, nxt = await page(
         db.threads,
-        {"escalation_state": status},
-        sort="escalated_at",
+        QUEUE_FILTERS[status],
+        sort="queued_at",
         limit=limit,
         cursor=cursor,
         projection={"outbox": 0, "applied": 0},
         keep=lambda t: not t.get("deleted"),
+        scope=f"escalations:{status}",
     )
-    return {"items": [escalation_view(t) for t in docs], "next_cursor": nxt}
+    return [escalation_item(t) for t in docs], nxt

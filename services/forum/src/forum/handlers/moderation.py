@@ -1,74 +1,277 @@
-"""Flags: once per user per post; enough of them hide the post exactly once."""
+"""Moderation: flags, the moderators' review queue, restore, and the author's notices.
+
+Load the post's moderation state → ask ``PostModeration`` (domain/moderation.py) → save its
+new state in ONE update of the post guarded by its ``version``, with the events in the post's
+outbox. Post fields written here (besides ``version`` and the outbox)::
+
+    flaggers      everyone who ever flagged it         open_flags   [{user_id, reason, at}]
+    flag_review   "open" while flags await review       flagged_at   first open flag (queue)
+    hidden, hidden_at, hidden_reason, hidden_by ("community" or a moderator), hide_count,
+    restore_count
+    notice        {kind: hidden|restored, reason, at}   notice_for / notice_at  (the author's
+                                                        notices, by index)
+
+An opening post's ``hidden`` is copied onto its thread (lists skip hidden threads). That copy
+is a second write; every moderation call on the post first repairs a copy a crash left stale,
+so repeating the call (restore is idempotent) converges.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from communitykit.auth import Principal
 from communitykit.outbox import outbox_ops
-from schemas import new_event
-from schemas.forum import PostFlagged, PostHidden
+from communitykit.pagination import page
 
 from ..adapters.mongo import Doc, ForumDb
 from ..domain import rules
 from ..domain.commands import FlagPost
 from ..domain.errors import ConflictError
-from ._common import MAX_RETRIES, TOPIC, live_post, now, once_id
+from ..domain.moderation import Flag, Notice, PostModeration, ReviewFlags, check_moderator
+from ._common import MAX_RETRIES, TOPIC, live_post, now
+
+
+class ModerationResult(BaseModel):
+    """The post's moderation state after a flag, review or restore."""
+
+    post_id: str
+    hidden: bool
+    hidden_reason: str | None
+    open_flags: int
+
+
+class FlagView(BaseModel):
+    user_id: str
+    reason: str | None
+    at: datetime | None
+
+
+class FlagQueueItem(BaseModel):
+    post_id: str
+    thread_id: str
+    parent_post_id: str | None
+    kind: str | None
+    author_id: str
+    body: str | None
+    hidden: bool
+    hidden_reason: str | None
+    flagged_at: datetime | None
+    flag_count: int
+    flags: list[FlagView]
+
+
+class FlagPage(BaseModel):
+    items: list[FlagQueueItem]
+    next_cursor: str | None
+
+
+class NoticeView(BaseModel):
+    post_id: str
+    thread_id: str
+    kind: Literal["post_hidden", "post_restored"]
+    reason: str
+    at: datetime
+    hidden: bool
+    body: str | None
+
+
+class NoticePage(BaseModel):
+    items: list[NoticeView]
+    next_cursor: str | None
+
+
+def to_state(p: Doc) -> PostModeration:
+    flaggers = tuple(p.get("flaggers") or ())
+    if "open_flags" in p:
+        open_flags = tuple(
+            Flag(f["user_id"], f.get("reason") or "", f.get("at")) for f in p["open_flags"] or ()
+        )
+    else:  # written before the review queue: every flag is still open
+        open_flags = tuple(Flag(u, "", None) for u in flaggers)
+    n = p.get("notice")
+    hidden = bool(p.get("hidden", False))
+    return PostModeration(
+        post_id=p["_id"],
+        thread_id=p["thread_id"],
+        author_id=p["author_id"],
+        version=int(p.get("version", 0)),
+        hidden=hidden,
+        hidden_at=p.get("hidden_at"),
+        hidden_reason=p.get("hidden_reason"),
+        hidden_by=p.get("hidden_by", "community" if hidden else None),
+        hide_count=int(p.get("hide_count", 1 if hidden else 0)),
+        restore_count=int(p.get("restore_count", 0)),
+        flaggers=flaggers,
+        open_flags=open_flags,
+        flagged_at=p.get("flagged_at"),
+        notice=Notice(n["kind"], n["reason"], n["at"]) if n else None,
+    )
+
+
+def state_fields(s: PostModeration) -> Doc:
+    fields: Doc = {
+        "hidden": s.hidden,
+        "hidden_at": s.hidden_at,
+        "hidden_reason": s.hidden_reason,
+        "hidden_by": s.hidden_by,
+        "hide_count": s.hide_count,
+        "restore_count": s.restore_count,
+        "flaggers": list(s.flaggers),
+        "open_flags": [
+            {"user_id": f.user_id, "reason": f.reason, "at": f.at} for f in s.open_flags
+        ],
+        "flag_review": "open" if s.in_queue else None,
+        "flagged_at": s.flagged_at,
+    }
+    if s.notice is not None:
+        fields["notice"] = {"kind": s.notice.kind, "reason": s.notice.reason, "at": s.notice.at}
+        fields["notice_for"] = s.author_id
+        fields["notice_at"] = s.notice.at
+    return fields
+
+
+async def _sync_thread_copy(db: ForumDb, post: Doc) -> None:
+    """An opening post's ``hidden`` on its thread (a copy for the lists)."""
+    if post.get("parent_post_id") is None:
+        await db.threads.update_one(
+            {"_id": post["thread_id"], "hidden": {"$ne": bool(post.get("hidden"))}},
+            {"$set": {"hidden": bool(post.get("hidden"))}},
+        )
+
+
+async def _change(db: ForumDb, post_id: str, decide: Any) -> tuple[Doc, PostModeration]:
+    """Load → decide → one guarded update with the outbox; retried when the post changed."""
+    for _ in range(MAX_RETRIES):
+        post = await live_post(db, post_id)
+        await _sync_thread_copy(db, post)  # repair a copy a crash left stale
+        state = to_state(post)
+        new, events = decide(state)
+        if not events and new == state:
+            return post, state
+        update = outbox_ops(TOPIC, events, {"$set": state_fields(new), "$inc": {"version": 1}})
+        res = await db.posts.update_one({"_id": post_id, "version": post.get("version", 0)}, update)
+        if res.matched_count:
+            if new.hidden != state.hidden:
+                await _sync_thread_copy(db, {**post, "hidden": new.hidden})
+            return post, new
+    raise ConflictError("the post is changing too fast; try again")
+
+
+def _result(s: PostModeration) -> dict[str, Any]:
+    return {
+        "post_id": s.post_id,
+        "hidden": s.hidden,
+        "hidden_reason": s.hidden_reason,
+        "open_flags": len(s.open_flags),
+    }
 
 
 async def flag_post(db: ForumDb, user: Principal, post_id: str, cmd: FlagPost) -> dict[str, Any]:
-    """POST /posts/{id}/flags → PostFlagged (and PostHidden when the rule says so) in the
-    post's outbox, in one update guarded by the post's ``version``: two concurrent third
-    flags cannot both hide it, and a user's second flag is refused."""
+    """POST /posts/{id}/flags → PostFlagged (and PostHidden when the flag rule says so)."""
     level = rules.effective_level(await db.level_of(user.user_id), user.roles)
-    for _ in range(MAX_RETRIES):
-        post = await live_post(db, post_id)
-        flaggers = post.get("flaggers", [])
-        rules.check_flag(
-            flagger_id=user.user_id, author_id=post["author_id"], level=level, flaggers=flaggers
+    at = now()
+    _, new = await _change(db, post_id, lambda s: s.flag(user.user_id, level, cmd.reason, at))
+    return _result(new)
+
+
+async def review_flags(
+    db: ForumDb, user: Principal, post_id: str, cmd: ReviewFlags
+) -> dict[str, Any]:
+    """POST /flags/{post_id}/review (moderators): agree → hidden; disagree → flags cleared."""
+    check_moderator(user.roles, "review flags")
+    at = now()
+    _, new = await _change(
+        db, post_id, lambda s: s.review(user.user_id, user.roles, cmd.decision, cmd.reason, at)
+    )
+    return _result(new)
+
+
+async def restore_post(db: ForumDb, user: Principal, post_id: str) -> dict[str, Any]:
+    """POST /posts/{id}/restore (moderators) → PostRestored; a visible post stays as it is."""
+    check_moderator(user.roles, "restore posts")
+    at = now()
+    _, new = await _change(db, post_id, lambda s: s.restore(user.user_id, user.roles, at))
+    return _result(new)
+
+
+def flag_item(p: Doc) -> dict[str, Any]:
+    return {
+        "post_id": p["_id"],
+        "thread_id": p["thread_id"],
+        "parent_post_id": p.get("parent_post_id"),
+        "kind": p.get("kind"),
+        "author_id": p["author_id"],
+        "body": p.get("body"),
+        "hidden": bool(p.get("hidden", False)),
+        "hidden_reason": p.get("hidden_reason"),
+        "flagged_at": p.get("flagged_at"),
+        "flag_count": len(p.get("open_flags") or ()),
+        "flags": [
+            {"user_id": f["user_id"], "reason": f.get("reason"), "at": f.get("at")}
+            for f in p.get("open_flags") or ()
+        ],
+    }
+
+
+async def list_flags(
+    db: ForumDb, user: Principal, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """GET /flags (moderators): posts with open flags, the longest-waiting first."""
+    check_moderator(user.roles, "see the flag queue")
+
+    async def in_live_threads(rows: list[Doc]) -> list[Doc | None]:
+        """Posts of removed threads are gone for everyone: not in the queue either (one
+        ``_id $in`` lookup per batch)."""
+        ids = sorted({r["thread_id"] for r in rows})
+        found = await db.threads.find({"_id": {"$in": ids}}, {"deleted": 1, "status": 1}).to_list(
+            None
         )
-        outcome = rules.flag_outcome(
-            level=level, flags_before=len(flaggers), already_hidden=post.get("hidden", False)
-        )
-        at = now()
-        events: list[Any] = [
-            new_event(
-                PostFlagged(
-                    post_id=post_id,
-                    thread_id=post["thread_id"],
-                    flagger_id=user.user_id,
-                    reason=cmd.reason,
-                ),
-                subject=post["thread_id"],
-                actor_id=user.user_id,
-                time=at,
-            )
-        ]
-        sets: Doc = {}
-        if outcome.hides:
-            sets = {"hidden": True, "hidden_at": at}
-            events.append(
-                new_event(
-                    PostHidden(
-                        post_id=post_id,
-                        thread_id=post["thread_id"],
-                        author_id=post["author_id"],
-                        reason="flagged",
-                    ),
-                    subject=post["thread_id"],
-                    time=at,
-                    event_id=once_id(post_id, "hidden"),
-                )
-            )
-        update: Doc = {"$push": {"flaggers": user.user_id}, "$inc": {"version": 1}}
-        if sets:
-            update["$set"] = sets
-        res = await db.posts.update_one(
-            {"_id": post_id, "version": post["version"]}, outbox_ops(TOPIC, events, update)
-        )
-        if res.matched_count:
-            if outcome.hides and post["parent_post_id"] is None:
-                # an opening post hidden hides its thread from lists (a copy for the lists)
-                await db.threads.update_one({"_id": post["thread_id"]}, {"$set": {"hidden": True}})
-            return {"post_id": post_id, "hidden": outcome.hides or post.get("hidden", False)}
-    raise ConflictError("the post is changing too fast; try again")
+        live = {t["_id"] for t in found if not t.get("deleted") and t.get("status") != "deleted"}
+        return [r if r["thread_id"] in live else None for r in rows]
+
+    docs, nxt = await page(
+        db.posts,
+        {"flag_review": "open"},
+        sort="flagged_at",
+        descending=False,
+        limit=limit,
+        cursor=cursor,
+        projection={"outbox": 0},
+        keep=lambda p: not p.get("deleted"),
+        resolve=in_live_threads,
+    )
+    return {"items": [flag_item(p) for p in docs], "next_cursor": nxt}
+
+
+def notice_item(p: Doc) -> dict[str, Any]:
+    n = p["notice"]
+    return {
+        "post_id": p["_id"],
+        "thread_id": p["thread_id"],
+        "kind": f"post_{n['kind']}",
+        "reason": n["reason"],
+        "at": n["at"],
+        "hidden": bool(p.get("hidden", False)),
+        "body": p.get("body"),
+    }
+
+
+async def my_notices(
+    db: ForumDb, user: Principal, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """GET /me/notices: what moderation did to the caller's posts, newest first (one notice
+    per post: its latest state), with the post's text so the author sees what was hidden."""
+    docs, nxt = await page(
+        db.posts,
+        {"notice_for": user.user_id},
+        sort="notice_at",
+        limit=limit,
+        cursor=cursor,
+        projection={"outbox": 0},
+        keep=lambda p: not p.get("deleted"),
+    )
+    return {"items": [notice_item(p) for p in docs], "next_cursor": nxt}

@@ -1,4 +1,4 @@
-"""Posts: edit and delete (author or moderator)."""
+"""Posts: edit and delete (author or moderator): load → call → save."""
 
 from __future__ import annotations
 
@@ -7,93 +7,91 @@ from typing import Any
 from communitykit.auth import Principal
 from communitykit.outbox import outbox_ops
 from schemas import new_event
-from schemas.forum import PostDeleted, PostEdited
+from schemas.forum import PostDeleted
 
-from ..adapters.mongo import ForumDb
-from ..domain import rules
+from ..adapters.mongo import Doc, ForumDb
+from ..adapters.repository import Posts, Threads
 from ..domain.commands import EditPost
-from ..domain.errors import ConflictError, InvalidCommandError
+from ..domain.post import Post
 from . import tags as thread_tags
-from ._common import TOPIC, live_post, now
-from .sync import apply_reply_change
+from ._common import TOPIC, now
+from .sync import OPENING_DEL_MARK, apply_reply_change, finish_opening_removal
+from .views import Edited
 
 
-async def edit_post(db: ForumDb, user: Principal, post_id: str, cmd: EditPost) -> dict[str, Any]:
-    """PATCH /posts/{id} → the post document and PostEdited {fields} in its outbox.
+async def edit_post(db: ForumDb, user: Principal, post_id: str, cmd: EditPost) -> Edited:
+    """PATCH /posts/{id} → the post document and PostEdited {fields} in its outbox (Post.edit,
+    one update guarded by the post's version).
 
     The post is the authority on its body, title and tags; the thread keeps a copy of the
     title and tags for lists, synced right after (a crash in between leaves only the copy stale
     until the next edit; GET /threads/{id} reads the post)."""
-    cmd.check()
-    post = await live_post(db, post_id)
-    rules.check_author_or_moderator(user.user_id, user.roles, post["author_id"])
-    opening = post["parent_post_id"] is None
-    if not opening and (cmd.title is not None or cmd.tags is not None):
-        field = "title" if cmd.title is not None else "tags"
-        raise InvalidCommandError("only an opening post has a title and tags", field=field)
-    changes = {k: v for k, v in cmd.model_dump(exclude_none=True).items() if post.get(k) != v}
-    if not changes:
-        return {"post_id": post_id, "fields": []}
-    at = now()
-    event = new_event(
-        PostEdited(
-            post_id=post_id,
-            thread_id=post["thread_id"],
-            editor_id=user.user_id,
-            fields=sorted(changes),
-            title=changes.get("title"),
-            body=changes.get("body"),
-            tags=changes.get("tags"),
-        ),
-        subject=post["thread_id"],
-        actor_id=user.user_id,
-        time=at,
-    )
-    update = outbox_ops(
-        TOPIC, [event], {"$set": {**changes, "edited_at": at}, "$inc": {"version": 1}}
-    )
-    res = await db.posts.update_one({"_id": post_id, "version": post["version"]}, update)
-    if not res.matched_count:
-        raise ConflictError("the post changed meanwhile; reload and try again")
-    thread_copy = {k: v for k, v in changes.items() if k in ("title", "tags")}
+    old_tags: list[str] = []
+
+    def command(p: Post) -> tuple[Doc, list[Any]]:
+        nonlocal old_tags
+        old_tags = list(p.tags)
+        changed, events = p.edit(user, cmd.model_dump(exclude_none=True), now())
+        return ({**changed, "edited_at": p.edited_at} if changed else {}), events
+
+    post, changed, _ = await Posts(db).change(post_id, command)
+    fields = sorted(k for k in changed if k != "edited_at")
+    thread_copy = {k: v for k, v in changed.items() if k in ("title", "tags")}
     if thread_copy:
-        await db.threads.update_one({"_id": post["thread_id"]}, {"$set": thread_copy})
-    if "tags" in changes:
-        await thread_tags.retag(db, post["thread_id"], post.get("tags") or [], changes["tags"])
-    return {"post_id": post_id, "fields": sorted(changes)}
+        await db.threads.update_one({"_id": post.thread_id}, {"$set": thread_copy})
+    if "tags" in changed:
+        await thread_tags.retag(db, post.thread_id, old_tags, changed["tags"])
+    return Edited(post_id=post_id, fields=fields)
 
 
 async def delete_post(db: ForumDb, user: Principal, post_id: str) -> None:
-    """DELETE /posts/{id} → ``deleted`` on the post with PostDeleted in its outbox; then the
-    thread (gone with its opening post; otherwise one atomic update of its counters, status
-    and accepted answer, exactly once: handlers/sync.py)."""
-    post = await live_post(db, post_id)
-    rules.check_author_or_moderator(user.user_id, user.roles, post["author_id"])
+    """DELETE /posts/{id}.
+
+    The opening post removes its thread: Thread.remove (who may remove a question, and an
+    escalation still waiting ends with EscalationResolved ``closed``) in ONE guarded update
+    of the thread with PostDeleted in its outbox and the pending mark ``opening_del_at``; then
+    the post's own ``deleted`` flag, then the mark goes (sync.finish_opening_removal). A
+    writer that dies in between leaves the mark: the sync loop (or a retried DELETE) finishes
+    it. A reply: ``deleted`` on the post with PostDeleted in its
+    outbox, then one atomic update of the thread's counters, status and accepted answer,
+    exactly once (handlers/sync.py)."""
+    post = await Posts(db).get(post_id)
+    post.check_delete(user)
     at = now()
+    if post.is_opening:
+        await Threads(db).change(
+            post.thread_id,
+            lambda t: t.remove(user, post, at),
+            deleted_ok=True,
+            also={OPENING_DEL_MARK: at},
+        )
+        await finish_opening_removal(db, post.thread_id, post_id, at)
+        return
     event = new_event(
         PostDeleted(
             post_id=post_id,
-            thread_id=post["thread_id"],
-            author_id=post["author_id"],
+            thread_id=post.thread_id,
+            author_id=post.author_id,
             deleted_by=user.user_id,
-            kind=post["kind"],
+            kind=post.kind,  # type: ignore[arg-type]
         ),
-        subject=post["thread_id"],
+        subject=post.thread_id,
         actor_id=user.user_id,
         time=at,
     )
-    opening = post["parent_post_id"] is None
-    sets: Any = {"deleted": True, "deleted_at": at}
-    if not opening:
-        sets["sync_del_at"] = at  # its effect on the thread is pending until applied
+    sets: Any = {"deleted": True, "deleted_at": at, "sync_del_at": at}  # effect pending
     update = outbox_ops(TOPIC, [event], {"$set": sets, "$inc": {"version": 1}})
     res = await db.posts.update_one({"_id": post_id, "deleted": False}, update)
     if not res.matched_count:
         return  # a concurrent delete won; it recorded the one PostDeleted
-    if opening:
-        # status "deleted": out of every status list and of the escalation scan's index range
-        await db.threads.update_one(
-            {"_id": post["thread_id"]}, {"$set": {"deleted": True, "status": "deleted"}}
-        )
-        return
-    await apply_reply_change(db, {**post, **sets}, -1, owner=True)
+    doc: Doc = {
+        "_id": post_id,
+        "thread_id": post.thread_id,
+        "parent_post_id": post.parent_post_id,
+        "kind": post.kind,
+        "author_id": post.author_id,
+        "by_support": post.by_support,
+        "created_at": post.created_at,
+        **sets,
+    }
+    await apply_reply_change(db, doc, -1, owner=True)

@@ -14,7 +14,8 @@ like this:
    ``applied_votes.<event id>`` on the post) and its filter requires that token to be absent,
    so the change is applied at most once, whoever applies it and however often they retry;
 3. the pending mark is cleared;
-4. the request that made the change removes its token, if it cleared its mark before anyone
+4. the request that made the change removes its token (a reply's: by the next update of
+   its thread, or the sync loop; see TokenRemover), if it cleared its mark before anyone
    else claimed it. Any other writer (the sync loop, or the same voter's next request
    finishing a previous change) first claims the mark, atomically and only while it is still
    there, then does steps 2-3 and never removes the token: so once a token is removed, no
@@ -34,32 +35,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
 
 from communitykit.outbox import outbox_ops
-from schemas import new_event
-from schemas.forum import EscalationResolved
 
 from ..adapters.mongo import Doc, ForumDb
-from ..domain import rules
+from ..domain.post import Post
+from ..domain.thread import Thread
 from . import tags as thread_tags
-from ._common import MAX_RETRIES, TOPIC, now, once_id
+from ._common import MAX_RETRIES, TOPIC, now
 
 log = logging.getLogger(__name__)
 
 #: what a writer re-reads of a thread when its guarded update missed
-_THREAD_FIELDS = {
-    "author_id": 1,
-    "accepted_post_id": 1,
-    "escalation_state": 1,
-    "other_reply_count": 1,
-    "applied": 1,
-    "tags": 1,
-    "deleted": 1,
-}
+_THREAD_FIELDS = {"outbox": 0, "title": 0, "media": 0}
 
 
 def reply_token(post_id: str, delta: int) -> str:
@@ -69,64 +62,35 @@ def reply_token(post_id: str, delta: int) -> str:
 def plan_reply_change(t: Doc, post: Doc, delta: int, at: Any) -> tuple[Doc, Doc, list[Any]]:
     """The guarded update of thread ``t`` for one reply added (+1) or deleted (-1).
 
-    The filter guards only what the status rule reads (accepted answer, escalation, whether
-    someone other than the asker replied), never a version: concurrent replies to a hot
-    thread all match and apply their ``$inc`` atomically; only a change of those inputs
-    makes a writer re-read and recompute."""
+    The rule (status, a support reply ending an escalation) is Thread.apply_reply; this adds
+    the atomic counters. The filter guards only what that rule reads (accepted answer,
+    escalation and its round, whether someone other than the asker replied, whether support
+    replied), never a version: concurrent replies to a hot thread all match and apply their
+    ``$inc`` atomically; only a change of those inputs makes a writer re-read and
+    recompute, and such a change bumps ``version`` for the version-guarded commands."""
     token = reply_token(post["_id"], delta)
     other = post["author_id"] != t["author_id"]
     before = int(t.get("other_reply_count", 0))
     after = before + (delta if other else 0)
-    accepted = t.get("accepted_post_id")
-    esc = t.get("escalation_state")
+    thread = Thread.from_doc(t)
+    events = thread.apply_reply(Post.from_doc(post), delta, after, at)
+    changed = {k: v for k, v in thread.fields().items() if thread.snapshot.get(k) != v}
     filt: Doc = {
         "_id": t["_id"],
         f"applied.{token}": {"$exists": False},
-        "accepted_post_id": accepted,
-        "escalation_state": esc,
+        "accepted_post_id": t.get("accepted_post_id"),
+        "escalation_state": t.get("escalation_state"),
+        "escalation_round": t.get("escalation_round"),
         "other_reply_count": {"$gt": 0} if before > 0 and after > 0 else before,
+        "support_replied": True if t.get("support_replied") else {"$ne": True},
         # a deleted thread keeps its status "deleted" (counters still follow the posts)
         "deleted": True if t.get("deleted") else {"$ne": True},
     }
-    sets: Doc = {f"applied.{token}": at}
-    events: list[Any] = []
-    accepted_after = accepted
-    if delta < 0 and accepted == post["_id"]:  # the accepted answer was deleted
-        accepted_after = None
-        sets.update(accepted_post_id=None, accepted_author_id=None)
-    esc_after = esc
-    if delta > 0 and esc == "open" and other and post.get("by_support"):
-        # a support reply resolves the open escalation (SPEC 3), in the same update
-        esc_after = "resolved"
-        sets.update(
-            escalation_state="resolved",
-            resolved_at=post["created_at"],
-            resolution="answered_by_support",
-            resolved_by=post["author_id"],
-        )
-        events.append(
-            new_event(
-                EscalationResolved(
-                    thread_id=t["_id"],
-                    resolved_by=post["author_id"],
-                    resolution="answered_by_support",
-                ),
-                subject=t["_id"],
-                actor_id=post["author_id"],
-                event_id=once_id(t["_id"], "escalation-resolved"),
-            )
-        )
-    sets["has_other_reply"] = after > 0
-    if not t.get("deleted"):
-        sets["status"] = rules.thread_status(
-            has_other_reply=after > 0,
-            accepted=accepted_after is not None,
-            escalation_open=esc_after == "open",
-        )
+    sets: Doc = {f"applied.{token}": at, **changed}
     inc: Doc = {"reply_count": delta}
     if other:
         inc["other_reply_count"] = delta
-    if (before > 0) != (after > 0) or accepted_after != accepted or esc_after != esc:
+    if set(changed) - {"status"}:
         # a status input changed: version-guarded writers (accept, escalate) must re-read
         inc["version"] = 1
     update: Doc = {"$set": sets, "$inc": inc}
@@ -147,34 +111,91 @@ async def apply_reply_change(
     if not owner and not await _claim(db.posts, post["_id"], {mark: {"$ne": None}}, claim):
         return True  # no longer pending: its writer finished
     t = thread
-    for _ in range(MAX_RETRIES):
-        if t is None:
-            t = await db.threads.find_one({"_id": thread_id}, _THREAD_FIELDS)
-        if t is None or token in (t.get("applied") or {}):
-            break  # thread gone, or applied already (by another writer)
-        filt, update, _ = plan_reply_change(t, post, delta, at)
-        if (await db.threads.update_one(filt, update)).matched_count:
-            if delta > 0 and t.get("tags"):
-                await thread_tags.touch(db, thread_id, at)  # the tag lists' sort key
-            break
-        t = None  # a status input changed meanwhile: re-read and recompute
-    else:
-        log.warning("thread %s too busy; the sync loop will apply %s", thread_id, token)
-        return False
+    # step 4 of earlier changes of this thread, done by this update (one write fewer each)
+    carried = TOKENS.take(db.threads, thread_id)
+    try:
+        for _ in range(MAX_RETRIES):
+            if t is None:
+                t = await db.threads.find_one({"_id": thread_id}, _THREAD_FIELDS)
+            if t is None or token in (t.get("applied") or {}):
+                break  # thread gone, or applied already (by another writer)
+            filt, update, _ = plan_reply_change(t, post, delta, at)
+            if carried:
+                update["$unset"] = dict.fromkeys(sorted(carried), "")
+            if (await db.threads.update_one(filt, update)).matched_count:
+                carried = set()
+                if delta > 0 and t.get("tags"):
+                    await thread_tags.touch(db, thread_id, at)  # the tag lists' sort key
+                break
+            t = None  # a status input changed meanwhile: re-read and recompute
+        else:
+            log.warning("thread %s too busy; the sync loop will apply %s", thread_id, token)
+            return False
+    finally:
+        TOKENS.defer(db.threads, thread_id, carried)  # not removed: the next one carries them
     if await _clear(db.posts, {"_id": post["_id"]}, [mark], claim, owner=owner):
-        TOKENS.remove(db.threads, thread_id, f"applied.{token}")
+        TOKENS.defer(db.threads, thread_id, {f"applied.{token}"})
     return True
 
 
+#: how long a reply's token waits for the next reply of its thread to carry its removal
+DEFER_SECONDS = 1.0
+
+
 class TokenRemover:
-    """Step 4 in the background, one ``$unset`` per document for all the tokens waiting
-    for it: while one removal on a hot thread is in flight, the next replies' tokens gather
-    and go in the next one. The request does not wait for it. Tokens still waiting when the
-    process stops stay on their documents, like those of a crash (harmless bytes)."""
+    """Step 4, off the request path.
+
+    A vote's token goes in the background, one ``$unset`` per document for all the tokens
+    waiting for it (:meth:`remove`: while one removal on a hot post is in flight, the next
+    ones gather). A reply's token on its thread is *deferred* (:meth:`defer`): the next reply
+    change of that thread in this process takes it (:meth:`take`) and removes it in its own
+    guarded update, so a hot thread pays no write of its own for it; a background task
+    removes those left waiting for ``DEFER_SECONDS`` (:meth:`flush`: a quiet thread). Removing a
+    token later than possible is always safe (it only has to come after its mark was cleared
+    unclaimed). Tokens still waiting when the process stops stay on their documents, like
+    those of a crash (harmless bytes)."""
 
     def __init__(self) -> None:
         self._waiting: dict[tuple[str, Any], tuple[Any, set[str]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: (collection, _id) → (collection, fields, monotonic time of the first)
+        self._deferred: dict[tuple[str, Any], tuple[Any, set[str], float]] = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    def defer(self, coll: Any, doc_id: Any, fields: set[str]) -> None:
+        if not fields:
+            return
+        key = (coll.full_name, doc_id)
+        if key in self._deferred:
+            self._deferred[key][1].update(fields)
+        else:
+            self._deferred[key] = (coll, set(fields), time.monotonic())
+        f = self._flusher
+        if f is None or f.done() or f.get_loop() is not asyncio.get_running_loop():
+            self._flusher = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        try:
+            while self._deferred:
+                await asyncio.sleep(DEFER_SECONDS)
+                self.flush(older_than=DEFER_SECONDS)
+        finally:
+            self._flusher = None
+
+    def take(self, coll: Any, doc_id: Any) -> set[str]:
+        """The deferred tokens of one document, for the caller's next update of it (the
+        caller gives back with :meth:`defer` what it did not remove)."""
+        entry = self._deferred.pop((coll.full_name, doc_id), None)
+        return entry[1] if entry else set()
+
+    def flush(self, older_than: float = 0.0) -> None:
+        """Remove (in the background) the deferred tokens waiting for ``older_than`` s."""
+        limit = time.monotonic() - older_than
+        for key, (coll, fields, since) in list(self._deferred.items()):
+            if since <= limit:
+                del self._deferred[key]
+                for field in fields:
+                    self.remove(coll, key[1], field)
 
     def remove(self, coll: Any, doc_id: Any, field: str) -> None:
         key = (coll.full_name, doc_id)
@@ -199,7 +220,11 @@ class TokenRemover:
             self._waiting.pop(key, None)
 
     async def drain(self) -> None:
-        """Wait for the removals in flight (tests; shutdown)."""
+        """Remove every deferred token and wait for the removals in flight (tests;
+        shutdown)."""
+        self.flush()
+        if self._flusher is not None:
+            self._flusher.cancel()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -269,6 +294,20 @@ async def apply_vote_change(db: ForumDb, vote: Doc, *, owner: bool) -> int:
     return int(p["score"])
 
 
+#: on a removed thread until its opening post's ``deleted`` flag is set (handlers/sync.py)
+OPENING_DEL_MARK = "opening_del_at"
+
+
+async def finish_opening_removal(db: ForumDb, thread_id: str, post_id: str, at: Any) -> None:
+    """After the thread's removal: the opening post's ``deleted`` flag, then the thread's
+    pending mark goes. Both idempotent; any number of writers may run it."""
+    await db.posts.update_one(
+        {"_id": post_id, "deleted": False},
+        {"$set": {"deleted": True, "deleted_at": at}, "$inc": {"version": 1}},
+    )
+    await db.threads.update_one({"_id": thread_id}, {"$unset": {OPENING_DEL_MARK: ""}})
+
+
 async def sync_due(db: ForumDb, grace_seconds: float, batch: int = 100) -> int:
     """Apply every change left pending for longer than the grace period (a writer died)."""
     cutoff = now() - timedelta(seconds=grace_seconds)
@@ -287,6 +326,15 @@ async def sync_due(db: ForumDb, grace_seconds: float, batch: int = 100) -> int:
         if p.get("sync_add_at") is not None:  # its creation first
             await apply_reply_change(db, p, +1, owner=False)
         done += await apply_reply_change(db, p, -1, owner=False)
+    for t in (
+        await db.threads.find(
+            {OPENING_DEL_MARK: {"$lt": cutoff}}, {"opening_post_id": 1, OPENING_DEL_MARK: 1}
+        )
+        .limit(batch)
+        .to_list(None)
+    ):  # a removed thread whose opening post's writer died before flagging it
+        await finish_opening_removal(db, t["_id"], t["opening_post_id"], t[OPENING_DEL_MARK])
+        done += 1
     for v in (
         await db.votes.find({"sync_at": {"$lt": cutoff}}, {"outbox": 0}).limit(batch).to_list(None)
     ):

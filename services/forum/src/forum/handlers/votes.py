@@ -12,7 +12,8 @@ from schemas.forum import VoteCast
 from ..adapters.mongo import Doc, ForumDb
 from ..domain import rules
 from ..domain.commands import CastVote
-from ..domain.errors import ConflictError, NotAllowedError
+from ..domain.errors import ConflictError
+from ..domain.post import Post
 from ._common import MAX_RETRIES, TOPIC, live_post
 from .sync import apply_vote_change
 
@@ -23,10 +24,7 @@ async def cast_vote(db: ForumDb, user: Principal, post_id: str, cmd: CastVote) -
     ``value - previous`` applied exactly once (handlers/sync.py), and the thread's copy of an
     opening post's score."""
     post = await live_post(db, post_id)
-    if post.get("hidden"):
-        raise NotAllowedError("this post is hidden and cannot be voted on")
-    if post["author_id"] == user.user_id:
-        raise NotAllowedError("you cannot vote on your own post")
+    Post.from_doc(post).check_votable(user)
     if cmd.value == -1:
         rules.check_downvote(
             cmd.value, rules.effective_level(await db.level_of(user.user_id), user.roles)

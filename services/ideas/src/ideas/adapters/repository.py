@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from communitykit.idempotency import Created, Idempotency, insert_once
 from communitykit.outbox import outbox_fields, outbox_ops
 from schemas import Envelope, topics
 
@@ -115,8 +116,14 @@ class IdeaRepository:
         return idea
 
     # ------------------------------------------------------------------ submit
-    async def add(self, idea: Idea, events: Sequence[Envelope[Any]]) -> None:
-        await self.coll.insert_one(
+    async def add(
+        self, idea: Idea, events: Sequence[Envelope[Any]], idem: Idempotency | None = None
+    ) -> Created:
+        """Insert a new idea; with ``idem`` (its id is ``idem.id()``) a retry of the same
+        request answers as the first did (communitykit.idempotency)."""
+        return await insert_once(
+            self.coll,
+            idem,
             {
                 "_id": idea.idea_id,
                 "title": idea.title,
@@ -139,7 +146,9 @@ class IdeaRepository:
                 "merged_from": [],
                 "version": 0,
                 **outbox_fields(TOPIC, events),
-            }
+            },
+            status=201,
+            body={"idea_id": idea.idea_id},
         )
 
     # ------------------------------------------------------------------ votes

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
+from communitykit.text import NOT_BOOLEAN, STRIPPED, STRIPPED_LOWER, at_most, not_blank
 from schemas.ideas import IdeaStatus
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-Label = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=60)
-]
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Title = Annotated[str, not_blank(200), STRIPPED]
+Text = Annotated[str, not_blank(20_000), STRIPPED]
+Label = Annotated[str, not_blank(60), STRIPPED_LOWER]
+Id = Annotated[str, not_blank(100), STRIPPED]
+Note = Annotated[str, at_most(2000), STRIPPED]
 
 
 class Command(BaseModel):
@@ -32,7 +31,7 @@ class SubmitIdea(Command):
 class CastVote(Command):
     """+1 votes for the idea, 0 withdraws the caller's vote (there are no down-votes)."""
 
-    value: Literal[1, 0]
+    value: Annotated[Literal[1, 0], NOT_BOOLEAN]
 
 
 class ChangeStatus(Command):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from communitykit.auth import CurrentUser
+from communitykit.idempotency import IdempotencyKey
 from schemas.ideas import IdeaStatus
 
 from .. import handlers
@@ -47,10 +48,17 @@ Category = Annotated[str | None, Query(min_length=1, max_length=60)]
 @router.post(
     "/ideas", status_code=status.HTTP_201_CREATED, response_model=Created, responses=WRITE_ERRORS
 )
-async def submit_idea(body: SubmitIdea, user: CurrentUser, repo: Repo, request: Request) -> Created:
-    out = await handlers.submit_idea(repo, user, body)
+async def submit_idea(
+    body: SubmitIdea,
+    user: CurrentUser,
+    repo: Repo,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> Created:
+    out = await handlers.submit_idea(repo, user, body, idempotency_key)
     published(request)
-    return out
+    return Created.model_validate(out.apply(response))
 
 
 @router.get("/ideas", response_model=IdeaPage)
@@ -114,11 +122,18 @@ async def merge(
     responses=ON_IDEA,
 )
 async def add_comment(
-    idea_id: str, body: AddComment, user: CurrentUser, db: Db, repo: Repo, request: Request
+    idea_id: str,
+    body: AddComment,
+    user: CurrentUser,
+    db: Db,
+    repo: Repo,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommentCreated:
-    out = await handlers.add_comment(db, repo, user, idea_id, body)
+    out = await handlers.add_comment(db, repo, user, idea_id, body, idempotency_key)
     published(request)
-    return out
+    return CommentCreated.model_validate(out.apply(response))
 
 
 @router.get(

@@ -48,8 +48,12 @@ class ReputationDb:
         await self.pairs.create_index([("t", ASCENDING)])
         await self.ledger.create_index([("u", ASCENDING), ("k", DESCENDING)])
         await self.users.create_index([("reputation", DESCENDING), ("_id", ASCENDING)])
-        await self.users.create_index([("pm.k", ASCENDING), ("pm.pts", DESCENDING)])
-        await self.users.create_index([("pw.k", ASCENDING), ("pw.pts", DESCENDING)])
+        # the leaderboards page by (points desc, _id asc): the _id in the index keeps a page
+        # an index range (no sort of every user of the period to order ties)
+        for p in ("pm", "pw"):
+            await self.users.create_index(
+                [(f"{p}.k", ASCENDING), (f"{p}.pts", DESCENDING), ("_id", ASCENDING)]
+            )
 
 
 def canonical(collection: str, doc: Doc) -> Doc | None:

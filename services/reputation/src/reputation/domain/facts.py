@@ -33,13 +33,18 @@ class Fact:
 
 @dataclass(frozen=True)
 class Removal:
-    """A post deleted or hidden: it no longer earns anything for anyone."""
+    """A post deleted or hidden: from ``at`` on it earns nothing for anyone. With
+    ``restored``, the reverse (PostRestored): from ``at`` on it earns again. Whether a post
+    counts at a point of the fold is decided by the latest of its removals and restores by
+    (time, event id), never by arrival order (SPEC 4). The forum restores only hidden
+    posts; a deleted post is never restored."""
 
     post_id: str
     thread_id: str
     author_id: str
     at: datetime
     event_id: str
+    restored: bool = False
 
 
 def facts_of(env: Envelope[Any]) -> list[Fact]:
@@ -93,4 +98,6 @@ def removal_of(env: Envelope[Any]) -> Removal | None:
     d = env.data
     if isinstance(d, f.PostDeleted | f.PostHidden):
         return Removal(d.post_id, d.thread_id, d.author_id, env.time, env.id)
+    if isinstance(d, f.PostRestored):
+        return Removal(d.post_id, d.thread_id, d.author_id, env.time, env.id, restored=True)
     return None

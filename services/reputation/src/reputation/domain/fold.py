@@ -140,52 +140,99 @@ class _Fold:
         self.reviews = 0
         self.activity: dict[str, datetime] = {}
         self.state = UserState(user_id)
+        # the raw sum, kept up to date step by step (a step costs what it touches, never a
+        # pass over every standing fact): see raw_sum
+        self.by_target: dict[str, set[tuple[str, str]]] = defaultdict(set)  # target → votes
+        self.day_up: dict[date, int] = defaultdict(int)  # uncapped up-vote points per day
+        self.up = 0  # sum over days of the capped day_up
+        self.vote_other = 0  # down-votes received and cast on replies
+        self.by_answer: dict[str, set[str]] = defaultdict(set)  # answer post → threads
+        self.accept_sum = 0
+        self.solved: set[str] = set()  # threads whose standing accept counts as solved
+        self.idea_sum = 0
 
     # -- the effects of the standing facts --------------------------------------------
 
     def raw_sum(self) -> int:
-        day_up: dict[date, int] = defaultdict(int)
-        other = 0
+        """The sum of the standing effects in the fold's scope (kept incrementally: each
+        vote, accept, status and removal adjusts only what it touches)."""
+        if not self.scope.others:
+            return self.up + self.vote_other
+        return self.up + self.vote_other + self.accept_sum + self.idea_sum
+
+    def _vote_effect(self, v: _Vote) -> tuple[int, int]:
+        """(uncapped up-vote points on ``v.day``, other points) of one standing vote."""
         scope = self.scope
-        for v in self.votes.values() if scope.votes else ():
-            if scope.day is not None and v.day != scope.day:
-                continue  # counted in the scope of the day it was cast
-            if v.serial or v.target in self.removed or v.value == 0 or v.voter == v.author:
-                continue  # a self-vote (the forum refuses them) earns nothing either
-            if v.author == self.user:
-                if v.value > 0:
-                    day_up[v.day] += rules.upvote_points(v.kind)
-                else:
-                    other += rules.POINTS["downvote.received"]
-            elif v.voter == self.user and v.value < 0 and v.kind == "reply":
-                other += rules.POINTS["downvote.cast_on_reply"]
-        up = sum(min(rules.DAILY_UPVOTE_CAP, pts) for pts in day_up.values())
-        if not scope.others:
-            return up + other
-        for a in self.accepts.values():
-            if a["answer_post_id"] in self.removed:
-                continue
-            if a["answer_author_id"] == a["question_author_id"]:
-                continue  # accepting your own answer earns nothing
+        if not scope.votes or (scope.day is not None and v.day != scope.day):
+            return 0, 0  # counted in the scope of the day it was cast
+        if v.serial or v.target in self.removed or v.value == 0 or v.voter == v.author:
+            return 0, 0  # a self-vote (the forum refuses them) earns nothing either
+        if v.author == self.user:
+            if v.value > 0:
+                return rules.upvote_points(v.kind), 0
+            return 0, rules.POINTS["downvote.received"]
+        if v.voter == self.user and v.value < 0 and v.kind == "reply":
+            return 0, rules.POINTS["downvote.cast_on_reply"]
+        return 0, 0
+
+    def _count_vote(self, v: _Vote, sign: int) -> None:
+        up, other = self._vote_effect(v)
+        self.vote_other += sign * other
+        if up:
+            was = self.day_up[v.day]
+            self.day_up[v.day] = was + sign * up
+            cap = rules.DAILY_UPVOTE_CAP
+            self.up += min(cap, self.day_up[v.day]) - min(cap, was)
+
+    def _count_accept(self, thread: str, sign: int) -> None:
+        a = self.accepts.get(thread)
+        if a is None:
+            return
+        pts = 0
+        solved = False
+        if (
+            a["answer_post_id"] not in self.removed
+            and a["answer_author_id"] != a["question_author_id"]
+        ):  # accepting your own answer earns nothing
             if a["answer_author_id"] == self.user:
-                other += rules.POINTS["accept.answer_author"]
+                pts += rules.POINTS["accept.answer_author"]
+                solved = True
             if a["question_author_id"] == self.user:
-                other += rules.POINTS["accept.question_author"]
-        for reached in self.ideas_reached.values():
-            if "planned" in reached:
-                other += rules.POINTS["idea.planned"]
-            if "completed" in reached:
-                other += rules.POINTS["idea.completed"]
-        return up + other
+                pts += rules.POINTS["accept.question_author"]
+        self.accept_sum += sign * pts
+        if sign > 0 and solved:
+            self.solved.add(thread)
+        elif sign < 0:
+            self.solved.discard(thread)
+
+    def _set_removed(self, post_id: str, removed: bool) -> None:
+        """Toggle a post's removal, re-counting only the votes and accepts that touch it."""
+        if (post_id in self.removed) == removed:
+            return
+        votes = [self.votes[k] for k in self.by_target.get(post_id, ())]
+        threads = list(self.by_answer.get(post_id, ()))
+        for v in votes:
+            self._count_vote(v, -1)
+        for t in threads:
+            self._count_accept(t, -1)
+        if removed:
+            self.removed.add(post_id)
+        else:
+            self.removed.discard(post_id)
+        for v in votes:
+            self._count_vote(v, +1)
+        for t in threads:
+            self._count_accept(t, +1)
 
     # -- one step per fact ---------------------------------------------------------------
 
     def step(self, fact: Fact | Removal) -> None:
         before = self.state.raw
         reason: str | None
-        if isinstance(fact, Removal):
-            self.removed.add(fact.post_id)
-            reason, event_id, at = "post-removed", fact.event_id, fact.at
+        if isinstance(fact, Removal):  # the latest removal or restore so far decides
+            self._set_removed(fact.post_id, not fact.restored)
+            reason = "post-restored" if fact.restored else "post-removed"
+            event_id, at = fact.event_id, fact.at
             self._voter_side = self._would_cost = False
             primary = self.scope.whole  # a removal's line is the sum of its scoped parts
         else:
@@ -228,7 +275,11 @@ class _Fold:
         self._voter_side = voter == self.user and author != self.user
         self._would_cost = value < 0 and d["target_kind"] == "reply"
         previous = self.votes.get(key)
+        if previous is not None:
+            self._count_vote(previous, -1)
         self.votes[key] = _Vote(value, day, d["target_kind"], author, voter, d["target_id"], serial)
+        self.by_target[d["target_id"]].add(key)
+        self._count_vote(self.votes[key], +1)
         if voter == self.user:
             self._activity("ideas" if d["target_type"] == "idea" else "voted", fact.at)
         if d["target_type"] == "idea" and author == self.user:
@@ -246,24 +297,30 @@ class _Fold:
         return "downvote-cast" if voter == self.user else "downvote-received"
 
     def _on_accept(self, fact: Fact, d: dict[str, Any]) -> str | None:
+        thread = d["thread_id"]
         if d["accepted"]:
-            self.accepts[d["thread_id"]] = d
+            self._set_accept(thread, d)
             if d["answer_author_id"] == self.user and d["question_author_id"] != self.user:
-                accepted = sum(
-                    1
-                    for a in self.accepts.values()
-                    if a["answer_author_id"] == self.user
-                    and a["question_author_id"] != self.user
-                    and a["answer_post_id"] not in self.removed
-                )
                 self._award("helpful", fact)
-                if accepted >= rules.PROBLEM_SOLVER_ACCEPTS:
+                if len(self.solved) >= rules.PROBLEM_SOLVER_ACCEPTS:
                     self._award("problem-solver", fact)
             return "answer-accepted" if d["answer_author_id"] == self.user else "accepted-an-answer"
-        current = self.accepts.get(d["thread_id"])
+        current = self.accepts.get(thread)
         if current and current["answer_post_id"] == d["answer_post_id"]:
-            del self.accepts[d["thread_id"]]
+            self._set_accept(thread, None)
         return "answer-unaccepted"
+
+    def _set_accept(self, thread: str, d: dict[str, Any] | None) -> None:
+        """Replace (or end, with None) a thread's standing accept."""
+        current = self.accepts.get(thread)
+        if current is not None:
+            self._count_accept(thread, -1)
+            self.by_answer[current["answer_post_id"]].discard(thread)
+            del self.accepts[thread]
+        if d is not None:
+            self.accepts[thread] = d
+            self.by_answer[d["answer_post_id"]].add(thread)
+            self._count_accept(thread, +1)
 
     def _on_post(self, fact: Fact, d: dict[str, Any]) -> str | None:
         kind = d["kind"]
@@ -295,6 +352,7 @@ class _Fold:
         if status not in ("planned", "completed") or status in self.ideas_reached[d["idea_id"]]:
             return None
         self.ideas_reached[d["idea_id"]].add(status)
+        self.idea_sum += rules.POINTS[f"idea.{status}"]
         if status == "completed":
             self._award("visionary", fact)
         return f"idea-{status}"
@@ -324,12 +382,12 @@ def fold(
 ) -> UserState:
     """Derive a user's state from their facts and the removals of posts they touch (in
     ``scope``; the whole fold also fills ``entries``, the shown ledger lines)."""
-    by_post = {r.post_id: r for r in sorted(removals, key=lambda r: (r.at, r.event_id))[::-1]}
-    folder = _Fold(user_id, by_post, scope)
+    by_event = {r.event_id: r for r in removals}  # each removal and restore is one step
+    folder = _Fold(user_id, by_event, scope)
     steps: list[tuple[datetime, str, Fact | Removal]] = [
         (x.at, x.event_id, x) for x in facts if x.kind != "removed"
     ]
-    steps += [(r.at, r.event_id, r) for r in by_post.values()]
+    steps += [(r.at, r.event_id, r) for r in by_event.values()]
     for _at, eid, item in sorted(steps, key=lambda s: (s[0], s[1])):
         folder._current_event = eid
         folder.step(item)

@@ -1,5 +1,8 @@
 """The reputation rules of SPEC 4 (version 1), as one readable table.
 
+Levels (names, thresholds) live in the contract package, ``schemas.levels``; they are
+re-exported here so the domain reads every SPEC 4 number through this module.
+
 Everything else in the domain reads these numbers; nothing else hard-codes a point value.
 """
 
@@ -7,6 +10,10 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Final
+
+from schemas.levels import level_for as level_for
+from schemas.levels import level_name as level_name
+from schemas.levels import next_level as next_level
 
 #: SPEC 4 table: (what happened, who gets it) → points
 POINTS: Final[dict[str, int]] = {
@@ -37,15 +44,7 @@ SERIAL_VOTES_COUNTED: Final = 5
 START: Final = 1
 FLOOR: Final = 1
 
-#: SPEC 4 levels (Discourse-like trust levels): (level, name, minimum reputation)
-LEVELS: Final = (
-    (0, "new", 0),
-    (1, "basic", 10),
-    (2, "member", 100),
-    (3, "regular", 500),
-    (4, "leader", 2000),
-)
-
+#: SPEC 4 levels: defined once, in the contract package (schemas.levels)
 #: SPEC 4 badges (each awarded once)
 BADGES: Final = (
     "first-question",
@@ -64,27 +63,6 @@ CHAMPION_WINDOW_DAYS: Final = 30
 CHAMPION_KINDS_NEEDED: Final = 4
 #: the five activity kinds of the champion badge
 CHAMPION_KINDS: Final = ("asked", "answered", "voted", "ideas", "wrote")
-
-
-def level_for(reputation: int) -> int:
-    level = 0
-    for lvl, _name, minimum in LEVELS:
-        if reputation >= minimum:
-            level = lvl
-    return level
-
-
-def level_name(level: int) -> str:
-    return LEVELS[level][1]
-
-
-def next_level(reputation: int) -> tuple[int | None, int]:
-    """(next level or None at the top, points still needed)."""
-    current = level_for(reputation)
-    if current >= LEVELS[-1][0]:
-        return None, 0
-    nxt = LEVELS[current + 1]
-    return nxt[0], max(0, nxt[2] - reputation)
 
 
 def upvote_points(target_kind: str) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
 from communitykit.app import runtime_of
-from communitykit.problems import InvalidInputError
 
 from ..adapters.mongo import ReputationDb
 from ..projections import views
@@ -21,6 +22,36 @@ def get_db(request: Request) -> ReputationDb:
 
 Db = Annotated[ReputationDb, Depends(get_db)]
 Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=1000)]
+
+
+class LedgerEntry(BaseModel):
+    delta: int
+    reason: str
+    source_event_id: str
+    at: datetime
+    thread_id: str | None = None
+    post_id: str | None = None
+    idea_id: str | None = None
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerEntry]
+    next_cursor: str | None
+
+
+class LeaderboardRow(BaseModel):
+    rank: int
+    user_id: str
+    points: int
+    reputation: int
+    level: int
+
+
+class Leaderboard(BaseModel):
+    period: Literal["all", "month", "week"]
+    items: list[LeaderboardRow]
+    next_cursor: str | None
 
 
 @router.get("/users/{user_id}")
@@ -31,23 +62,18 @@ async def get_user(user_id: str, db: Db) -> dict[str, Any]:
 
 
 @router.get("/users/{user_id}/ledger")
-async def get_ledger(
-    user_id: str, db: Db, limit: Limit = 50, cursor: str | None = None
-) -> dict[str, Any]:
-    """Ledger entries, newest first: {delta, reason, source_event_id, at}."""
-    after = None
-    if cursor:
-        try:
-            after = views.decode_cursor(cursor)
-        except ValueError as e:
-            raise InvalidInputError("cursor is not one this API issued", field="cursor") from e
-    return await views.ledger_page(db, user_id, limit, after)
+async def get_ledger(user_id: str, db: Db, limit: Limit = 50, cursor: Cursor = None) -> LedgerPage:
+    """Ledger entries, newest first, with a stable cursor (bound to this user)."""
+    return LedgerPage.model_validate(await views.ledger_page(db, user_id, limit, cursor))
 
 
 @router.get("/leaderboard")
 async def leaderboard(
-    db: Db, period: Literal["all", "month", "week"] = "all", limit: Limit = 20
-) -> dict[str, Any]:
-    """Top users by reputation (all) or by points earned this UTC month / ISO week."""
-    items = await views.leaderboard(db, period, limit)
-    return {"period": period, "items": items, "next_cursor": None}
+    db: Db,
+    period: Literal["all", "month", "week"] = "all",
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Leaderboard:
+    """Top users by reputation (all) or by points earned this UTC month / ISO week; the
+    cursor is bound to the period."""
+    return Leaderboard.model_validate(await views.leaderboard(db, period, limit, cursor))

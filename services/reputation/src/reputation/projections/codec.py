@@ -81,16 +81,21 @@ def vote_fact(user: str, author: str, event_id: str, row: list[Any]) -> Fact:
     return Fact(at_of(at), event_id, user, "vote", data)
 
 
-# -- removals ---------------------------------------------------------------------------------
+# -- removals and restores ------------------------------------------------------------------
+
+RESTORED = "restored"
 
 
 def removal_row(r: Removal) -> list[Any]:
-    return [r.post_id, r.thread_id, r.author_id, at_key(r.at)]
+    """A removal as stored; a restore carries a fifth element (so removals stored before
+    restores existed read back unchanged)."""
+    row = [r.post_id, r.thread_id, r.author_id, at_key(r.at)]
+    return [*row, RESTORED] if r.restored else row
 
 
 def removal_of_row(event_id: str, row: list[Any]) -> Removal:
-    post, thread, author, at = row
-    return Removal(post, thread, author, at_of(at), event_id)
+    post, thread, author, at, *rest = row
+    return Removal(post, thread, author, at_of(at), event_id, restored=rest == [RESTORED])
 
 
 # -- profile facts (kept whole) and activity points ---------------------------------------------
@@ -113,6 +118,35 @@ def point(f: Fact) -> str:
 def point_fact(user: str, p: str) -> Fact:
     at, event_id = p.split("|", 1)
     return Fact(at_of(at), event_id, user, "point", {})
+
+
+# -- where a ledger line came from (SPEC 3: thread_id, post_id, idea_id where they apply) ------
+
+
+Ref = dict[str, str]
+
+
+def _ref(thread: Any = None, post: Any = None, idea: Any = None) -> Ref:
+    pairs = (("thread_id", thread), ("post_id", post), ("idea_id", idea))
+    return {k: str(v) for k, v in pairs if v}
+
+
+def vote_ref(row: list[Any]) -> Ref:
+    """The post (and thread) or idea a stored vote row was cast on."""
+    _voter, target, _kind, ttype, _value, _at, thread = row
+    return _ref(idea=target) if ttype == "idea" else _ref(thread, target)
+
+
+def removal_ref(row: list[Any]) -> Ref:
+    return _ref(row[1], row[0])
+
+
+def profile_ref(row: list[Any]) -> Ref:
+    """The thread/post/idea of a profile fact (accept, idea status, review, idea vote)."""
+    _kind, _at, d = row
+    if d.get("target_type") == "idea":
+        return _ref(idea=d.get("target_id"))
+    return _ref(d.get("thread_id"), d.get("answer_post_id") or d.get("post_id"), d.get("idea_id"))
 
 
 # -- ledger parts -------------------------------------------------------------------------------

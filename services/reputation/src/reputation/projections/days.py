@@ -25,12 +25,28 @@ from pymongo import InsertOne, UpdateOne
 
 from ..adapters.mongo import Doc, ReputationDb
 from ..domain.scopes import derive_day
-from .codec import day_id, pack, packed, part_row, removal_of_row, unpack, unpacked, vote_fact
+from .codec import (
+    Ref,
+    day_id,
+    pack,
+    packed,
+    part_row,
+    removal_of_row,
+    removal_ref,
+    unpack,
+    unpacked,
+    vote_fact,
+    vote_ref,
+)
 from .writes import Op, cas, credit_of, ledger_op, new_token, write
 
 MAX_ROUNDS = 20
 #: how many finished day versions a process remembers (see module docstring)
 FINISHED_MEMORY = 200_000
+
+
+#: a day's derivation: (n, ledger parts out, pending changes, event id → its thread/post/idea)
+Derived = tuple[int, list[Any], list[Any], dict[str, Ref]]
 
 
 @dataclass
@@ -53,6 +69,17 @@ class Push:
     changes: list[tuple[str, int, str, list[Any] | None]]  # (event id, old delta, old reason, row)
 
 
+def _refs(pend: list[Any], votes: dict[str, list[Any]], rm: dict[str, list[Any]]) -> dict[str, Ref]:
+    """The thread/post/idea of each pending ledger part's event (a vote or a removal)."""
+    out = {}
+    for _u, e, *_ in pend:
+        if e in votes:
+            out[e] = vote_ref(votes[e])
+        elif e in rm:
+            out[e] = removal_ref(rm[e])
+    return out
+
+
 class DayScopes:
     def __init__(self, db: ReputationDb) -> None:
         self.db = db
@@ -63,7 +90,7 @@ class DayScopes:
     ) -> tuple[dict[str, dict[str, Push]], dict[str, int]]:
         """Fold and write the touched days; return (user → scope → Push, the days whose
         ``pend`` to clear once the pushes are applied)."""
-        done: dict[str, tuple[int, list[Any], list[Any]]] = {}  # id → (n, out, pend)
+        done: dict[str, Derived] = {}
         todo = dict(adds)
         for _ in range(MAX_ROUNDS):
             if not todo:
@@ -85,11 +112,11 @@ class DayScopes:
         if todo:
             raise RuntimeError(f"day documents kept changing under us: {sorted(todo)[:5]}")
         pushes = await self._finish(done)
-        return pushes, {gid: n for gid, (n, _out, pend) in done.items() if pend}
+        return pushes, {gid: d[0] for gid, d in done.items() if d[2]}
 
     def _derive(
         self, gid: str, add: DayFacts, doc: Doc | None, token: str
-    ) -> tuple[Op | None, tuple[int, list[Any], list[Any]]] | None:
+    ) -> tuple[Op | None, Derived] | None:
         doc = doc or {}
         votes = {**unpacked(doc.get("votes", [])), **add.votes}
         rm = {**unpacked(doc.get("rm", [])), **add.rm}
@@ -98,7 +125,9 @@ class DayScopes:
         if doc and self._finished.get(gid) == doc["n"]:
             pend = []  # this process finished it: drop it with this write
         if doc and n == doc["n"]:  # a redelivery: the facts are already in
-            return (None, (n, [unpack(x) for x in doc["out"]], pend)) if pend else None
+            if not pend:
+                return None
+            return None, (n, [unpack(x) for x in doc["out"]], pend, _refs(pend, votes, rm))
         facts = [vote_fact(add.author, add.author, eid, row) for eid, row in votes.items()]
         removals = [removal_of_row(eid, row) for eid, row in rm.items()]
         parts = derive_day(add.author, add.day, facts, removals)
@@ -126,16 +155,14 @@ class DayScopes:
             op = InsertOne({"_id": gid, **fields})
         else:
             op = UpdateOne({"_id": gid, "n": doc["n"]}, {"$set": fields})
-        return op, (n, out, pend)
+        return op, (n, out, pend, _refs(pend, votes, rm))
 
-    async def _finish(
-        self, done: dict[str, tuple[int, list[Any], list[Any]]]
-    ) -> dict[str, dict[str, Push]]:
+    async def _finish(self, done: dict[str, Derived]) -> dict[str, dict[str, Push]]:
         """Ledger parts of every pending change now; user credits are returned to the
         caller, who applies them before clearing ``pend`` (see :meth:`clear`)."""
         ledger: list[Op] = []
         pushes: dict[str, dict[str, Push]] = defaultdict(dict)
-        for gid, (n, out, pend) in done.items():
+        for gid, (n, out, pend, refs) in done.items():
             rows: dict[str, list[list[Any]]] = defaultdict(list)
             by_key = {}
             for u, e, row in out:
@@ -143,7 +170,7 @@ class DayScopes:
                 by_key[(u, e)] = row
             for u, e, old_delta, old_reason in pend:
                 row = by_key.get((u, e))
-                ledger.append(ledger_op(u, e, gid, n, row))
+                ledger.append(ledger_op(u, e, gid, n, row, refs.get(e)))
                 if u not in pushes or gid not in pushes[u]:
                     credit, last = credit_of(rows.get(u, []))
                     pushes[u][gid] = Push(n, credit, last, [])

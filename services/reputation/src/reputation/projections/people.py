@@ -12,6 +12,7 @@ what changed and the versions, so a replayed batch republishes the same ids.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -26,6 +27,7 @@ from ..adapters.mongo import Doc, ReputationDb
 from ..domain import rules
 from ..domain.scopes import activity_facts, derive_profile
 from .codec import (
+    Ref,
     at_key,
     at_of,
     pack,
@@ -33,7 +35,9 @@ from .codec import (
     part_row,
     point_fact,
     profile_fact,
+    profile_ref,
     removal_of_row,
+    removal_ref,
     unpack,
     unpacked,
 )
@@ -53,6 +57,20 @@ class ProfileFacts:
     prm: dict[str, list[Any]] = field(default_factory=dict)  # event id → removal row
 
 
+def _refs(
+    events: Iterable[str], pf: dict[str, list[Any]], prm: dict[str, list[Any]]
+) -> dict[str, Ref]:
+    """The thread/post/idea of each pending ledger line's event (from its profile fact or
+    removal; activity points have none)."""
+    out = {}
+    for e in events:
+        if e in pf:
+            out[e] = profile_ref(pf[e])
+        elif e in prm:
+            out[e] = removal_ref(prm[e])
+    return out
+
+
 class Users:
     def __init__(self, db: ReputationDb, *, publish: bool) -> None:
         self.db = db
@@ -61,7 +79,8 @@ class Users:
     async def apply(
         self, adds: dict[str, ProfileFacts], pushes: dict[str, dict[str, Push]]
     ) -> None:
-        done: dict[str, tuple[int, list[Any]]] = {}  # user → (version, pending ledger parts)
+        #: user → (version, pending ledger parts, event id → its thread/post/idea)
+        done: dict[str, tuple[int, list[Any], dict[str, Ref]]] = {}
         todo = sorted(set(adds) | set(pushes))
         for _ in range(MAX_ROUNDS):
             if not todo:
@@ -87,8 +106,8 @@ class Users:
         await write(
             self.db.ledger,
             [
-                ledger_op(uid, e, "p", n, row)
-                for uid, (_v, pend) in pending.items()
+                ledger_op(uid, e, "p", n, row, refs.get(e))
+                for uid, (_v, pend, refs) in pending.items()
                 for e, row, n in pend
             ],
         )
@@ -96,7 +115,7 @@ class Users:
             self.db.users,
             [
                 UpdateOne({"_id": uid, "v": v}, {"$unset": {"pend": ""}})
-                for uid, (v, _p) in pending.items()
+                for uid, (v, _p, _r) in pending.items()
             ],
         )
 
@@ -107,7 +126,7 @@ class Users:
         pushes: dict[str, Push],
         doc: Doc | None,
         token: str,
-    ) -> tuple[Op | None, tuple[int, list[Any]]] | None:
+    ) -> tuple[Op | None, tuple[int, list[Any], dict[str, Ref]]] | None:
         doc = doc or {}
         v_old = int(doc.get("v", 0))
         v = v_old + 1
@@ -134,9 +153,10 @@ class Users:
         if profile_changed:
             pout, badges, times = self._profile(uid, pf, act, prm, pout, v, pend, changes, cr)
         if not profile_changed and not changes:  # a redelivery: finish what a crash left
-            return (
-                (None, (v_old, [[e, r, n] for e, (r, n) in sorted(pend.items())])) if pend else None
-            )
+            if not pend:
+                return None
+            rows = [[e, r, n] for e, (r, n) in sorted(pend.items())]
+            return None, (v_old, rows, _refs(pend, pf, prm))
         fields = self._totals(cr)
         fields.update(
             v=v,
@@ -160,7 +180,7 @@ class Users:
         else:
             update = outbox_ops(topics.REPUTATION_EVENTS, events, {"$set": fields})
             op = UpdateOne({"_id": uid, "v": v_old}, update)
-        return op, (v, [unpack(x) for x in fields["pend"]])
+        return op, (v, [unpack(x) for x in fields["pend"]], _refs(pend, pf, prm))
 
     def _profile(
         self,

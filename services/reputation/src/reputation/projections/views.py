@@ -3,15 +3,26 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 from typing import Any
+
+from communitykit.pagination import (
+    MALFORMED,
+    InvalidCursorError,
+    binding,
+    decode_cursor,
+    encode_cursor,
+)
 
 from ..adapters.mongo import Doc, ReputationDb
 from ..domain import rules
 from ..domain.fold import Part, show
 from .codec import at_of, unversioned
 
+PERIOD_MOVED = (
+    "cursor belongs to another leaderboard: it was issued for another period, or the period "
+    "has rolled over since; start again without a cursor"
+)
 #: ledger documents read per round while filling a page (some lines are not shown)
 CHUNK = 64
 
@@ -50,25 +61,29 @@ def line(doc: Doc) -> dict[str, Any] | None:
     e = show(parts)
     if e is None:
         return None
-    return {"delta": e.delta, "reason": e.reason, "source_event_id": e.source_event_id, "at": e.at}
+    return {
+        "delta": e.delta,
+        "reason": e.reason,
+        "source_event_id": e.source_event_id,
+        "at": e.at,
+        # SPEC 3: where the line came from, where that applies (null otherwise)
+        "thread_id": doc.get("thread_id"),
+        "post_id": doc.get("post_id"),
+        "idea_id": doc.get("idea_id"),
+    }
 
 
-def encode_cursor(k: str) -> str:
-    return base64.urlsafe_b64encode(k.encode()).decode()
-
-
-def decode_cursor(cursor: str) -> str:
-    """Raises ValueError for a cursor this API did not issue."""
-    k = base64.urlsafe_b64decode(cursor.encode()).decode()
-    at_of(k.split("|", 1)[0])
-    return k
-
-
-async def ledger_page(db: ReputationDb, uid: str, limit: int, after: str | None) -> Doc:
-    """Newest first; the cursor is the position (time, event id) of the last line given,
-    so it stays valid while new lines arrive."""
+async def ledger_page(db: ReputationDb, uid: str, limit: int, cursor: str | None) -> Doc:
+    """Newest first, keyset on ``k`` = (time, event id), unique per user and fixed for a
+    line's life: the cursor is the ``k`` of the last line given, so a line arriving between
+    pages (newer, or a late event older than the cursor) never duplicates or skips another.
+    The cursor is bound to the user; the read goes by the ``(u, k)`` index."""
+    bound = binding("ledger", uid)
     query: Doc = {"u": uid}
-    if after is not None:
+    if cursor:
+        (after,) = decode_cursor(cursor, bound_to=bound, size=1)
+        if not isinstance(after, str):
+            raise InvalidCursorError(MALFORMED)
         query["k"] = {"$lt": after}
     items: list[dict[str, Any]] = []
     last: str | None = None
@@ -78,7 +93,7 @@ async def ledger_page(db: ReputationDb, uid: str, limit: int, after: str | None)
             if (item := line(d)) is None:
                 continue
             if len(items) == limit:
-                return {"items": items, "next_cursor": encode_cursor(last or "")}
+                return {"items": items, "next_cursor": encode_cursor((last,), bound_to=bound)}
             items.append(item)
             last = d["k"]
         if len(docs) < CHUNK:
@@ -102,23 +117,49 @@ def period_field(period: str, now: datetime | None = None) -> tuple[str, str | N
     return "pw", rules.week_key(today)
 
 
-async def leaderboard(db: ReputationDb, period: str, limit: int) -> list[dict[str, Any]]:
+async def leaderboard(db: ReputationDb, period: str, limit: int, cursor: str | None) -> Doc:
+    """Highest points first, ties by user id. Keyset on (points, user id): the ties of the
+    last row's points after its id, then lower points, each an index range
+    (``(reputation, _id)``, ``(p?.k, p?.pts, _id)``). The cursor carries the last rank and is
+    bound to the period and its current key, so a week's cursor is refused in another week."""
     name, key = period_field(period)
-    if key is None:
-        query: Doc = {}
-        sort = [("reputation", -1), ("_id", 1)]
-    else:
-        query = {f"{name}.k": key, f"{name}.pts": {"$gt": 0}}
-        sort = [(f"{name}.pts", -1), ("_id", 1)]
+    field = "reputation" if key is None else f"{name}.pts"
+    base: Doc = {} if key is None else {f"{name}.k": key}
+    bound = binding("leaderboard", period, key)
+    order = [(field, -1), ("_id", 1)]
     fields = {"reputation": 1, "level": 1, name: 1}
-    rows = await db.users.find(query, fields).sort(sort).limit(limit).to_list(None)
-    return [
+
+    async def find(q: Doc, n: int, by: list[tuple[str, int]] = order) -> list[Doc]:
+        return await db.users.find(q, fields).sort(by).limit(n).to_list(None)
+
+    rank = 0
+    if cursor is None:
+        rows = await find({**base, field: {"$gt": 0}}, limit + 1)
+    else:
+        points, last_id, last_rank = decode_cursor(
+            cursor, bound_to=bound, size=3, mismatch=PERIOD_MOVED
+        )
+        if not isinstance(points, int) or not isinstance(last_id, str):
+            raise InvalidCursorError(MALFORMED)
+        if not isinstance(last_rank, int):
+            raise InvalidCursorError(MALFORMED)
+        rank = last_rank
+        # the ties by _id alone (same order; a one-key sort is pushed down to the index)
+        rows = await find({**base, field: points, "_id": {"$gt": last_id}}, limit + 1, order[1:])
+        if len(rows) <= limit:
+            rows += await find({**base, field: {"$lt": points, "$gt": 0}}, limit + 1 - len(rows))
+    items = [
         {
-            "rank": rank,
+            "rank": n,
             "user_id": r["_id"],
             "points": r["reputation"] if key is None else r[name]["pts"],
             "reputation": r["reputation"],
             "level": r["level"],
         }
-        for rank, r in enumerate(rows, start=1)
+        for n, r in enumerate(rows[:limit], start=rank + 1)
     ]
+    nxt = None
+    if len(rows) > limit:
+        last = items[-1]
+        nxt = encode_cursor((last["points"], last["user_id"], last["rank"]), bound_to=bound)
+    return {"period": period, "items": items, "next_cursor": nxt}

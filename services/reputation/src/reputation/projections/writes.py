@@ -64,10 +64,19 @@ def scope_field(scope: str) -> str:
     return "p" if scope == "p" else "g" + hashlib.sha1(scope.encode()).hexdigest()[:16]
 
 
-def ledger_op(user: str, event_id: str, scope: str, n: int, row: list[Any] | None) -> UpdateOne:
+def ledger_op(
+    user: str,
+    event_id: str,
+    scope: str,
+    n: int,
+    row: list[Any] | None,
+    ref: dict[str, str] | None = None,
+) -> UpdateOne:
     """Upsert one part of a ledger line. ``$max`` on the versioned text keeps the newest
-    version of the scope's part, whatever order the writers of several replicas land in."""
-    doc: dict[str, Any] = {"u": user, "eid": event_id}
+    version of the scope's part, whatever order the writers of several replicas land in.
+    ``ref`` (thread_id, post_id, idea_id of the event) is a fact of the event itself, the
+    same from every scope and replica, so ``$set`` of it is idempotent."""
+    doc: dict[str, Any] = {"u": user, "eid": event_id, **(ref or {})}
     if row is not None:
         doc["k"] = f"{row[5]}|{event_id}"
     return UpdateOne(

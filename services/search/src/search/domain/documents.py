@@ -9,7 +9,7 @@ events of one document always arrive in the order they happened.
 What is searchable is derived from the state by :func:`searchable`: a deleted or hidden
 opening post takes its thread out of the results, a deleted or hidden reply takes its text
 out of the thread. Deleted text is dropped from the state; hidden text is kept (not
-searchable) so that a moderator's restore can bring it back.
+searchable) so that a moderator's restore (``PostRestored``) brings it back.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from schemas.forum import (
     PostDeleted,
     PostEdited,
     PostHidden,
+    PostRestored,
 )
 from schemas.ideas import IdeasMerged, IdeaStatusChanged, IdeaSubmitted
 
@@ -40,7 +41,7 @@ def idea_key(idea_id: str) -> str:
 
 def key_of(data: Any) -> str | None:
     """The document an event changes, or None when search does not care about it."""
-    if isinstance(data, PostCreated | PostEdited | PostDeleted | PostHidden):
+    if isinstance(data, PostCreated | PostEdited | PostDeleted | PostHidden | PostRestored):
         return thread_key(data.thread_id)
     if isinstance(data, AnswerAccepted | AnswerUnaccepted):
         return thread_key(data.thread_id)
@@ -97,10 +98,13 @@ def apply(state: State, data: Any) -> None:
             state["posts"] = {}
         if state.get("accepted_post_id") == data.post_id:
             state["accepted_post_id"] = None
-    elif isinstance(data, PostHidden):
+    elif isinstance(data, PostHidden | PostRestored):
+        # the thread's partition order is the order the forum decided them in; a duplicate
+        # from the at-least-once relay is followed by a republish of every later event of
+        # the thread's outbox, so the last one still decides
         post = state["posts"].get(data.post_id)
         if post is not None:
-            post["hidden"] = True
+            post["hidden"] = isinstance(data, PostHidden)
     elif isinstance(data, AnswerAccepted):
         state["accepted_post_id"] = data.answer_post_id
     elif isinstance(data, AnswerUnaccepted):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -10,7 +9,13 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from communitykit.app import runtime_of
-from communitykit.problems import InvalidInputError
+from communitykit.pagination import (
+    MALFORMED,
+    InvalidCursorError,
+    binding,
+    decode_cursor,
+    encode_cursor,
+)
 
 from ..adapters import queries
 from ..service import SearchService
@@ -61,20 +66,14 @@ def _service(request: Request) -> SearchService:
     return runtime_of(request).search  # type: ignore[attr-defined,no-any-return]
 
 
-def _decode_cursor(cursor: str | None) -> int:
+def _decode_cursor(cursor: str | None, bound: str) -> int:
+    """The offset in a cursor of this very query (kit cursor: another query's is refused)."""
     if not cursor:
         return 0
-    try:
-        offset = int(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except (ValueError, UnicodeError) as e:
-        raise InvalidInputError("cursor is not one this API issued", field="cursor") from e
-    if not 0 <= offset <= MAX_OFFSET:
-        raise InvalidInputError("cursor is not one this API issued", field="cursor")
+    (offset,) = decode_cursor(cursor, bound_to=bound, size=1)
+    if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise InvalidCursorError(MALFORMED)
     return offset
-
-
-def _encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(str(offset).encode()).decode()
 
 
 @router.get("/search", response_model=Page)
@@ -86,15 +85,19 @@ async def search(
     tag: Filter = None,
     product_id: Filter = None,
     limit: Limit = 20,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
     """Threads and ideas ranked by relevance, each with a highlighted snippet (``<b>``)."""
-    start = _decode_cursor(cursor)
+    # a ranking has no stable key to seek from: the position is an offset into it, in the
+    # kit's cursor format, bound to the query text and filters
+    bound = binding("search", q, kind, group_id, tag, product_id)
+    start = _decode_cursor(cursor, bound)
     filters = queries.Filters(kind=kind, group_id=group_id, tag=tag, product_id=product_id)
     items, more = _service(request).search(q, filters, limit=limit, offset=start)
     nxt = start + limit
     more = more and nxt <= MAX_OFFSET
-    return _json({"items": items, "next_cursor": _encode_cursor(nxt) if more else None})
+    next_cursor = encode_cursor((nxt,), bound_to=bound) if more else None
+    return _json({"items": items, "next_cursor": next_cursor})
 
 
 @router.get("/similar", response_model=Similar)

@@ -1,0 +1,1 @@
+"""``make demo``: a community traffic simulator through the public HTTP APIs only."""
