@@ -23,7 +23,7 @@ LOCK_ARGS ?=
 CHARTJS := services/analytics/src/analytics/static/vendor/chart.umd.min.js
 
 .PHONY: help venv up down status prepare test test-unit test-contract test-integration test-security test-e2e \
-        lint fmt typecheck schemas token rebuild bench demo lock validate-deploy config-docs clean \
+        test-chaos lint fmt typecheck schemas token rebuild bench demo lock validate-deploy config-docs clean \
         assets browser
 
 help: ## list the targets
@@ -68,6 +68,11 @@ status: ## what `make up` is running
 
 test: prepare browser validate-deploy ## the whole suite: deployment checks, unit, contract, integration, e2e
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# not part of `make test` (it kills and restarts servers of its own: ~15 min on 2 cores);
+# .ci/run runs it after the main suite
+test-chaos: prepare ## reliability under faults (kill -9, SIGTERM, poison, duplicates, broker/store restarts) vs. the topic oracle
+	$(PYTHON) -m pytest tests/chaos -m chaos $(PYTEST_ARGS)
 
 test-unit: venv ## unit tests only (no servers)
 	$(PYTHON) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)

@@ -67,6 +67,8 @@ class ServiceProcess:
     env: dict[str, str]
     port: int = field(default_factory=localrun.free_port)
     proc: subprocess.Popen[bytes] | None = None
+    #: the command line (default ``python -m <name>``; the chaos suite adds fault points)
+    command: list[str] | None = None
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -82,7 +84,7 @@ class ServiceProcess:
         env = {**os.environ, **self.env, f"{self.name.upper()}_PORT": str(self.port)}
         out = open(self.log, "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.name],
+            self.command or [sys.executable, "-m", self.name],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

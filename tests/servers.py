@@ -6,13 +6,22 @@
 3. otherwise the real local servers of deploy/local (Apache Kafka from Maven Central jars,
    FerretDB built from the Go module proxy): reused if ``make up`` already runs them,
    else started for this session and stopped at its end.
+
+The chaos suite (tests/chaos) kills and restarts the servers, so it never shares them:
+:func:`private` gives it servers of its own, by the same order minus the environment and
+``make up`` (fresh testcontainers with Docker; otherwise local processes on free ports in a
+profile directory of their own, ``.run/chaos``), with :class:`Faults` to kill -9 and restart
+them where this machine can (local processes; a container restart would go here too).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +42,14 @@ localrun = _localrun()
 
 
 @dataclass
+class Faults:
+    """kill -9 and restart of the servers of a private run (``kafka``, ``ferretdb``)."""
+
+    kill: Callable[[str], None]
+    restart: Callable[[str], None]
+
+
+@dataclass
 class Servers:
     kafka: str
     mongodb: str
@@ -40,6 +57,8 @@ class Servers:
     stop: Callable[[], None] = field(default=lambda: None)
     #: kill -9 / restart support exists only for processes we run ourselves
     profile: object | None = None
+    #: server faults (only for servers of our own: :func:`private`)
+    faults: Faults | None = None
 
 
 def docker_ok() -> bool:
@@ -97,3 +116,52 @@ def resolve() -> Servers:
     if docker_ok():
         return _from_testcontainers()
     return _from_local()
+
+
+def _private_local(name: str) -> Servers:
+    """Kafka and FerretDB as local processes on free ports, in ``.run/<name>`` (wiped first:
+    a private run starts from empty servers)."""
+    profile = localrun.Profile(name)
+    for running in profile.running():
+        profile.stop(running)
+    shutil.rmtree(profile.base, ignore_errors=True)
+    kafka_port, controller_port, mongo_port = (localrun.free_port() for _ in range(3))
+
+    def start(server: str) -> str:
+        if server == "kafka":
+            return str(localrun.start_kafka(profile, kafka_port, controller_port))
+        return str(localrun.start_ferretdb(profile, mongo_port))
+
+    def kill(server: str) -> None:
+        pid = profile.running().get(server)
+        if pid is not None:
+            os.killpg(pid, signal.SIGKILL)
+            while server in profile.running():
+                time.sleep(0.05)
+
+    def restart(server: str) -> None:
+        start(server)
+
+    kafka = start("kafka")
+    mongo = start("ferretdb")
+    localrun.create_topics(kafka, profile.log("topics"))
+
+    def stop() -> None:
+        for server in ("ferretdb", "kafka"):
+            profile.stop(server)
+
+    return Servers(
+        kafka,
+        mongo,
+        f"private local servers ({profile.base})",
+        stop,
+        profile=profile,
+        faults=Faults(kill=kill, restart=restart),
+    )
+
+
+def private(name: str = "chaos") -> Servers:
+    """Servers for this run alone, which it may kill and restart (never the shared ones)."""
+    if docker_ok():
+        return _from_testcontainers()
+    return _private_local(name)

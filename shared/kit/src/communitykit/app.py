@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -234,9 +236,16 @@ def runtime_of(request: Request) -> Runtime:
 
 def serve(settings: ServiceSettings, factory: Callable[[Any], FastAPI]) -> None:
     """``python -m <service>``: serve the app on the settings' host and port (JSON logs are
-    configured by the app, so uvicorn's own logging config is off)."""
+    configured by the app, so uvicorn's own logging config is off).
+
+    SIGTERM (Kubernetes, `make down`) is a normal stop: uvicorn stops accepting, finishes the
+    requests in flight and runs the lifespan shutdown (consumers finish and commit their
+    batch, the outbox relay drains). uvicorn then raises the signal again with the handler
+    that was installed before it ran; by default that killed the process (exit -15 / 143
+    after a clean shutdown). The handler installed here turns it into exit 0."""
     import uvicorn
 
+    signal.signal(signal.SIGTERM, _exit_after_shutdown)
     uvicorn.run(
         factory(settings),
         host=settings.host,
@@ -244,3 +253,9 @@ def serve(settings: ServiceSettings, factory: Callable[[Any], FastAPI]) -> None:
         log_config=None,
         access_log=False,
     )
+
+
+def _exit_after_shutdown(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM outside uvicorn's own handling (before it starts, or re-raised by it after a
+    graceful shutdown): exit 0."""
+    raise SystemExit(0)

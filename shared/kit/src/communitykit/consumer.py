@@ -39,6 +39,7 @@ from schemas import Envelope, PoisonEventError, UnknownEventTypeError, parse, to
 
 from . import metrics
 from .kafka import Producer
+from .outbox import cancel_requested
 from .telemetry import extract_context, has_span, links_from
 
 log = logging.getLogger(__name__)
@@ -131,11 +132,17 @@ class BatchConsumer:
             },
         ) as span:
             try:
-                valid, dead = await self._sort(records)
-                if valid:
-                    await self._handler(valid)
-                await asyncio.gather(*dead)  # DLQ copies are durable before we commit
-                await msg.ack()
+                try:
+                    valid, dead = await self._sort(records)
+                    if valid:
+                        await self._handler(valid)
+                    await asyncio.gather(*dead)  # DLQ copies are durable before we commit
+                    await msg.ack()
+                except asyncio.CancelledError as e:
+                    if cancel_requested():
+                        raise  # shutdown
+                    # leaked by a client library whose server went away: a failed batch
+                    raise RuntimeError("batch interrupted by a cancelled I/O task") from e
             except Exception as e:
                 span.record_exception(e)
                 span.set_status(trace.StatusCode.ERROR)

@@ -87,12 +87,14 @@ class OutboxRelay:
         *,
         poll_seconds: float = 1.0,
         batch_docs: int = 200,
+        round_timeout_seconds: float = 60.0,
     ) -> None:
         self._db = db
         self._collections = list(collections)
         self._producer = producer
         self._poll = poll_seconds
         self._batch = batch_docs
+        self._round_timeout = round_timeout_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._tracer = trace.get_tracer("communitykit.outbox")
@@ -107,6 +109,7 @@ class OutboxRelay:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._task.add_done_callback(_report_end)
 
     async def stop(self) -> None:
         if self._task:
@@ -123,9 +126,18 @@ class OutboxRelay:
     async def _run(self) -> None:
         while True:
             try:
-                published = await self.drain_once()
+                # bounded: a round stuck on a connection that will never answer is retried
+                # (publishing is at-least-once: entries are unset only after the acks)
+                published = await asyncio.wait_for(self.drain_once(), self._round_timeout)
             except asyncio.CancelledError:
-                raise
+                if cancel_requested():
+                    raise  # stop()
+                # a CancelledError nobody asked this task for (an I/O task of a client
+                # library cancelled under it while its server went away): a failed round,
+                # not the end of the relay
+                log.warning("outbox relay round interrupted; will retry", exc_info=True)
+                published = 0
+                await asyncio.sleep(self._poll)
             except Exception:
                 log.warning("outbox relay failed; will retry", exc_info=True)
                 published = 0
@@ -214,6 +226,22 @@ class OutboxRelay:
                 key=entry["key"].encode(),
                 event_type=entry.get("type", ""),
             )
+
+
+def cancel_requested() -> bool:
+    """Was the current task asked to stop (``Task.cancel()``), as opposed to a CancelledError
+    leaking out of a library whose own inner task was cancelled?"""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _report_end(task: asyncio.Task[None]) -> None:
+    """The relay loop only ends when stopped; anything else would leave the outbox growing
+    without a word, so it is logged as an error."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    log.error("outbox relay ended unexpectedly", exc_info=exc)
 
 
 async def outbox_stats(db: AsyncDatabase[Any], collections: Iterable[str]) -> tuple[int, float]:
