@@ -61,9 +61,10 @@ from communitykit import rebuild as kit_rebuild
 from communitykit.auth import make_token
 from communitykit.consumer import BatchConsumer, Received
 from communitykit.kafka import Producer
+from communitykit.outbox import OutboxRelay
 from reputation import rebuild as reputation_rebuild
 from reputation.adapters.memory import MemoryDatabase
-from reputation.adapters.mongo import ReputationDb
+from reputation.adapters.mongo import OUTBOX_COLLECTIONS, ReputationDb
 from reputation.projections.users import UsersProjection
 from schemas import Envelope, new_event, parse
 from schemas.forum import AnswerAccepted, PostCreated, QuestionEscalated, VoteCast
@@ -412,19 +413,48 @@ async def naive_rate(bootstrap: str, topic: str, db: Any) -> float:
         await c.stop()
 
 
+class _ToBenchTopic:
+    """The relay's producer in the bench: what it publishes goes to a topic of the bench's
+    own (the service's consumers of ``reputation.events`` on shared servers never see it)."""
+
+    def __init__(self, producer: Producer, topic: str) -> None:
+        self.producer, self.topic = producer, topic
+
+    async def send(self, _topic: str, value: bytes, **kwargs: Any) -> asyncio.Future[Any]:
+        return await self.producer.send(self.topic, value, **kwargs)
+
+
 async def kit_catch_up(
-    bootstrap: str, topic: str, apply: Callable[[Sequence[Received]], Awaitable[Any]]
+    bootstrap: str,
+    topic: str,
+    apply: Callable[[Sequence[Received]], Awaitable[Any]],
+    outbox: tuple[Any, Sequence[str]] | None = None,
 ) -> Windows:
-    """The kit's consumer (FastStream batch subscriber, manual commits) with ``apply``."""
+    """The kit's consumer (FastStream batch subscriber, manual commits) with ``apply``; with
+    ``outbox`` (a database and its outbox collections) the kit's relay runs beside it, woken
+    after each batch, as in the service (the relay's writes share the store with ours)."""
     # as the kit's app builds it: a plain stdlib logger (INFO per batch goes nowhere here)
     logger = logging.getLogger("faststream.kafka")
     logger.setLevel(logging.WARNING)  # not a line per batch on the bench's console
     broker = KafkaBroker(bootstrap, allow_auto_create_topics=False, logger=logger)
     producer = Producer(bootstrap, "bench-system")
     w = Windows()
+    relay: OutboxRelay | None = None
+    if outbox is not None:
+        out_topic = f"{topic}-outbox-{uuid.uuid4().hex[:6]}"
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(out_topic, PARTITIONS, 1)])
+        finally:
+            await admin.close()
+        relay = OutboxRelay(outbox[0], outbox[1], _ToBenchTopic(producer, out_topic))  # type: ignore[arg-type]
+        await relay.ensure_indexes()
 
     async def handler(batch: Sequence[Received]) -> None:
         await apply(batch)
+        if relay is not None:
+            relay.notify()
         w.add(len(batch))
 
     BatchConsumer(
@@ -436,11 +466,15 @@ async def kit_catch_up(
         max_records=BATCH,
     )
     await producer.start()
+    if relay is not None:
+        relay.start()
     await broker.start()
     try:
         await wait_windows(w, 2 * WINDOW + FILL + 120)
     finally:
         await broker.stop()
+        if relay is not None:
+            await relay.stop()
         await producer.stop()
     return w
 
@@ -576,9 +610,12 @@ async def projections(servers: Servers, topic: str) -> list[dict[str, Any]]:
         db = ReputationDb(fresh())
         await db.ensure_indexes()
         spy = profile(os.getpid(), "reputation-catch-up", WINDOW + 5)
-        w = await kit_catch_up(bootstrap, topic, UsersProjection(db).apply)
+        # the service's work: the projection and, beside it, the relay of its outbox
+        w = await kit_catch_up(
+            bootstrap, topic, UsersProjection(db).apply, (db.db, OUTBOX_COLLECTIONS)
+        )
         profiled(spy)
-        rows += catch_up_rows("reputation", w, raw, naive)
+        rows += catch_up_rows("reputation (projection + its outbox relay)", w, raw, naive)
 
         print("[bench] system: analytics catch-up...", flush=True)
         apply = await analytics_rebuild._projection(fresh())

@@ -103,3 +103,66 @@ def test_ledger_lines_name_the_thread_post_or_idea_they_came_from(community):
         ("post-removed", t, a, None),  # the accept of the hidden answer is taken back
     ]
     assert refs("dave") == [("upvote-idea", None, None, idea), ("idea-planned", None, None, idea)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_crash_after_any_write_then_redelivery_equals_the_whole_fold(community, seed):
+    """Each batch's writes fail once at a random point (a crash); the batch is then
+    redelivered, half the time to the same process (it remembers which ``pend`` it finished),
+    half the time to a new one (it does not): every user ends exactly at the whole fold, and
+    the replay of the topic by a rebuild equals what live consumption left."""
+    rng = random.Random(seed)
+    users = set(_random_history(community, rng)) | set(USERS)
+    _busy_history(community)
+    wire = [schemas.parse(e.model_dump_json()) for e in community.envelopes]
+    db = ReputationDb(MemoryDatabase())  # type: ignore[arg-type]
+    calls = {"n": 0, "fail_at": -1}
+
+    class Crash(Exception):
+        pass
+
+    for name in PROJECTION:
+        coll = db.db[name]
+        real = coll.bulk_write
+
+        async def failing(ops, ordered=False, _real=real):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == calls["fail_at"]:
+                raise Crash
+            return await _real(ops, ordered=ordered)
+
+        coll.bulk_write = failing  # type: ignore[method-assign]
+
+    async def run() -> int:
+        projection, crashes, i = UsersProjection(db), 0, 0
+        while i < len(wire):
+            size = rng.randint(1, 30)
+            chunk = [Received(e, "t", 0, n) for n, e in enumerate(wire[i : i + size])]
+            calls["n"], calls["fail_at"] = 0, rng.randint(1, 12)
+            try:
+                await projection.apply(chunk)
+            except Crash:
+                crashes += 1
+                if rng.random() < 0.5:
+                    projection = UsersProjection(db)  # a restarted process
+                calls["fail_at"] = -1
+                await projection.apply(chunk)  # the redelivery
+            i += size
+        return crashes
+
+    assert asyncio.run(run()) > 0
+    for user in sorted(users):
+        st = fold(user, community.facts(user), community.removals)
+        want = (
+            st.reputation,
+            [(e.delta, e.reason, e.source_event_id) for e in st.entries],
+            st.badges,
+        )
+        assert _state(db, user) == want, user
+    replay = ReputationDb(MemoryDatabase())  # type: ignore[arg-type]
+    _apply(replay, wire, None, batch=100, publish=False)
+    for name in PROJECTION:
+        live = [canonical(name, d) for d in asyncio.run(db.db[name].find({}).to_list(None))]
+        rebuilt = [canonical(name, d) for d in asyncio.run(replay.db[name].find({}).to_list(None))]
+        key = lambda d: str(d["_id"])  # noqa: E731
+        assert sorted(filter(None, live), key=key) == sorted(filter(None, rebuilt), key=key), name

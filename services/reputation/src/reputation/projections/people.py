@@ -7,11 +7,20 @@ scope's version, so an older one never replaces a newer one), recomputes reputat
 badges and the period sums, and records the outgoing events in the same document's outbox
 (communitykit.outbox: relayed to ``reputation.events`` later). Event ids are derived from
 what changed and the versions, so a replayed batch republishes the same ids.
+
+The update ``$set``s only the fields that changed (activity points and credits key by key):
+an active user's profile facts are not sent back to the store with every batch.
+
+As for day documents (``days.py``), ``pend`` (the profile's ledger parts still to write) is
+not cleared by a write of its own: the process remembers the versions whose ``pend`` it
+finished, and the user's next compare-and-set update drops it. A ``pend`` another replica
+finished is carried and written once more, which the ledger's version guards make harmless.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -46,6 +55,10 @@ from .writes import Op, cas, credit_of, ledger_op, new_token, scope_field, write
 
 EVENT_NS = uuid.UUID("6f1c3f2e-8c1b-4a53-9d0e-4c6e2b7a9f10")
 MAX_ROUNDS = 20
+#: how many finished user versions a process remembers (see module docstring)
+FINISHED_MEMORY = 200_000
+#: fields set key by key (``field.key``): their keys hold no dots
+KEYED_FIELDS = ("act", "cr")
 
 
 @dataclass
@@ -71,10 +84,26 @@ def _refs(
     return out
 
 
+def _changed(doc: Doc, fields: dict[str, Any]) -> dict[str, Any]:
+    """The ``$set`` of the fields that differ from the stored document (``KEYED_FIELDS``
+    key by key, unless the stored value is missing or lost keys)."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        old = doc.get(name)
+        if old == value:
+            continue
+        if name in KEYED_FIELDS and isinstance(old, dict) and old.keys() <= value.keys():
+            out.update({f"{name}.{k}": x for k, x in value.items() if old.get(k) != x})
+        else:
+            out[name] = value
+    return out
+
+
 class Users:
     def __init__(self, db: ReputationDb, *, publish: bool) -> None:
         self.db = db
         self.publish = publish
+        self._finished: OrderedDict[str, int] = OrderedDict()  # user → version finished
 
     async def apply(
         self, adds: dict[str, ProfileFacts], pushes: dict[str, dict[str, Push]]
@@ -85,7 +114,9 @@ class Users:
         for _ in range(MAX_ROUNDS):
             if not todo:
                 break
-            docs = {d["_id"]: d async for d in self.db.users.find({"_id": {"$in": todo}})}
+            # the outbox (what the relay has yet to publish) plays no part in the derivation
+            found = self.db.users.find({"_id": {"$in": todo}}, {"outbox": 0})
+            docs = {d["_id"]: d async for d in found}
             token, ops, staged = new_token(), {}, {}
             for uid in todo:
                 step = self._derive(uid, adds.get(uid), pushes.get(uid, {}), docs.get(uid), token)
@@ -101,7 +132,7 @@ class Users:
             todo = [uid for uid in ops if uid not in won]
         if todo:
             raise RuntimeError(f"user documents kept changing under us: {todo[:5]}")
-        # the profile's ledger parts, then clear what was pending
+        # the profile's ledger parts; the next update of each user drops what was pending
         pending = {uid: r for uid, r in done.items() if r[1]}
         await write(
             self.db.ledger,
@@ -111,13 +142,11 @@ class Users:
                 for e, row, n in pend
             ],
         )
-        await write(
-            self.db.users,
-            [
-                UpdateOne({"_id": uid, "v": v}, {"$unset": {"pend": ""}})
-                for uid, (v, _p, _r) in pending.items()
-            ],
-        )
+        for uid, (v, _p, _r) in pending.items():
+            self._finished[uid] = v
+            self._finished.move_to_end(uid)
+        while len(self._finished) > FINISHED_MEMORY:
+            self._finished.popitem(last=False)
 
     def _derive(
         self,
@@ -131,6 +160,8 @@ class Users:
         v_old = int(doc.get("v", 0))
         v = v_old + 1
         pend = {e: (row, n) for e, row, n in map(unpack, doc.get("pend", []))}
+        if doc and self._finished.get(uid) == v_old:
+            pend = {}  # this process finished it: drop it with this write
         stored = unpacked(doc.get("pf", [])), dict(doc.get("act", {})), unpacked(doc.get("prm", []))
         pf, act, prm = dict(stored[0]), dict(stored[1]), dict(stored[2])
         if add:
@@ -178,7 +209,7 @@ class Users:
                 {"_id": uid, **fields, **outbox_fields(topics.REPUTATION_EVENTS, events)}
             )
         else:
-            update = outbox_ops(topics.REPUTATION_EVENTS, events, {"$set": fields})
+            update = outbox_ops(topics.REPUTATION_EVENTS, events, {"$set": _changed(doc, fields)})
             op = UpdateOne({"_id": uid, "v": v_old}, update)
         return op, (v, [unpack(x) for x in fields["pend"]], _refs(pend, pf, prm))
 
