@@ -43,6 +43,29 @@ def _state(db: ReputationDb, user: str):
     )
 
 
+def _assert_whole_fold(db: ReputationDb, community, users) -> None:
+    """Every user's reputation, ledger lines and badges equal the whole fold of their facts."""
+    for user in sorted(users):
+        st = fold(user, community.facts(user), community.removals)
+        want = (
+            st.reputation,
+            [(e.delta, e.reason, e.source_event_id) for e in st.entries],
+            st.badges,
+        )
+        assert _state(db, user) == want, user
+
+
+def _assert_replay_equals_live(db: ReputationDb, wire) -> None:
+    """A rebuild (one in-order replay without publishing) leaves what live consumption left."""
+    replay = ReputationDb(MemoryDatabase())  # type: ignore[arg-type]
+    _apply(replay, wire, None, batch=100, publish=False)
+    for name in PROJECTION:
+        live = [canonical(name, d) for d in asyncio.run(db.db[name].find({}).to_list(None))]
+        rebuilt = [canonical(name, d) for d in asyncio.run(replay.db[name].find({}).to_list(None))]
+        key = lambda d: str(d["_id"])  # noqa: E731
+        assert sorted(filter(None, live), key=key) == sorted(filter(None, rebuilt), key=key), name
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_shuffled_duplicated_batches_equal_the_whole_fold(community, seed):
     rng = random.Random(seed)
@@ -53,22 +76,8 @@ def test_shuffled_duplicated_batches_equal_the_whole_fold(community, seed):
     rng.shuffle(stream)
     db = ReputationDb(MemoryDatabase())  # type: ignore[arg-type]
     _apply(db, stream, rng, batch=40)
-    for user in sorted(users):
-        st = fold(user, community.facts(user), community.removals)
-        want = (
-            st.reputation,
-            [(e.delta, e.reason, e.source_event_id) for e in st.entries],
-            st.badges,
-        )
-        assert _state(db, user) == want, user
-
-    replay = ReputationDb(MemoryDatabase())  # type: ignore[arg-type]
-    _apply(replay, wire, None, batch=100, publish=False)
-    for name in PROJECTION:
-        live = [canonical(name, d) for d in asyncio.run(db.db[name].find({}).to_list(None))]
-        rebuilt = [canonical(name, d) for d in asyncio.run(replay.db[name].find({}).to_list(None))]
-        key = lambda d: str(d["_id"])  # noqa: E731
-        assert sorted(filter(None, live), key=key) == sorted(filter(None, rebuilt), key=key), name
+    _assert_whole_fold(db, community, users)
+    _assert_replay_equals_live(db, wire)
 
 
 def test_ledger_lines_name_the_thread_post_or_idea_they_came_from(community):
@@ -151,18 +160,5 @@ def test_a_crash_after_any_write_then_redelivery_equals_the_whole_fold(community
         return crashes
 
     assert asyncio.run(run()) > 0
-    for user in sorted(users):
-        st = fold(user, community.facts(user), community.removals)
-        want = (
-            st.reputation,
-            [(e.delta, e.reason, e.source_event_id) for e in st.entries],
-            st.badges,
-        )
-        assert _state(db, user) == want, user
-    replay = ReputationDb(MemoryDatabase())  # type: ignore[arg-type]
-    _apply(replay, wire, None, batch=100, publish=False)
-    for name in PROJECTION:
-        live = [canonical(name, d) for d in asyncio.run(db.db[name].find({}).to_list(None))]
-        rebuilt = [canonical(name, d) for d in asyncio.run(replay.db[name].find({}).to_list(None))]
-        key = lambda d: str(d["_id"])  # noqa: E731
-        assert sorted(filter(None, live), key=key) == sorted(filter(None, rebuilt), key=key), name
+    _assert_whole_fold(db, community, users)
+    _assert_replay_equals_live(db, wire)

@@ -16,7 +16,7 @@ replica finished is carried and applied once more, which its version guards make
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -38,11 +38,9 @@ from .codec import (
     vote_fact,
     vote_ref,
 )
-from .writes import Op, cas, credit_of, ledger_op, new_token, write
+from .writes import Finished, Op, cas, credit_of, ledger_op, new_token, write
 
 MAX_ROUNDS = 20
-#: how many finished day versions a process remembers (see module docstring)
-FINISHED_MEMORY = 200_000
 
 
 #: a day's derivation: (n, ledger parts out, pending changes, event id → its thread/post/idea)
@@ -83,7 +81,7 @@ def _refs(pend: list[Any], votes: dict[str, list[Any]], rm: dict[str, list[Any]]
 class DayScopes:
     def __init__(self, db: ReputationDb) -> None:
         self.db = db
-        self._finished: OrderedDict[str, int] = OrderedDict()  # day id → version finished
+        self._finished = Finished()  # day id → version whose pend was written
 
     async def apply(
         self, adds: dict[str, DayFacts]
@@ -122,7 +120,7 @@ class DayScopes:
         rm = {**unpacked(doc.get("rm", [])), **add.rm}
         n = len(votes) + len(rm)
         pend: list[Any] = [unpack(x) for x in doc.get("pend", [])]
-        if doc and self._finished.get(gid) == doc["n"]:
+        if doc and self._finished.has(gid, doc["n"]):
             pend = []  # this process finished it: drop it with this write
         if doc and n == doc["n"]:  # a redelivery: the facts are already in
             if not pend:
@@ -180,11 +178,7 @@ class DayScopes:
 
     def finished(self, pending: dict[str, int]) -> None:
         """Everything these versions' ``pend`` implies is written (users included)."""
-        for gid, n in pending.items():
-            self._finished[gid] = n
-            self._finished.move_to_end(gid)
-        while len(self._finished) > FINISHED_MEMORY:
-            self._finished.popitem(last=False)
+        self._finished.add(pending.items())
 
 
 __all__ = ["DayFacts", "DayScopes", "Push", "day_id"]

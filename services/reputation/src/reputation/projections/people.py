@@ -20,7 +20,6 @@ finished is carried and written once more, which the ledger's version guards mak
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -51,12 +50,10 @@ from .codec import (
     unpacked,
 )
 from .days import Push
-from .writes import Op, cas, credit_of, ledger_op, new_token, scope_field, write
+from .writes import Finished, Op, cas, credit_of, ledger_op, new_token, scope_field, write
 
 EVENT_NS = uuid.UUID("6f1c3f2e-8c1b-4a53-9d0e-4c6e2b7a9f10")
 MAX_ROUNDS = 20
-#: how many finished user versions a process remembers (see module docstring)
-FINISHED_MEMORY = 200_000
 #: fields set key by key (``field.key``): their keys hold no dots
 KEYED_FIELDS = ("act", "cr")
 
@@ -103,7 +100,7 @@ class Users:
     def __init__(self, db: ReputationDb, *, publish: bool) -> None:
         self.db = db
         self.publish = publish
-        self._finished: OrderedDict[str, int] = OrderedDict()  # user → version finished
+        self._finished = Finished()  # user → version whose pend was written
 
     async def apply(
         self, adds: dict[str, ProfileFacts], pushes: dict[str, dict[str, Push]]
@@ -142,11 +139,7 @@ class Users:
                 for e, row, n in pend
             ],
         )
-        for uid, (v, _p, _r) in pending.items():
-            self._finished[uid] = v
-            self._finished.move_to_end(uid)
-        while len(self._finished) > FINISHED_MEMORY:
-            self._finished.popitem(last=False)
+        self._finished.add((uid, v) for uid, (v, _p, _r) in pending.items())
 
     def _derive(
         self,
@@ -160,7 +153,7 @@ class Users:
         v_old = int(doc.get("v", 0))
         v = v_old + 1
         pend = {e: (row, n) for e, row, n in map(unpack, doc.get("pend", []))}
-        if doc and self._finished.get(uid) == v_old:
+        if doc and self._finished.has(uid, v_old):
             pend = {}  # this process finished it: drop it with this write
         stored = unpacked(doc.get("pf", [])), dict(doc.get("act", {})), unpacked(doc.get("prm", []))
         pf, act, prm = dict(stored[0]), dict(stored[1]), dict(stored[2])

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pymongo import InsertOne, UpdateOne
@@ -55,6 +56,28 @@ async def cas(coll: AsyncCollection[Any], ops: dict[str, Op], token: str) -> set
     return {d["_id"] async for d in got if d.get("tok") == token}
 
 
+class Finished:
+    """The versions of documents whose ``pend`` this process finished writing (day and user
+    documents): the document's next compare-and-set update drops such a ``pend`` instead of
+    clearing it with a write of its own. Bounded: the least recently finished are forgotten
+    (a forgotten ``pend`` is carried and written once more, which its version guards make
+    harmless)."""
+
+    def __init__(self, memory: int = 200_000) -> None:
+        self._memory = memory
+        self._versions: OrderedDict[str, int] = OrderedDict()
+
+    def has(self, doc_id: str, version: int) -> bool:
+        return self._versions.get(doc_id) == version
+
+    def add(self, done: Iterable[tuple[str, int]]) -> None:
+        for doc_id, version in done:
+            self._versions[doc_id] = version
+            self._versions.move_to_end(doc_id)
+        while len(self._versions) > self._memory:
+            self._versions.popitem(last=False)
+
+
 def new_token() -> str:
     return uuid.uuid4().hex
 
@@ -96,4 +119,13 @@ def credit_of(rows: list[list[Any]]) -> tuple[dict[str, int], str | None]:
     return {d: p for d, p in sorted(days.items()) if p}, max((r[5] for r in rows), default=None)
 
 
-__all__ = ["at_key", "cas", "credit_of", "ledger_op", "new_token", "scope_field", "write"]
+__all__ = [
+    "Finished",
+    "at_key",
+    "cas",
+    "credit_of",
+    "ledger_op",
+    "new_token",
+    "scope_field",
+    "write",
+]
