@@ -254,13 +254,18 @@ def demo_events(n: int, seed: int = 1) -> Iterator[Envelope[Any]]:
         yield new_event(data, subject=subject, actor_id=s.user, time=at)
 
 
-async def fill_topic(bootstrap: str, topic: str, n: int) -> float:
+async def create_topic(bootstrap: str, topic: str) -> None:
+    """A bench topic with ``PARTITIONS`` partitions."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
     finally:
         await admin.close()
+
+
+async def fill_topic(bootstrap: str, topic: str, n: int) -> float:
+    await create_topic(bootstrap, topic)
     t = time.perf_counter()
     p = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -440,14 +445,10 @@ async def kit_catch_up(
     producer = Producer(bootstrap, "bench-system")
     w = Windows()
     relay: OutboxRelay | None = None
+    out_topic = ""
     if outbox is not None:
         out_topic = f"{topic}-outbox-{uuid.uuid4().hex[:6]}"
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(out_topic, PARTITIONS, 1)])
-        finally:
-            await admin.close()
+        await create_topic(bootstrap, out_topic)
         relay = OutboxRelay(outbox[0], outbox[1], _ToBenchTopic(producer, out_topic))  # type: ignore[arg-type]
         await relay.ensure_indexes()
 
@@ -475,6 +476,7 @@ async def kit_catch_up(
         await broker.stop()
         if relay is not None:
             await relay.stop()
+            await drop_topic(bootstrap, out_topic)
         await producer.stop()
     return w
 

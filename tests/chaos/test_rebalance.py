@@ -4,8 +4,8 @@ oracle.
 A second replica of reputation and of analytics (same database, same consumer group, its
 own port) joins, stays 10 s, and leaves (SIGTERM), again and again for 2 minutes while the
 load runs: each join and each leave rebalances the group, and batches in flight on one
-replica are redelivered to the other. Per-key order shows in the order-dependent state the oracle
-compares (analytics' accepted answer per thread, reputation's standing vote per pair)."""
+replica are redelivered to the other. Per-key order shows in the order-dependent state the
+oracle compares (analytics' accepted answer per thread, reputation's standing vote per pair)."""
 
 from __future__ import annotations
 
