@@ -1,0 +1,396 @@
+"""An in-memory stand-in for the subset of PyMongo's async collection the services use.
+
+For unit tests (no server): the same calls as ``AsyncCollection`` — ``find_one``, ``find`` (with
+``sort``/``limit``/``to_list``/async iteration), ``insert_one``/``insert_many``, ``update_one``/
+``update_many`` (``upsert``), ``find_one_and_update``, ``delete_one``/``delete_many``,
+``count_documents`` and ``bulk_write`` of ``InsertOne``/``UpdateOne``/``UpdateMany``/
+``ReplaceOne``/``DeleteOne`` — with the query operators ``$eq $ne $gt $gte $lt $lte $in $nin
+$exists`` on dotted paths and the update operators ``$set $unset $inc $max $min $setOnInsert
+$push $addToSet``. Unique ``_id`` only. What it does not know raises ``NotImplementedError``
+instead of quietly matching nothing. The integration suites prove the same code on the real
+server.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+Doc = dict[str, Any]
+_MISSING = object()
+
+
+def _get(doc: Mapping[str, Any], path: str) -> Any:
+    cur: Any = doc
+    for part in path.split("."):
+        if not isinstance(cur, Mapping) or part not in cur:
+            return _MISSING
+        cur = cur[part]
+    return cur
+
+
+def _set(doc: Doc, path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    cur = doc
+    for p in parents:
+        cur = cur.setdefault(p, {})
+    cur[last] = value
+
+
+def _unset(doc: Doc, path: str) -> None:
+    *parents, last = path.split(".")
+    cur: Any = doc
+    for p in parents:
+        cur = cur.get(p) if isinstance(cur, dict) else None
+        if cur is None:
+            return
+    if isinstance(cur, dict):
+        cur.pop(last, None)
+
+
+def _cmp(value: Any, arg: Any, test: Callable[[Any, Any], bool]) -> bool:
+    if value is _MISSING or value is None:
+        return False
+    try:
+        return test(value, arg)
+    except TypeError:
+        return False
+
+
+def _eq(value: Any, arg: Any) -> bool:
+    if value is _MISSING:
+        return arg is None
+    if isinstance(value, list) and not isinstance(arg, list):
+        return arg in value
+    return bool(value == arg)
+
+
+#: query operator → does ``value`` (maybe _MISSING) satisfy it with ``arg``?
+_QUERY_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "$eq": _eq,
+    "$ne": lambda v, a: not _eq(v, a),
+    "$gt": lambda v, a: _cmp(v, a, lambda x, y: bool(x > y)),
+    "$gte": lambda v, a: _cmp(v, a, lambda x, y: bool(x >= y)),
+    "$lt": lambda v, a: _cmp(v, a, lambda x, y: bool(x < y)),
+    "$lte": lambda v, a: _cmp(v, a, lambda x, y: bool(x <= y)),
+    "$in": lambda v, a: any(_eq(v, x) for x in a),
+    "$nin": lambda v, a: not any(_eq(v, x) for x in a),
+    "$exists": lambda v, a: (v is not _MISSING) == bool(a),
+}
+
+
+def _match_value(value: Any, cond: Any) -> bool:
+    if isinstance(cond, Mapping) and cond and all(str(k).startswith("$") for k in cond):
+        for op, arg in cond.items():
+            if op not in _QUERY_OPS:
+                raise NotImplementedError(f"query operator {op}")
+            if not _QUERY_OPS[op](value, arg):
+                return False
+        return True
+    return _eq(value, cond)
+
+
+def matches(doc: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
+    for key, cond in query.items():
+        if key == "$or":
+            if not any(matches(doc, q) for q in cond):
+                return False
+        elif key == "$and":
+            if not all(matches(doc, q) for q in cond):
+                return False
+        elif key.startswith("$"):
+            raise NotImplementedError(f"query operator {key}")
+        elif not _match_value(_get(doc, key), cond):
+            return False
+    return True
+
+
+def apply_update(doc: Doc, update: Mapping[str, Any], *, inserting: bool = False) -> None:
+    for op, fields in update.items():
+        for path, arg in fields.items():
+            cur = _get(doc, path)
+            if op == "$set":
+                _set(doc, path, copy.deepcopy(arg))
+            elif op == "$setOnInsert":
+                if inserting:
+                    _set(doc, path, copy.deepcopy(arg))
+            elif op == "$unset":
+                _unset(doc, path)
+            elif op == "$inc":
+                _set(doc, path, (0 if cur is _MISSING else cur) + arg)
+            elif op == "$max":
+                _set(doc, path, arg if cur is _MISSING or cur is None or arg > cur else cur)
+            elif op == "$min":
+                _set(doc, path, arg if cur is _MISSING or cur is None or arg < cur else cur)
+            elif op == "$push":
+                items = arg["$each"] if isinstance(arg, Mapping) and "$each" in arg else [arg]
+                _set(doc, path, [*(cur if isinstance(cur, list) else []), *items])
+            elif op == "$addToSet":
+                items = arg["$each"] if isinstance(arg, Mapping) and "$each" in arg else [arg]
+                lst = list(cur) if isinstance(cur, list) else []
+                lst += [i for i in items if i not in lst]
+                _set(doc, path, lst)
+            else:
+                raise NotImplementedError(f"update operator {op}")
+
+
+def _project(doc: Doc, projection: Mapping[str, Any] | None) -> Doc:
+    if not projection:
+        return copy.deepcopy(doc)
+    include = {k for k, v in projection.items() if v and k != "_id"}
+    if include:
+        out: Doc = {"_id": doc["_id"]} if projection.get("_id", 1) else {}
+        for k in include:
+            v = _get(doc, k)
+            if v is not _MISSING:
+                _set(out, k, copy.deepcopy(v))
+        return out
+    out = copy.deepcopy(doc)
+    for k, v in projection.items():
+        if not v:
+            _unset(out, k)
+    return out
+
+
+def _upsert_seed(query: Mapping[str, Any]) -> Doc:
+    seed: Doc = {}
+    for k, v in query.items():
+        if k.startswith("$"):
+            continue
+        if isinstance(v, Mapping) and any(str(x).startswith("$") for x in v):
+            if "$eq" in v:
+                _set(seed, k, v["$eq"])
+            continue
+        _set(seed, k, copy.deepcopy(v))
+    return seed
+
+
+@dataclass
+class Result:
+    matched_count: int = 0
+    modified_count: int = 0
+    upserted_id: Any = None
+    deleted_count: int = 0
+    inserted_id: Any = None
+
+
+class MemoryCursor:
+    def __init__(self, docs: list[Doc]) -> None:
+        self._docs = docs
+
+    def sort(self, key: Any, direction: int = 1) -> MemoryCursor:
+        keys = key if isinstance(key, list) else [(key, direction)]
+        for name, d in reversed(keys):
+            self._docs.sort(key=_sort_by(name), reverse=d < 0)
+        return self
+
+    def skip(self, n: int) -> MemoryCursor:
+        self._docs = self._docs[n:]
+        return self
+
+    def limit(self, n: int) -> MemoryCursor:
+        if n:
+            self._docs = self._docs[:n]
+        return self
+
+    async def to_list(self, length: int | None = None) -> list[Doc]:
+        return self._docs[:length] if length else list(self._docs)
+
+    def __aiter__(self) -> AsyncIterator[Doc]:
+        return self._iter()
+
+    async def _iter(self) -> AsyncIterator[Doc]:
+        for d in self._docs:
+            yield d
+
+
+def _sort_by(name: str) -> Callable[[Doc], tuple[int, Any]]:
+    return lambda doc: _sort_key(_get(doc, name))
+
+
+def _sort_key(v: Any) -> tuple[int, Any]:
+    if v is _MISSING or v is None:
+        return (0, 0)
+    if isinstance(v, bool):
+        return (1, int(v))
+    if isinstance(v, (int, float)):
+        return (1, v)
+    if isinstance(v, str):
+        return (2, v)
+    return (3, v)
+
+
+class MemoryCollection:
+    """One collection; ``docs`` is keyed by ``_id`` (inspect it in assertions)."""
+
+    def __init__(self, name: str = "memory") -> None:
+        self.name = name
+        self.full_name = f"memory.{name}"
+        self.docs: dict[Any, Doc] = {}
+        #: every write call, for tests that count writes
+        self.writes = 0
+
+    # ------------------------------------------------------------------ reads
+    def _select(self, query: Mapping[str, Any] | None) -> list[Doc]:
+        q = query or {}
+        if "_id" in q and not isinstance(q["_id"], Mapping):
+            d = self.docs.get(q["_id"])
+            return [d] if d is not None and matches(d, q) else []
+        return [d for d in self.docs.values() if matches(d, q)]
+
+    async def find_one(
+        self, query: Mapping[str, Any] | None = None, projection: Mapping[str, Any] | None = None
+    ) -> Doc | None:
+        found = self._select(query)
+        return _project(found[0], projection) if found else None
+
+    def find(
+        self, query: Mapping[str, Any] | None = None, projection: Mapping[str, Any] | None = None
+    ) -> MemoryCursor:
+        return MemoryCursor([_project(d, projection) for d in self._select(query)])
+
+    async def count_documents(self, query: Mapping[str, Any]) -> int:
+        return len(self._select(query))
+
+    # ------------------------------------------------------------------ writes
+    async def insert_one(self, doc: Doc) -> Result:
+        self.writes += 1
+        doc = copy.deepcopy(doc)
+        doc.setdefault("_id", uuid.uuid4().hex)
+        if doc["_id"] in self.docs:
+            raise DuplicateKeyError(f"duplicate _id {doc['_id']!r}", 11000)
+        self.docs[doc["_id"]] = doc
+        return Result(inserted_id=doc["_id"])
+
+    async def insert_many(self, docs: Iterable[Doc], ordered: bool = True) -> Result:
+        for d in docs:
+            await self.insert_one(d)
+        return Result()
+
+    async def update_one(
+        self, query: Mapping[str, Any], update: Mapping[str, Any], upsert: bool = False
+    ) -> Result:
+        self.writes += 1
+        found = self._select(query)[:1]
+        if found:
+            apply_update(found[0], update)
+            return Result(matched_count=1, modified_count=1)
+        if not upsert:
+            return Result()
+        doc = _upsert_seed(query)
+        apply_update(doc, update, inserting=True)
+        doc.setdefault("_id", uuid.uuid4().hex)
+        if doc["_id"] in self.docs:
+            raise DuplicateKeyError(f"duplicate _id {doc['_id']!r}", 11000)
+        self.docs[doc["_id"]] = doc
+        return Result(upserted_id=doc["_id"])
+
+    async def update_many(
+        self, query: Mapping[str, Any], update: Mapping[str, Any], upsert: bool = False
+    ) -> Result:
+        self.writes += 1
+        found = self._select(query)
+        for d in found:
+            apply_update(d, update)
+        if not found and upsert:
+            return await self.update_one(query, update, upsert=True)
+        return Result(matched_count=len(found), modified_count=len(found))
+
+    async def replace_one(self, query: Mapping[str, Any], doc: Doc, upsert: bool = False) -> Result:
+        self.writes += 1
+        found = self._select(query)[:1]
+        if found:
+            new = {**copy.deepcopy(doc), "_id": found[0]["_id"]}
+            self.docs[found[0]["_id"]] = new
+            return Result(matched_count=1, modified_count=1)
+        if upsert:
+            new = {**_upsert_seed(query), **copy.deepcopy(doc)}
+            new.setdefault("_id", uuid.uuid4().hex)
+            self.docs[new["_id"]] = new
+            return Result(upserted_id=new["_id"])
+        return Result()
+
+    async def find_one_and_update(
+        self,
+        query: Mapping[str, Any],
+        update: Mapping[str, Any],
+        projection: Mapping[str, Any] | None = None,
+        upsert: bool = False,
+        return_document: bool = False,
+    ) -> Doc | None:
+        found = self._select(query)[:1]
+        before = _project(found[0], projection) if found else None
+        res = await self.update_one(query, update, upsert=upsert)
+        if not return_document:
+            return before
+        key = found[0]["_id"] if found else res.upserted_id
+        return _project(self.docs[key], projection) if key in self.docs else None
+
+    async def delete_one(self, query: Mapping[str, Any]) -> Result:
+        self.writes += 1
+        found = self._select(query)[:1]
+        for d in found:
+            del self.docs[d["_id"]]
+        return Result(deleted_count=len(found))
+
+    async def delete_many(self, query: Mapping[str, Any]) -> Result:
+        self.writes += 1
+        found = self._select(query)
+        for d in found:
+            del self.docs[d["_id"]]
+        return Result(deleted_count=len(found))
+
+    async def bulk_write(self, ops: Iterable[Any], ordered: bool = True) -> Result:
+        errors: list[Doc] = []
+        for i, op in enumerate(ops):
+            doc = op._doc
+            try:
+                if isinstance(op, InsertOne):
+                    await self.insert_one(doc)
+                elif isinstance(op, UpdateOne):
+                    await self.update_one(op._filter, doc, upsert=bool(op._upsert))
+                elif isinstance(op, UpdateMany):
+                    await self.update_many(op._filter, doc, upsert=bool(op._upsert))
+                elif isinstance(op, ReplaceOne):
+                    await self.replace_one(op._filter, doc, upsert=bool(op._upsert))
+                elif isinstance(op, DeleteOne):
+                    await self.delete_one(op._filter)
+                else:
+                    raise NotImplementedError(type(op).__name__)
+            except DuplicateKeyError as e:
+                errors.append({"index": i, "code": 11000, "errmsg": str(e)})
+                if ordered:
+                    break
+        if errors:
+            raise BulkWriteError({"writeErrors": errors})
+        return Result()
+
+    async def create_index(self, *args: Any, **kwargs: Any) -> str:
+        return "memory-index"
+
+
+class MemoryDatabase:
+    """``db[name]`` and ``db.name`` give one :class:`MemoryCollection` per name."""
+
+    def __init__(self, name: str = "memory") -> None:
+        self.name = name
+        self._colls: dict[str, MemoryCollection] = {}
+
+    def __getitem__(self, name: str) -> MemoryCollection:
+        if name not in self._colls:
+            self._colls[name] = MemoryCollection(name)
+        return self._colls[name]
+
+    def __getattr__(self, name: str) -> MemoryCollection:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self[name]
+
+    async def list_collection_names(self) -> list[str]:
+        return sorted(self._colls)
