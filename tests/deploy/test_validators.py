@@ -272,7 +272,7 @@ def test_topic_script_must_match_the_contracts(tmp_path: Path) -> None:
     script = ROOT / "deploy/k8s/base/kafka-topics/create-topics.sh"
     assert vd.topics_problems(script) == []
     broken = tmp_path / "create-topics.sh"
-    broken.write_text(script.read_text().replace("ideas.events           6", "ideas.events 3"))
+    broken.write_text(script.read_text().replace("ideas.events             6", "ideas.events 3"))
     assert vd.topics_problems(broken)
 
 

@@ -30,12 +30,22 @@ export LOG_DIR="${LOG_DIR:-/tmp/kafka-tools-logs}"
 
 # name  partitions     (explicit; a new producer adds its topic and its .dlq here)
 TOPICS='
-forum.events           6
-ideas.events           6
-reputation.events      6
-forum.events.dlq       1
-ideas.events.dlq       1
-reputation.events.dlq  1
+forum.events             6
+ideas.events             6
+reputation.events        6
+gatherings.events        6
+media.events             6
+notifications.events     6
+search.events            6
+analytics.events         6
+forum.events.dlq         1
+ideas.events.dlq         1
+reputation.events.dlq    1
+gatherings.events.dlq    1
+media.events.dlq         1
+notifications.events.dlq 1
+search.events.dlq        1
+analytics.events.dlq     1
 '
 
 topics() { "$BIN/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP" "$@"; }

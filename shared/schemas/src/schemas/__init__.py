@@ -1,6 +1,6 @@
 """Event contracts shared by every service (the only code the services share with each other)."""
 
-from . import forum, ideas, reputation, topics
+from . import forum, gatherings, ideas, media, notifications, reputation, topics
 from .envelope import (
     CONTENT_TYPE,
     EVENT_TYPES,
@@ -22,8 +22,11 @@ __all__ = [
     "UnknownEventTypeError",
     "format_time",
     "forum",
+    "gatherings",
     "ideas",
+    "media",
     "new_event",
+    "notifications",
     "parse",
     "reputation",
     "topics",

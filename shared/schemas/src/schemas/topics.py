@@ -3,8 +3,22 @@
 FORUM_EVENTS = "forum.events"
 IDEAS_EVENTS = "ideas.events"
 REPUTATION_EVENTS = "reputation.events"
+GATHERINGS_EVENTS = "gatherings.events"
+MEDIA_EVENTS = "media.events"
+NOTIFICATIONS_EVENTS = "notifications.events"
+SEARCH_EVENTS = "search.events"
+ANALYTICS_EVENTS = "analytics.events"
 
-EVENT_TOPICS = (FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS)
+EVENT_TOPICS = (
+    FORUM_EVENTS,
+    IDEAS_EVENTS,
+    REPUTATION_EVENTS,
+    GATHERINGS_EVENTS,
+    MEDIA_EVENTS,
+    NOTIFICATIONS_EVENTS,
+    SEARCH_EVENTS,
+    ANALYTICS_EVENTS,
+)
 #: partitions of every ``*.events`` topic; created explicitly, never by auto-creation
 EVENT_TOPIC_PARTITIONS = 6
 DLQ_PARTITIONS = 1
