@@ -40,7 +40,12 @@ KEY_FIELD: dict[str, tuple[str, ...]] = {
     "community.ideas.VoteCast.v1": ("target_id",),
     "community.ideas.IdeasMerged.v1": ("source_idea_id", "target_idea_id"),
 }
-DEFAULT_KEY_FIELD = {"forum": ("thread_id",), "ideas": ("idea_id",), "reputation": ("user_id",)}
+DEFAULT_KEY_FIELD = {
+    "forum": ("thread_id",),
+    "ideas": ("idea_id",),
+    "reputation": ("user_id",),
+    "gatherings": ("gathering_id",),
+}
 
 #: who the ``actorid`` is, as a field of data (None: the actor is not part of the data)
 ACTOR_FIELD: dict[str, str | None] = {
@@ -68,15 +73,35 @@ ACTOR_FIELD: dict[str, str | None] = {
     "community.ideas.VoteCast.v1": "voter_id",
     "community.ideas.IdeaStatusChanged.v1": "changed_by",
     "community.ideas.IdeasMerged.v1": None,
+    "community.gatherings.GatheringScheduled.v1": "host_id",
+    "community.gatherings.GatheringUpdated.v1": "updated_by",
+    "community.gatherings.GatheringCancelled.v1": "cancelled_by",
+    "community.gatherings.RsvpChanged.v1": None,  # a promotion's actor freed the seat
+    "community.gatherings.SeatOffered.v1": "freed_by",
+    "community.gatherings.MemberCheckedIn.v1": "user_id",
+    "community.gatherings.GuestQuestionAsked.v1": "author_id",
+    "community.gatherings.GuestQuestionAnswered.v1": "answered_by",
+    "community.gatherings.GiveawayOpened.v1": "opened_by",
+    "community.gatherings.GiveawayEntered.v1": "user_id",
+    "community.gatherings.GiveawayDrawn.v1": "drawn_by",
 }
 
 #: fields that are legitimately null in every sample of their type
 ALWAYS_NULL = {("community.ideas.VoteCast.v1", "thread_id")}  # thread_id is for posts only
 
 
+#: event types nobody causes directly (a sweeper emits them)
+SYSTEM_TYPES = {
+    "community.gatherings.GatheringReminderDue.v1",
+    "community.gatherings.GiveawayClosed.v1",
+}
+
+
 def _is_system_event(sample: dict[str, Any]) -> bool:
     """Events nobody caused directly (SPEC 2.1: ``actorid`` omitted)."""
     if sample["source"] == "/community/reputation":
+        return True
+    if sample["type"] in SYSTEM_TYPES:
         return True
     return bool(
         sample["type"] == "community.forum.QuestionEscalated.v1"

@@ -1,0 +1,1 @@
+"""Gatherings service: online community events, a special guest, and verifiable giveaways."""
