@@ -30,6 +30,7 @@ from communitykit.kafka import ensure_topics
 from schemas.topics import (
     EVENT_TOPIC_PARTITIONS,
     FORUM_EVENTS,
+    GATHERINGS_EVENTS,
     IDEAS_EVENTS,
     REPUTATION_EVENTS,
 )
@@ -144,6 +145,7 @@ CONSUMES = {
     "ideas": [],
     "search": [FORUM_EVENTS, IDEAS_EVENTS],
     "analytics": [FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS],
+    "gatherings": [REPUTATION_EVENTS, FORUM_EVENTS, GATHERINGS_EVENTS],
 }
 
 

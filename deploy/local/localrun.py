@@ -426,7 +426,14 @@ def create_topics(bootstrap: str, log: Path) -> None:
 
 # ----------------------------------------------------------------------------- services
 
-SERVICES = {"forum": 8001, "ideas": 8002, "reputation": 8003, "analytics": 8004, "search": 8005}
+SERVICES = {
+    "forum": 8001,
+    "ideas": 8002,
+    "reputation": 8003,
+    "analytics": 8004,
+    "search": 8005,
+    "gatherings": 8006,
+}
 
 
 def start_service(profile: Profile, name: str, port: int, env: dict[str, str]) -> str:
