@@ -25,6 +25,7 @@ from rich.table import Table
 
 from communitykit.settings import ServiceSettings
 
+from . import gathering
 from .plan import community, make_plan
 from .sim import Simulator, Tally, Urls
 
@@ -53,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="prepended to every user name (separate communities per run)")  # fmt: skip
     p.add_argument("--concurrency", type=int, default=32, help="requests in flight at most")
     p.add_argument("--allow-errors", action="store_true", help="exit 0 even with errors")
+    p.add_argument("--no-gathering", action="store_true",
+                   help="skip the gathering (RSVPs, guest, check-in, giveaway)")  # fmt: skip
     for name, url in vars(Urls()).items():
         p.add_argument(f"--{name}-url", default=os.environ.get(f"DEMO_{name.upper()}_URL", url))
     return p.parse_args(argv)
@@ -158,11 +161,26 @@ async def main(argv: list[str] | None = None) -> int:
                 bar.update(task, advance=1, errors=sim.tally.total_errors)
 
             took = await sim.run(plan, args.rate, advance)
+        scene: dict[str, Any] | None = None
+        if not args.no_gathering:
+            if await gathering.reachable(urls.gatherings):
+                console.print(
+                    f"gathering: RSVPs, the guest, check-in, a giveaway ({urls.gatherings})"
+                )
+                scene = await gathering.run(sim, users, args.seed)
+            else:
+                console.print(
+                    f"[yellow]gatherings not reachable at {urls.gatherings}: skipped[/yellow]"
+                )
         extra = await summary_data(sim, settle=15)
     finally:
         await sim.close()
     report(console, sim.tally, took, extra, urls)
-    return 1 if sim.tally.total_errors and not args.allow_errors else 0
+    failed = False
+    if scene is not None:
+        console.print("gathering: " + ", ".join(f"{k} = {v}" for k, v in scene.items()))
+        failed = scene.get("verified") != "yes"
+    return 1 if (sim.tally.total_errors or failed) and not args.allow_errors else 0
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ class Urls:
     reputation: str = "http://127.0.0.1:8003"
     analytics: str = "http://127.0.0.1:8004"
     search: str = "http://127.0.0.1:8005"
+    gatherings: str = "http://127.0.0.1:8006"
 
 
 @dataclass
