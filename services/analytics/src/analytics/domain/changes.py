@@ -32,8 +32,9 @@ DAYS, DAY_USERS, THREADS, IDEAS, REVIEWS, USERS, STAFF = (
     "users",
     "staff",
 )
-#: one document per event id applied (republished copies are dropped)
-SEEN = "seen"
+#: one document per source partition: the last offset applied and the ids of the last
+#: events read there (republished copies are dropped); transport state, not a metric
+POSITIONS = "positions"
 #: documents whose update is not idempotent by itself ($inc, order-dependent $set): they
 #: carry the per-partition offset guard ``seq``
 GUARDED = frozenset({DAYS, DAY_USERS, THREADS})
