@@ -50,7 +50,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, Generic, TypeVar
 
-from pymongo import UpdateOne
+from pymongo import InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from communitykit.consumer import Received
@@ -100,9 +100,18 @@ class MetricsProjection:
         *,
         dedupe_window: int = DEDUPE_WINDOW,
         cache_entries: int = CACHE_ENTRIES,
+        only_writer: bool = False,
     ) -> None:
+        """``only_writer``: this projection is the only writer of a database that started
+        empty (``make rebuild``), so a document it has not written yet does not exist and
+        is a plain insert (several times cheaper than an upsert on FerretDB); should one
+        exist after all, its insert fails on the duplicate ``_id`` and it is re-read and
+        updated like any raced document."""
         self.db = db
         self.dedupe_window = dedupe_window
+        self._written: Bounded[Key, bool] | None = (
+            Bounded(max(cache_entries, 10 * CACHE_ENTRIES)) if only_writer else None
+        )
         self._threads: Bounded[str, ThreadInfo] = Bounded(cache_entries)
         #: user → a first-event time already stored (the stored one is at most this)
         self._first: Bounded[str, datetime] = Bounded(cache_entries)
@@ -236,7 +245,10 @@ class MetricsProjection:
                 by_coll[f.coll].append(f)
             names = list(by_coll)
             results = await asyncio.gather(
-                *(bulk_write(self.db.db[n], [_op(f) for f in by_coll[n]]) for n in names)
+                *(
+                    bulk_write(self.db.db[n], [self._op(f, applied) for f in by_coll[n]])
+                    for n in names
+                )
             )
             missed: set[Key] = set()
             for name, errors in zip(names, results, strict=True):
@@ -245,6 +257,9 @@ class MetricsProjection:
                 # a guarded document that applied some of these offsets already (redelivery,
                 # another replica), or an idempotent one another writer created first
                 missed |= {(name, by_coll[name][e["index"]].doc_id) for e in errors}
+            if self._written is not None:
+                for f in folded:
+                    self._written.put((f.coll, f.doc_id), True)
             if not missed:
                 return
             changes = [c for c in changes if (c.coll, c.doc_id) in missed]
@@ -260,6 +275,12 @@ class MetricsProjection:
                 out[(coll, d["_id"])] = d.get("seq", {})
         return out
 
+    def _op(self, f: Folded, applied: dict[Key, dict[str, int]]) -> InsertOne[Any] | UpdateOne:
+        key = (f.coll, f.doc_id)
+        if self._written is not None and key not in applied and not self._written.get(key):
+            return InsertOne(_new(f))
+        return _op(f)
+
 
 def _opened(batch: Iterable[Received]) -> set[str]:
     """Threads the batch opens."""
@@ -268,6 +289,14 @@ def _opened(batch: Iterable[Received]) -> set[str]:
         for r in batch
         if isinstance(r.event.data, PostCreated) and r.event.data.parent_post_id is None
     }
+
+
+def _new(f: Folded) -> dict[str, Any]:
+    """The document a folded change makes out of nothing (with its guards)."""
+    doc = {"_id": f.doc_id, **f.ops.materialize()}
+    if f.coll in GUARDED:
+        doc["seq"] = {s: hi for s, (_, hi) in f.offsets.items()}
+    return doc
 
 
 def _op(f: Folded) -> UpdateOne:
