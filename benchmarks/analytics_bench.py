@@ -24,7 +24,7 @@ For each history size (``BENCH_ANALYTICS_HISTORIES``, default 10,000 and 1,000,0
 
 Then **rebuild**: ``communitykit.rebuild.replay`` of ``BENCH_ANALYTICS_REBUILD`` (default
 20,000) events through the projection as ``make rebuild SERVICE=analytics`` runs it (batches
-of ``analytics.rebuild.REBUILD_BATCH``, the only writer of a fresh database), beside raw
+of ``analytics.rebuild.REBUILD_BATCH`` into a fresh database), beside raw
 consume + parse of the same records.
 
 ``run(servers)`` returns rows for ``benchmarks/run.py``; ``main`` prints them.
@@ -362,7 +362,7 @@ async def rebuild_rate(servers: Any) -> list[dict[str, Any]]:
         until = await rebuild.end_offsets(servers.kafka, [topic])
         target = AnalyticsDb(db)
         await target.ensure_indexes()
-        projection = MetricsProjection(target, only_writer=True)
+        projection = MetricsProjection(target)
         t = time.perf_counter()
         n = await rebuild.replay(servers.kafka, projection.apply, until, REBUILD_BATCH)
         took = time.perf_counter() - t

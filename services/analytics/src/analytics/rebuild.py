@@ -27,8 +27,8 @@ REBUILD_BATCH = 20_000
 async def _projection(db: rebuild.Db) -> BatchHandler:
     target = AnalyticsDb(db)
     await target.ensure_indexes()
-    # the same batch code as live; the rebuild is the only writer of its fresh database
-    return MetricsProjection(target, only_writer=True).apply
+    # the same batch code as live (into an empty database, every document is an insert)
+    return MetricsProjection(target).apply
 
 
 def spec() -> rebuild.Rebuild:

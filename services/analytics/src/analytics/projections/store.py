@@ -19,15 +19,16 @@ Per batch:
    from a bounded in-process cache (they never change), the misses in one ``$in`` read;
 3. the events become changes (domain.events), folded per document in memory; each touched
    document gets ONE update, all of a collection's in one unordered bulk write (the
-   collections concurrently), with ``upsert`` (no read to tell inserts from updates):
+   collections concurrently), no read first: a document the process has not written yet
+   is tried as a plain insert, any other is an upsert:
 
    * guarded documents (``days``, ``day_users``, ``threads``: counters, the order-dependent
      accepted answer) carry ``seq``, per source partition the highest offset applied; the
      update's filter requires every partition's ``seq`` below the first offset folded in
      and ``$max`` raises it: the consumed position is recorded in the same single-document
      update as the state it produced (SPEC 6). A redelivered or raced document does not
-     match, so the upsert fails on its duplicate ``_id``; only those documents are re-read
-     and only what they still miss is written again;
+     match, so the upsert (or insert) fails on its duplicate ``_id``; only those
+     documents are re-read and only what they still miss is written again;
    * idempotent documents (``users``, ``ideas``, ``reviews``, ``staff``: set-like and
      min-only fields) need no guard; ``users`` (first event time, for new contributors)
      and ``staff`` are written only when the batch teaches something the process has not
@@ -100,18 +101,12 @@ class MetricsProjection:
         *,
         dedupe_window: int = DEDUPE_WINDOW,
         cache_entries: int = CACHE_ENTRIES,
-        only_writer: bool = False,
     ) -> None:
-        """``only_writer``: this projection is the only writer of a database that started
-        empty (``make rebuild``), so a document it has not written yet does not exist and
-        is a plain insert (several times cheaper than an upsert on FerretDB); should one
-        exist after all, its insert fails on the duplicate ``_id`` and it is re-read and
-        updated like any raced document."""
         self.db = db
         self.dedupe_window = dedupe_window
-        self._written: Bounded[Key, bool] | None = (
-            Bounded(max(cache_entries, 10 * CACHE_ENTRIES)) if only_writer else None
-        )
+        #: documents this process has written (so they exist); any other is first tried as
+        #: a plain insert, several times cheaper than an upsert on FerretDB
+        self._written: Bounded[Key, bool] = Bounded(cache_entries)
         self._threads: Bounded[str, ThreadInfo] = Bounded(cache_entries)
         #: user → a first-event time already stored (the stored one is at most this)
         self._first: Bounded[str, datetime] = Bounded(cache_entries)
@@ -257,9 +252,8 @@ class MetricsProjection:
                 # a guarded document that applied some of these offsets already (redelivery,
                 # another replica), or an idempotent one another writer created first
                 missed |= {(name, by_coll[name][e["index"]].doc_id) for e in errors}
-            if self._written is not None:
-                for f in folded:
-                    self._written.put((f.coll, f.doc_id), True)
+            for f in folded:
+                self._written.put((f.coll, f.doc_id), True)
             if not missed:
                 return
             changes = [c for c in changes if (c.coll, c.doc_id) in missed]
@@ -276,8 +270,12 @@ class MetricsProjection:
         return out
 
     def _op(self, f: Folded, applied: dict[Key, dict[str, int]]) -> InsertOne[Any] | UpdateOne:
+        """A document not known to exist is inserted: new (a day's first event of a user, a
+        new thread...) it costs an insert; there already (written before this process
+        started, or by another replica) the insert fails on its duplicate ``_id`` and the
+        document is re-read and updated like any raced one."""
         key = (f.coll, f.doc_id)
-        if self._written is not None and key not in applied and not self._written.get(key):
+        if key not in applied and not self._written.get(key):
             return InsertOne(_new(f))
         return _op(f)
 
