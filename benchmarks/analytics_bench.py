@@ -1,13 +1,33 @@
-"""Analytics projection throughput and cost per batch at two history sizes.
+"""Analytics catch-up and rebuild, at two history sizes, beside same-run baselines (issue 28).
 
-    .venv/bin/python benchmarks/analytics_bench.py      # BENCH_N events (default 2000)
+    .venv/bin/python benchmarks/analytics_bench.py
 
-Every figure is printed next to a baseline measured in the same run on the same servers:
+For each history size (``BENCH_ANALYTICS_HISTORIES``, default 10,000 and 1,000,000 events):
 
-* analytics projection (batches of 500 mixed forum/ideas events) vs raw PyMongo unordered
-  bulk upserts of one document per event;
-* the time of one more 500-event batch after a small history and after a history 10x as
-  large (CONVENTIONS 12: the cost of a batch follows the batch, not the history).
+1. a fresh database holds the history. A sample of 10,000 mixed events is applied by the
+   *same projection code* to the kit's in-memory store; its documents are bulk-inserted
+   into the real store, once per 10,000 events of history, each copy with its own users,
+   threads and ideas and its own days (so the store holds what that much live traffic
+   would have left: ~450 documents per 1,000 events), in seconds rather than hours;
+2. a topic of its own (6 partitions) holds ``BENCH_ANALYTICS_EVENTS`` (default 5,000) new
+   mixed events on the history's last days (they touch its day documents);
+3. measured in the same run on the same servers:
+
+   * **ours**: the real consumer path (``BatchConsumer`` + ``MetricsProjection``, batches
+     of 500, offsets committed after each write): events/s from its first batch to its
+     last, and the mean time of one batch;
+   * **naive consumer**: the same consumer path with a handler that awaits one upsert per
+     event (``$inc`` of the event's day-and-user document): what "one write per event"
+     costs;
+   * **raw consume + parse**: a plain aiokafka consumer reading and parsing
+     (``schemas.parse``) the same records.
+
+Then **rebuild**: ``communitykit.rebuild.replay`` of ``BENCH_ANALYTICS_REBUILD`` (default
+20,000) events through the projection as ``make rebuild SERVICE=analytics`` runs it (batches
+of ``analytics.rebuild.REBUILD_BATCH`` into a fresh database), beside raw
+consume + parse of the same records.
+
+``run(servers)`` returns rows for ``benchmarks/run.py``; ``main`` prints them.
 """
 
 from __future__ import annotations
@@ -18,29 +38,47 @@ import random
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pymongo import AsyncMongoClient, UpdateOne
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
 
 ROOT = Path(__file__).resolve().parents[1]
+# run as a script, this folder would come first on sys.path and shadow service packages
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
 
 from analytics.adapters.mongo import AnalyticsDb  # noqa: E402
+from analytics.domain.changes import DAYS, POSITIONS  # noqa: E402
 from analytics.projections.store import MetricsProjection  # noqa: E402
-from communitykit.consumer import Received  # noqa: E402
-from schemas import Envelope, new_event, topics  # noqa: E402
+from analytics.rebuild import REBUILD_BATCH  # noqa: E402
+from communitykit import rebuild  # noqa: E402
+from communitykit.consumer import BatchConsumer, Received  # noqa: E402
+from communitykit.kafka import Producer  # noqa: E402
+from communitykit.memory import MemoryDatabase  # noqa: E402
+from schemas import Envelope, new_event, parse, topics  # noqa: E402
 from schemas.forum import AnswerAccepted, PostCreated, VoteCast  # noqa: E402
 from schemas.ideas import IdeaSubmitted, IdeaVoteCast  # noqa: E402
-from tests.servers import resolve  # noqa: E402
 
-N = int(os.environ.get("BENCH_N", "2000"))
+EVENTS = int(os.environ.get("BENCH_ANALYTICS_EVENTS", "5000"))
+REBUILD_EVENTS = int(os.environ.get("BENCH_ANALYTICS_REBUILD", "20000"))
+HISTORIES = tuple(
+    int(x) for x in os.environ.get("BENCH_ANALYTICS_HISTORIES", "10000,1000000").split(",")
+)
 BATCH = 500
+PARTITIONS = 6
+SAMPLE = 10_000
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SCENARIO = "analytics catch-up"
 
 
 def community(n: int, seed: int, start: datetime) -> list[Received]:
-    """n mixed events over a few days: questions, replies, votes, accepts, ideas."""
+    """n mixed events, one every 5-120 s: questions, replies, votes, accepts, ideas."""
     rng = random.Random(seed)
     users = [f"u{seed}-{k}" for k in range(300)]
     out: list[Received] = []
@@ -60,7 +98,7 @@ def community(n: int, seed: int, start: datetime) -> list[Received]:
     while len(out) < n:
         roll, who = rng.random(), rng.choice(users)
         if roll < 0.15 or not threads:
-            tid = uuid.uuid4().hex
+            tid = uuid.UUID(int=rng.getrandbits(128)).hex
             threads.append((tid, who))
             add(
                 topics.FORUM_EVENTS,
@@ -71,7 +109,7 @@ def community(n: int, seed: int, start: datetime) -> list[Received]:
             )  # fmt: skip
         elif roll < 0.45:
             tid, asker = rng.choice(threads[-50:])
-            pid = uuid.uuid4().hex
+            pid = uuid.UUID(int=rng.getrandbits(128)).hex
             add(
                 topics.FORUM_EVENTS,
                 PostCreated(post_id=pid, thread_id=tid, parent_post_id=tid, kind="reply",
@@ -97,7 +135,7 @@ def community(n: int, seed: int, start: datetime) -> list[Received]:
                 who,
             )  # fmt: skip
         else:
-            iid = uuid.uuid4().hex
+            iid = uuid.UUID(int=rng.getrandbits(128)).hex
             add(
                 topics.IDEAS_EVENTS,
                 IdeaSubmitted(idea_id=iid, author_id=who, title="i", category="c",
@@ -116,64 +154,261 @@ def community(n: int, seed: int, start: datetime) -> list[Received]:
     return out[:n]
 
 
-async def raw_bulk(db: Any, events: list[Received]) -> float:
-    coll = db["bench_raw"]
-    await coll.drop()
+# ----------------------------------------------------------------------------- history
+
+
+def _shift_day(day: str, days: int) -> str:
+    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
+
+
+def _copy(coll: str, doc: dict[str, Any], k: int, span: int) -> dict[str, Any]:
+    """Copy ``k`` of a sample document: its own ids (suffix ``~k``), its own days."""
+    d = dict(doc)
+    shift = k * span
+    if "day" in d:
+        d["day"] = _shift_day(d["day"], shift)
+    if "first_day" in d:
+        d["first_day"] = _shift_day(d["first_day"], shift)
+    if coll == DAYS:
+        d["_id"] = _shift_day(d["_id"], shift)
+    elif "|" in str(d["_id"]):
+        day, user = d["_id"].split("|", 1)
+        d["_id"] = f"{_shift_day(day, shift)}|{user}~{k}"
+        d["user"] = f"{user}~{k}"
+    else:
+        d["_id"] = f"{d['_id']}~{k}"
+    return d
+
+
+async def preload(db: Any, events: int) -> tuple[float, str]:
+    """The documents of ``events`` events of history in ``db``; (seconds, its last day)."""
     t = time.perf_counter()
-    for i in range(0, len(events), BATCH):
-        await coll.bulk_write(
-            [
-                UpdateOne({"_id": r.event.id}, {"$set": {"t": r.event.time}}, upsert=True)
-                for r in events[i : i + BATCH]
-            ],
-            ordered=False,
-        )
-    return time.perf_counter() - t
+    memory = MemoryDatabase()
+    projection = MetricsProjection(AnalyticsDb(memory))  # type: ignore[arg-type]
+    sample = community(SAMPLE, 1, T0)
+    for i in range(0, len(sample), 2000):
+        await projection.apply(sample[i : i + 2000])
+    span = (sample[-1].event.time.date() - T0.date()).days + 1
+    copies = max(1, events // SAMPLE)
+    for name in await memory.list_collection_names():
+        if name == POSITIONS:
+            continue
+        docs = list(memory[name].docs.values())
+        chunk: list[dict[str, Any]] = []
+        for k in range(copies):
+            chunk += [_copy(name, d, k, span) for d in docs]
+            if len(chunk) >= 20_000 or k == copies - 1:
+                await db[name].insert_many(chunk, ordered=False)
+                chunk = []
+    await AnalyticsDb(db).ensure_indexes()
+    last = (T0.date() + timedelta(days=copies * span - 1)).isoformat()
+    return time.perf_counter() - t, last
 
 
-async def apply(db: Any, events: list[Received]) -> float:
-    store = AnalyticsDb(db)
-    await store.ensure_indexes()
-    projection = MetricsProjection(store)
-    t = time.perf_counter()
-    for i in range(0, len(events), BATCH):
-        await projection.apply(events[i : i + BATCH])
-    return time.perf_counter() - t
+# ----------------------------------------------------------------------------- Kafka
 
 
-async def main() -> None:
-    servers = resolve()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb, tz_aware=True)
-    small = client[f"bench_an_{uuid.uuid4().hex[:6]}"]
-    large = client[f"bench_an_{uuid.uuid4().hex[:6]}"]
+async def fill_topic(bootstrap: str, topic: str, events: Sequence[Envelope[Any]]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
     try:
-        t0 = datetime(2026, 11, 1, tzinfo=UTC)
-        events = community(N, 1, t0)
-        base = await raw_bulk(small, events)
-        ours = await apply(small, events)
-        # one more batch (same shape, new users and threads) after N vs 10N events of history
-        await apply(large, community(10 * N, 2, t0))
-        probe_small = community(BATCH, 3, t0 + timedelta(days=40))
-        probe_large = community(BATCH, 3, t0 + timedelta(days=40))
-        after_small = await apply(small, probe_small)
-        after_large = await apply(large, probe_large)
-        print(f"\n{N} events, batches of {BATCH}; servers: {servers.source}")
-        print(
-            f"{'consume: analytics projection vs raw PyMongo bulk upserts':<62} "
-            f"baseline {N / base:>7.0f}/s  ours {N / ours:>7.0f}/s  "
-            f"ratio {ours / base:>5.2f}x the baseline's time"
-        )
-        print(
-            f"{'one more batch: after ' + str(N) + ' vs after ' + str(11 * N) + ' events':<62} "
-            f"{after_small * 1000:>7.0f} ms vs {after_large * 1000:>7.0f} ms  "
-            f"ratio {after_large / after_small:>5.2f}"
-        )
+        await admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
     finally:
-        await client.drop_database(small.name)
-        await client.drop_database(large.name)
+        await admin.close()
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+    await p.start()
+    try:
+        futs = [await p.send(topic, e.to_bytes(), key=e.key, headers=e.headers()) for e in events]
+        await asyncio.gather(*futs)
+    finally:
+        await p.stop()
+
+
+async def drop_topic(bootstrap: str, topic: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([topic])
+    except Exception:  # noqa: BLE001 - best effort clean-up
+        pass
+    finally:
+        await admin.close()
+
+
+async def raw_consume(bootstrap: str, topic: str, n: int) -> float:
+    """Baseline: read and parse the same records with a plain aiokafka consumer."""
+    c = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=BATCH
+    )
+    await c.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        c.assign(tps)
+        await c.seek_to_beginning(*tps)
+        got, t0 = 0, None
+        while got < n:
+            for records in (await c.getmany(timeout_ms=1000)).values():
+                t0 = t0 or time.perf_counter()
+                for r in records:
+                    parse(r.value)
+                    got += 1
+        return time.perf_counter() - (t0 or time.perf_counter())
+    finally:
+        await c.stop()
+
+
+async def consume(bootstrap: str, topic: str, n: int, handler: Any) -> tuple[float, list[float]]:
+    """The kit's consumer path with ``handler``: (seconds from the first batch to the last
+    one's end, the time of each batch's handler)."""
+    broker = KafkaBroker(bootstrap, allow_auto_create_topics=False)
+    producer = Producer(bootstrap, "bench-analytics")
+    state: dict[str, Any] = {"n": 0, "t0": None, "batches": []}
+    done = asyncio.Event()
+
+    async def timed(batch: Sequence[Received]) -> None:
+        t = time.perf_counter()
+        state["t0"] = state["t0"] or t
+        await handler(batch)
+        state["batches"].append(time.perf_counter() - t)
+        state["n"] += len(batch)
+        if state["n"] >= n:
+            state["t1"] = time.perf_counter()
+            done.set()
+
+    BatchConsumer(
+        broker,
+        [topic],
+        group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        handler=timed,
+        producer=producer,
+        max_records=BATCH,
+    )
+    await producer.start()
+    await broker.start()
+    try:
+        await asyncio.wait_for(done.wait(), timeout=3600)
+        await asyncio.sleep(0.5)  # the last commit follows the handler
+    finally:
+        await broker.stop()
+        await producer.stop()
+    return float(state["t1"] - state["t0"]), list(state["batches"])
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+def row(
+    size: str, metric: str, value: float, unit: str, baseline: str, base: float
+) -> dict[str, Any]:
+    return {
+        "scenario": SCENARIO,
+        "size": size,
+        "metric": metric,
+        "value": round(value, 1),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": round(base, 1),
+        "ratio": round(value / base, 3) if base else None,
+    }
+
+
+async def one(servers: Any, history: int) -> list[dict[str, Any]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb, tz_aware=True)
+    db = client[f"bench_an_{uuid.uuid4().hex[:6]}"]
+    topic = f"bench.analytics.{uuid.uuid4().hex[:6]}"
+    size = f"{history:,} events of history"
+    try:
+        loaded, last = await preload(db, history)
+        print(f"  history of {history:,} events loaded in {loaded:.0f} s", flush=True)
+        start = datetime.fromisoformat(last).replace(tzinfo=UTC)
+        measured = community(EVENTS, 3, start)
+        await fill_topic(servers.kafka, topic, [r.event for r in measured])
+        raw = await raw_consume(servers.kafka, topic, EVENTS)
+        projection = MetricsProjection(AnalyticsDb(db))
+        took, batches = await consume(servers.kafka, topic, EVENTS, projection.apply)
+        naive_coll = db["naive"]
+
+        async def naive(batch: Sequence[Received]) -> None:
+            for r in batch:
+                day = r.event.time.date().isoformat()
+                await naive_coll.update_one(
+                    {"_id": f"{day}|{r.event.actorid}"}, {"$inc": {"n": 1}}, upsert=True
+                )
+
+        naive_took, _ = await consume(servers.kafka, topic, EVENTS, naive)
+        rate = EVENTS / took
+        per_batch = 1000 * sum(batches) / len(batches)
+        return [
+            row(size, "catch-up", rate, "events/s", "naive consumer: one awaited upsert per event",
+                EVENTS / naive_took),
+            row(size, "catch-up", rate, "events/s", "raw aiokafka consume + parse", EVENTS / raw),
+            row(size, "one batch of 500", per_batch, "ms", "-", 0.0),
+        ]  # fmt: skip
+    finally:
+        await drop_topic(servers.kafka, topic)
+        await client.drop_database(db.name)
         await client.close()
+
+
+async def rebuild_rate(servers: Any) -> list[dict[str, Any]]:
+    """``make rebuild SERVICE=analytics``'s replay of REBUILD_EVENTS events."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb, tz_aware=True)
+    db = client[f"bench_an_rb_{uuid.uuid4().hex[:6]}"]
+    topic = f"bench.analytics.rb.{uuid.uuid4().hex[:6]}"
+    try:
+        events = community(REBUILD_EVENTS, 4, T0)
+        await fill_topic(servers.kafka, topic, [r.event for r in events])
+        raw = await raw_consume(servers.kafka, topic, REBUILD_EVENTS)
+        until = await rebuild.end_offsets(servers.kafka, [topic])
+        target = AnalyticsDb(db)
+        await target.ensure_indexes()
+        projection = MetricsProjection(target)
+        t = time.perf_counter()
+        n = await rebuild.replay(servers.kafka, projection.apply, until, REBUILD_BATCH)
+        took = time.perf_counter() - t
+        return [
+            row(f"{n:,} events", "rebuild (replay from offset 0)", n / took, "events/s",
+                "raw aiokafka consume + parse", REBUILD_EVENTS / raw),
+        ]  # fmt: skip
+    finally:
+        await drop_topic(servers.kafka, topic)
+        await client.drop_database(db.name)
+        await client.close()
+
+
+async def run(servers: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    per_batch: list[float] = []
+    for history in HISTORIES:
+        print(f"analytics catch-up with {history:,} events of history...", flush=True)
+        got = await one(servers, history)
+        per_batch.append(got[-1]["value"])
+        rows += got
+    if len(HISTORIES) > 1:
+        small, large = per_batch[0], per_batch[-1]
+        rows.append(
+            row(f"{HISTORIES[-1]:,} vs {HISTORIES[0]:,} events of history",
+                "batch cost at the small history / at the large one", small / large, "x",
+                "1.0 = the same cost", 1.0)
+        )  # fmt: skip
+    print("analytics rebuild...", flush=True)
+    rows += await rebuild_rate(servers)
+    return rows
+
+
+def main() -> None:
+    from tests.servers import resolve
+
+    servers = resolve()
+    try:
+        for r in asyncio.run(run(servers)):
+            print(
+                f"{r['size']:<36} {r['metric']:<52} {r['value']:>9} {r['unit']:<8}"
+                f" vs {r['baseline']:<46} {r['baseline_value']:>9}  ratio {r['ratio']}"
+            )
+    finally:
         servers.stop()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -13,6 +13,10 @@ Both against a same-run baseline, on the same machine and the same data:
   same fields, top 20, stored documents fetched), the same query strings, each right after
   the HTTP request. Targets: p99 ≤ 30 ms and ≤ 2x the baseline. Two more rows say where the
   time goes: the query layer in-process (no HTTP) and ``GET /healthz`` (HTTP, no query).
+* **peak RSS during catch-up** (issue 28, target ≤ 150 MB): the service process's
+  ``VmHWM`` (``/proc/<pid>/status``) once it has indexed every post; baseline: the same
+  service started on an empty topic, ready and idle (what the process costs before it
+  indexes anything).
 
 ``run(servers)`` returns rows ``{"scenario", "size", "metric", "value", "unit", "baseline",
 "baseline_value", "ratio"}`` (ratio = value ÷ baseline_value); ``python -m benchmarks.search``
@@ -264,6 +268,34 @@ async def catch_up(path: str, total: int, proc: subprocess.Popen[bytes]) -> tupl
     raise RuntimeError("catch-up did not finish in 15 minutes")
 
 
+def memory_mb(pid: int, field: str) -> float:
+    """``VmHWM`` (peak resident set) or ``VmRSS`` of a process, in MB (Linux /proc)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+async def idle_rss(bootstrap: str, mongodb: str, work: Path) -> float:
+    """Baseline: the RSS of the service on an empty topic of its own, ready and idle."""
+    topic = f"bench.search.idle.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, [topic])
+    port = _free_port()
+    proc = start_service(bootstrap, mongodb, topic, str(work / "idle"), port, work / "idle.log")
+    try:
+        await asyncio.to_thread(_wait_ready, f"http://127.0.0.1:{port}")
+        await asyncio.sleep(2)
+        return memory_mb(proc.pid, "VmRSS")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        await _delete_topic(bootstrap, topic)
+
+
 def percentile(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
@@ -340,10 +372,23 @@ async def run(servers: Any) -> list[dict[str, Any]]:
         print(f"search: producing {n} posts to {topic} ...", flush=True)
         await produce(servers.kafka, topic, events)
         bare_s = await asyncio.to_thread(bare_indexing, events, bare_path)
+        idle = await idle_rss(servers.kafka, servers.mongodb, work)
         port = _free_port()
         proc = start_service(servers.kafka, servers.mongodb, topic, path, port, work / "svc.log")
         print("search: the service catches up ...", flush=True)
         took, covered = await catch_up(path, n, proc)
+        peak = memory_mb(proc.pid, "VmHWM")
+        rows.append(
+            row(
+                "search: peak RSS during catch-up (VmHWM, target <= 150 MB)",
+                n,
+                "peak_rss",
+                peak,
+                "MB",
+                "the same service, ready and idle on an empty topic (VmRSS)",
+                idle,
+            )
+        )
         rows.append(
             row(
                 "search: catch-up indexing (Kafka → index, one commit per batch)",

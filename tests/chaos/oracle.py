@@ -30,7 +30,7 @@ from pymongo import AsyncMongoClient
 
 from analytics.adapters.mongo import PROJECTION as ANALYTICS_PROJECTION
 from analytics.adapters.mongo import normalize as analytics_normalize
-from analytics.domain.changes import SEEN, Ops
+from analytics.domain.changes import Ops
 from analytics.domain.events import Changes
 from communitykit import rebuild
 from communitykit.consumer import Received
@@ -253,7 +253,6 @@ def analytics_oracle(events: list[Received]) -> Analytics:
         coll: {i: analytics_normalize(coll, _canon(d)) for i, d in by_id.items()}
         for coll, by_id in docs.items()
     }
-    out[SEEN] = {r.event.id: {"_id": r.event.id} for r in events}
     return out
 
 

@@ -3,8 +3,8 @@ store (same interface as the few MongoDB calls it makes) → the real HTTP handl
 
 ``Community`` builds envelopes from the real event models with explicit times, gives each
 a topic, a partition (by key, like Kafka) and an offset, and applies batches through
-``MetricsProjection``. ``FakeDatabase`` implements find / bulk_write with the operators
-the store uses, including the offset guards and duplicate keys.
+``MetricsProjection``, over the kit's in-memory store (``communitykit.memory``: the same
+queries, update operators, upserts and duplicate keys as the server).
 """
 
 from __future__ import annotations
@@ -12,25 +12,23 @@ from __future__ import annotations
 import asyncio
 import copy
 import zlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from pymongo import InsertOne, UpdateOne
-from pymongo.errors import BulkWriteError
 
 from analytics.adapters.mongo import AnalyticsDb
 from analytics.config import Settings
 from analytics.entrypoints import http
 from analytics.projections.store import MetricsProjection
 from communitykit.consumer import Received
+from communitykit.memory import MemoryDatabase
 from schemas import Envelope, EventData, new_event, topics
 from schemas import forum as f
 from schemas import ideas as i
 
 Doc = dict[str, Any]
-_MISSING = object()
 D1, D2 = date(2026, 11, 2), date(2026, 11, 3)
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -39,143 +37,10 @@ def at(d: date, hour: int, minute: int = 0) -> datetime:
     return datetime(d.year, d.month, d.day, hour, minute, tzinfo=UTC)
 
 
-def _get(doc: Doc, path: str) -> Any:
-    cur: Any = doc
-    for p in path.split("."):
-        if not isinstance(cur, dict) or p not in cur:
-            return _MISSING
-        cur = cur[p]
-    return cur
-
-
-def _set(doc: Doc, path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    for p in parents:
-        doc = doc.setdefault(p, {})
-    doc[leaf] = value
-
-
-def _cond(value: Any, cond: Any) -> bool:
-    if isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond):
-        for op, arg in cond.items():
-            if op == "$gte" and not (value is not _MISSING and value >= arg):
-                return False
-            if op == "$lte" and not (value is not _MISSING and value <= arg):
-                return False
-            if op == "$in" and value not in arg:
-                return False
-            if op == "$ne" and value == arg:
-                return False
-            if op == "$not" and _cond(value, arg):
-                return False
-        return True
-    return value == cond
-
-
-def matches(doc: Doc, query: Doc) -> bool:
-    return all(_cond(_get(doc, k), c) for k, c in query.items())
-
-
-def apply_update(doc: Doc, update: Doc) -> None:
-    for path, v in update.get("$inc", {}).items():
-        cur = _get(doc, path)
-        _set(doc, path, (0 if cur is _MISSING else cur) + v)
-    for path, v in update.get("$min", {}).items():
-        cur = _get(doc, path)
-        _set(doc, path, v if cur is _MISSING else min(cur, v))
-    for path, v in update.get("$max", {}).items():
-        cur = _get(doc, path)
-        _set(doc, path, v if cur is _MISSING else max(cur, v))
-    for path, v in update.get("$set", {}).items():
-        _set(doc, path, copy.deepcopy(v))
-    for path, spec in update.get("$addToSet", {}).items():
-        cur = _get(doc, path)
-        arr = [] if cur is _MISSING else cur
-        for v in spec["$each"]:
-            if v not in arr:
-                arr.append(copy.deepcopy(v))
-        _set(doc, path, arr)
-
-
-class Cursor:
-    def __init__(self, docs: list[Doc]) -> None:
-        self.docs = docs
-
-    def sort(self, *_: Any) -> Cursor:
-        self.docs.sort(key=lambda d: d["_id"])
-        return self
-
-    async def to_list(self, _: Any = None) -> list[Doc]:
-        return self.docs
-
-    def __aiter__(self) -> AsyncIterator[Doc]:
-        async def gen() -> AsyncIterator[Doc]:
-            for d in self.docs:
-                yield d
-
-        return gen()
-
-
-class FakeCollection:
-    def __init__(self) -> None:
-        self.docs: dict[str, Doc] = {}
-        #: called before each write statement (tests use it to simulate a racing writer)
-        self.before_write: Any = None
-
-    def find(self, query: Doc | None = None, projection: Doc | None = None) -> Cursor:
-        out = []
-        for d in self.docs.values():
-            if matches(d, query or {}):
-                d = copy.deepcopy(d)
-                for k, v in (projection or {}).items():
-                    if v == 0:
-                        d.pop(k, None)
-                out.append(d)
-        return Cursor(out)
-
-    async def find_one(self, query: Doc, projection: Doc | None = None) -> Doc | None:
-        found = self.find(query, projection).docs
-        return found[0] if found else None
-
-    async def bulk_write(self, ops: list[Any], ordered: bool = True) -> None:
-        errors = []
-        for n, op in enumerate(ops):
-            if self.before_write:
-                await self.before_write(self, op)
-            doc_ = op._doc if isinstance(op, InsertOne) else None
-            if doc_ is not None:
-                if doc_["_id"] in self.docs:
-                    errors.append({"index": n, "code": 11000, "errmsg": "duplicate key"})
-                    continue
-                self.docs[doc_["_id"]] = copy.deepcopy(doc_)
-            else:
-                assert isinstance(op, UpdateOne)
-                q, u, upsert = op._filter, op._doc, op._upsert
-                target = self.docs.get(q["_id"])
-                if target is not None and matches(target, q):
-                    apply_update(target, u)
-                elif target is None and upsert:
-                    new: Doc = {"_id": q["_id"]}
-                    apply_update(new, u)
-                    self.docs[q["_id"]] = new
-                elif target is not None and upsert:
-                    errors.append({"index": n, "code": 11000, "errmsg": "duplicate key"})
-        if errors:
-            raise BulkWriteError({"writeErrors": errors})
-
-    async def create_index(self, *_: Any, **__: Any) -> None:
-        return None
-
-
-class FakeDatabase:
-    def __init__(self) -> None:
-        self.collections: dict[str, FakeCollection] = {}
-
-    def __getitem__(self, name: str) -> FakeCollection:
-        return self.collections.setdefault(name, FakeCollection())
-
-    def snapshot(self) -> dict[str, dict[str, Doc]]:
-        return {n: copy.deepcopy(c.docs) for n, c in self.collections.items() if c.docs}
+def snapshot(db: MemoryDatabase) -> dict[str, dict[str, Doc]]:
+    """Every stored document, by collection and _id (empty collections left out)."""
+    names = asyncio.run(db.list_collection_names())
+    return {n: copy.deepcopy(db[n].docs) for n in names if db[n].docs}
 
 
 class Community:
@@ -184,7 +49,7 @@ class Community:
     def __init__(self) -> None:
         self.records: list[Received] = []
         self._offsets: dict[tuple[str, int], int] = {}
-        self.db = FakeDatabase()
+        self.db = MemoryDatabase()
         self.store = AnalyticsDb(self.db)  # type: ignore[arg-type]
         self.settings = Settings(escalation_after_seconds=86400)
         self._n = 0

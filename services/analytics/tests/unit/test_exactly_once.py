@@ -11,13 +11,15 @@ from typing import Any
 from analytics.adapters.mongo import normalize
 from analytics.projections.store import MetricsProjection
 
+from .conftest import snapshot
+
 D1, D2 = date(2026, 11, 2), date(2026, 11, 3)
 
 
 def canonical(c: Any) -> dict[str, Any]:
     return {
         name: {k: normalize(name, d) for k, d in docs.items()}
-        for name, docs in c.db.snapshot().items()
+        for name, docs in snapshot(c.db).items()
     }
 
 
@@ -92,35 +94,65 @@ def test_a_stale_replica_writing_late_changes_nothing(community: Any) -> None:
     assert canonical(community) == want
 
 
-def test_a_racing_writer_between_read_and_write_is_detected_and_retried(
+def test_a_racing_writer_before_the_write_is_detected_and_retried(
     community: Any, monkeypatch: Any
 ) -> None:
-    """Another replica applies part of a batch between this one's read of the guards and
-    its write: the guard does not match, the store re-reads and writes only the rest."""
+    """Another replica applies part of a batch just before this one writes: the guard in
+    the update's filter does not match, the store re-reads those documents' guards and
+    writes only the rest."""
     community.story()
     _, want = once(type(community))
     recs = community.records
     community.apply([recs[:10]])
     days = community.db["days"]
     raced = {"done": False}
+    write = days.bulk_write
 
-    async def racer(coll: Any, op: Any) -> None:
+    async def racer(ops: Any, ordered: bool = True) -> Any:
         if not raced["done"]:
             raced["done"] = True
             # the other replica, first
             await MetricsProjection(community.store).apply(recs[10:16])
+        return await write(ops, ordered=ordered)
 
     missed: list[Any] = []
-    unapplied = MetricsProjection._unapplied
+    applied = MetricsProjection._applied
 
-    async def spy(self: Any, coll: str, items: list[Any]) -> Any:
-        out = await unapplied(self, coll, items)
-        missed.extend(out)
-        return out
+    async def spy(self: Any, keys: set[Any]) -> Any:
+        missed.extend(keys)
+        return await applied(self, keys)
 
-    monkeypatch.setattr(MetricsProjection, "_unapplied", spy)
-    days.before_write = racer
+    monkeypatch.setattr(MetricsProjection, "_applied", spy)
+    monkeypatch.setattr(days, "bulk_write", racer)
     community.apply([recs[10:]])
     assert raced["done"]
-    assert missed, "the racing write should have made a guard miss"
+    assert ("days", "2026-11-02") in missed, "the racing write should have made a guard miss"
     assert canonical(community) == want
+
+
+def test_a_batch_costs_one_write_per_touched_document(community: Any) -> None:
+    """No read before writing, no write per event: a 25-event batch is a handful of
+    bulk writes, whose statements number the touched documents."""
+    community.story()
+    recs = community.records
+    counted: dict[str, int] = {}
+    for name in ("days", "day_users", "threads", "users", "positions"):
+        coll = community.db[name]
+        write = coll.bulk_write
+
+        async def counting(ops: Any, ordered: bool = True, _n: str = name, _w: Any = write) -> Any:
+            ops = list(ops)
+            counted[_n] = counted.get(_n, 0) + len(ops)
+            return await _w(ops, ordered=ordered)
+
+        coll.bulk_write = counting  # type: ignore[method-assign]
+    community.apply([recs])
+    docs = snapshot(community.db)
+    assert counted["days"] == len(docs["days"]) == 2
+    assert counted["day_users"] == len(docs["day_users"])
+    assert counted["threads"] == len(docs["threads"])
+    assert counted["users"] == len(docs["users"])
+    # the same events again: nothing but the one read of the positions
+    before = dict(counted)
+    community.apply([recs])
+    assert counted == before

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import logging
 
 from fastapi import FastAPI
@@ -22,11 +24,29 @@ from .service import SearchService
 log = logging.getLogger(__name__)
 
 
+#: mallopt's parameter number for the arena limit (glibc malloc.h)
+M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(n: int) -> bool:
+    """Cap glibc's malloc arenas before the index's threads start (each thread otherwise
+    gets an arena of its own, and memory freed there is not returned): the peak RSS of a
+    catch-up drops. A no-op where the C library is not glibc."""
+    name = ctypes.util.find_library("c")
+    if n <= 0 or name is None:
+        return False
+    try:
+        return bool(ctypes.CDLL(name).mallopt(M_ARENA_MAX, n))
+    except (OSError, AttributeError):
+        return False
+
+
 class SearchRuntime(Runtime):
     """The kit's runtime plus the on-disk index, its one writer and the read side."""
 
     def __init__(self, settings: ServiceSettings) -> None:
         assert isinstance(settings, Settings)
+        limit_malloc_arenas(settings.malloc_arena_max)
         super().__init__(settings)
         self.index = SearchIndex(
             settings.index_path,

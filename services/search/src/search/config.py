@@ -26,14 +26,22 @@ class Settings(ServiceSettings):
     #: production (a new index indexes the whole history); tests use ``latest``. The start is
     #: recorded in the index (its *origin*) so that a rebuild replays exactly the same range.
     start_from: Literal["earliest", "latest"] = "earliest"
-    #: index writer memory budget, in bytes (within the container's memory limit)
-    writer_heap_bytes: int = 64_000_000
+    #: index writer memory budget, in bytes: tantivy's least (15 MB per writer thread).
+    #: Measured at 100,000 posts (benchmarks/search.py, peak RSS while catching up): 64 MB
+    #: and batches of 10,000 peaked at 467 MB; the heap only sets how often the writer
+    #: flushes a segment, the commit per batch flushes anyway
+    writer_heap_bytes: int = 16_000_000
     #: index writer threads
     writer_threads: int = 1
     #: /readyz stays 503 until the index is this close to the end of the topics (once)
     ready_max_lag: int = 1000
-    #: consumer batch size: one index commit per batch, so catch-up wants large batches
-    consumer_max_records: int = 10000
+    #: consumer batch size: one index commit per batch (~0.2 s of fsyncs), so catch-up
+    #: wants large batches, but a batch's events, states and documents are all in memory
+    #: at once: sized from the peak RSS measured while catching up (benchmarks/search.py)
+    consumer_max_records: int = 2000
+    #: glibc malloc arenas (the writer, its merge threads and the worker thread each get
+    #: their own, and freed memory stays in them): 2 keeps the peak RSS down
+    malloc_arena_max: int = 2
 
     @property
     def topic_list(self) -> list[str]:

@@ -5,7 +5,7 @@ For unit tests (no server): the same calls as ``AsyncCollection`` — ``find_one
 ``update_many`` (``upsert``), ``find_one_and_update``, ``delete_one``/``delete_many``,
 ``count_documents`` and ``bulk_write`` of ``InsertOne``/``UpdateOne``/``UpdateMany``/
 ``ReplaceOne``/``DeleteOne`` — with the query operators ``$eq $ne $gt $gte $lt $lte $in $nin
-$exists`` on dotted paths and the update operators ``$set $unset $inc $max $min $setOnInsert
+$exists $not`` on dotted paths and the update operators ``$set $unset $inc $max $min $setOnInsert
 $push $addToSet``. Unique ``_id`` only. What it does not know raises ``NotImplementedError``
 instead of quietly matching nothing. The integration suites prove the same code on the real
 server.
@@ -82,6 +82,7 @@ _QUERY_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "$in": lambda v, a: any(_eq(v, x) for x in a),
     "$nin": lambda v, a: not any(_eq(v, x) for x in a),
     "$exists": lambda v, a: (v is not _MISSING) == bool(a),
+    "$not": lambda v, a: not _match_value(v, a),
 }
 
 

@@ -11,11 +11,12 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ..domain.changes import DAY_USERS, DAYS, IDEAS, REVIEWS, SEEN, STAFF, THREADS, USERS
+from ..domain.changes import DAY_USERS, DAYS, IDEAS, REVIEWS, STAFF, THREADS, USERS
 
 Doc = dict[str, Any]
-#: collections that make up the projection (compared by `make rebuild`)
-PROJECTION = (DAYS, DAY_USERS, THREADS, IDEAS, REVIEWS, USERS, STAFF, SEEN)
+#: collections that make up the projection (compared by `make rebuild`; ``positions`` is
+#: transport state: where the consumer is, not what it computed)
+PROJECTION = (DAYS, DAY_USERS, THREADS, IDEAS, REVIEWS, USERS, STAFF)
 #: set-like arrays: their order depends on how partitions interleaved, not their content
 SET_FIELDS = {"k", "f", "rs", "roles"}
 

@@ -32,8 +32,9 @@ DAYS, DAY_USERS, THREADS, IDEAS, REVIEWS, USERS, STAFF = (
     "users",
     "staff",
 )
-#: one document per event id applied (republished copies are dropped)
-SEEN = "seen"
+#: one document per source partition: the last offset applied and the ids of the last
+#: events read there (republished copies are dropped); transport state, not a metric
+POSITIONS = "positions"
 #: documents whose update is not idempotent by itself ($inc, order-dependent $set): they
 #: carry the per-partition offset guard ``seq``
 GUARDED = frozenset({DAYS, DAY_USERS, THREADS})
@@ -48,7 +49,7 @@ def seq_key(topic: str, partition: int) -> str:
     return f"{TOPIC_CODE.get(topic, 'x')}{partition}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Ops:
     """Update operators for one document (dotted paths)."""
 
@@ -59,18 +60,25 @@ class Ops:
     add: dict[str, list[Any]] = field(default_factory=dict)
 
     def merge(self, o: Ops) -> None:
-        for k, v in o.inc.items():
-            self.inc[k] = self.inc.get(k, 0) + v
-        for k, v in o.mn.items():
-            self.mn[k] = v if k not in self.mn else min(self.mn[k], v)
-        for k, v in o.mx.items():
-            self.mx[k] = v if k not in self.mx else max(self.mx[k], v)
-        self.st.update(o.st)  # the caller merges in offset order
-        for k, vs in o.add.items():
-            cur = self.add.setdefault(k, [])
-            for v in vs:
-                if v not in cur:
-                    cur.append(v)
+        # (the empty checks skip most of the work: an event's change sets one or two kinds)
+        if o.inc:
+            inc = self.inc
+            for k, v in o.inc.items():
+                inc[k] = inc.get(k, 0) + v
+        if o.mn:
+            for k, v in o.mn.items():
+                self.mn[k] = v if k not in self.mn else min(self.mn[k], v)
+        if o.mx:
+            for k, v in o.mx.items():
+                self.mx[k] = v if k not in self.mx else max(self.mx[k], v)
+        if o.st:
+            self.st.update(o.st)  # the caller merges in offset order
+        if o.add:
+            for k, vs in o.add.items():
+                cur = self.add.setdefault(k, [])
+                for v in vs:
+                    if v not in cur:
+                        cur.append(v)
 
     def against(self, doc: dict[str, Any]) -> Ops:
         """Only what would change ``doc`` (for idempotent documents: a no-op is not
@@ -142,7 +150,7 @@ def _put(doc: dict[str, Any], path: str, value: Any) -> None:
     doc[leaf] = value
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     coll: str
     doc_id: str
@@ -151,7 +159,7 @@ class Change:
     ops: Ops
 
 
-@dataclass
+@dataclass(slots=True)
 class Folded:
     """All changes of a batch to one document, folded."""
 

@@ -79,16 +79,13 @@ class Changes:
     def __init__(self, threads: Mapping[str, ThreadInfo]) -> None:
         self.threads = dict(threads)
         self.out: list[Change] = []
-        self._rec: Received | None = None
+        #: where the current event came from (its partition key and offset)
+        self._seq = ""
+        self._offset = -1
 
     def _ops(self, coll: str, doc_id: str) -> Ops:
-        assert self._rec is not None
         ops = Ops()
-        self.out.append(
-            Change(
-                coll, doc_id, seq_key(self._rec.topic, self._rec.partition), self._rec.offset, ops
-            )
-        )
+        self.out.append(Change(coll, doc_id, self._seq, self._offset, ops))
         return ops
 
     def _u(self, day: str, uid: str) -> Ops:
@@ -103,7 +100,7 @@ class Changes:
         return self.out
 
     def add(self, rec: Received) -> None:
-        self._rec = rec
+        self._seq, self._offset = seq_key(rec.topic, rec.partition), rec.offset
         env = rec.event
         day = day_of(env.time)
         d: Any = env.data

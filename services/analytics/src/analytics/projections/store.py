@@ -1,39 +1,55 @@
 """forum.events + ideas.events + reputation.events → the analytics projections.
 
+The cost of a batch follows the batch, never the history (CONVENTIONS 12): per-day, per-key
+documents, the batch folded in memory, at most one write per touched document, no read of a
+document the batch only adds to.
+
 Two kinds of duplicates reach a consumer: a batch delivered again after a crash or a
 rebalance (the same records, same offsets), and an event published twice (an outbox relay
-that crashed between publishing and marking: the same event id at a new offset).
+that crashed between publishing and marking: the same event id at a new offset, later in
+the same partition since it has the same key).
 
-Per batch (the cost follows the batch, not the history):
+Per batch:
 
-0. events whose id is in ``seen`` (or earlier in the batch) are dropped: republished
-   copies;
-1. one read of the stored guards and thread facts the batch needs (by ``_id``);
-2. the events become changes (domain.events), folded per document in memory; a change at
-   or below the offset a guarded document already applied for its partition is left out;
-3. one unordered bulk write per collection: guarded documents (``days``, ``day_users``, ``threads``:
-   counters, order-dependent fields) are updated with the per-partition offset guard in
-   the *same* single-document update (``seq.<partition>`` must still be below the first
-   offset folded in; ``$max`` raises it), or inserted when new; idempotent documents
-   (``users``, ``ideas``, ``reviews``, ``staff``: set-like and min-only fields) are read
-   in the same round as the guards and written only where the batch changes them;
-4. a guard that did not match (another replica, or a stale one after a rebalance, wrote
-   some of these events first) or an insert that lost a race is detected by re-reading the
-   guards, and only what is still missing is written again;
-5. the batch's event ids are inserted into ``seen`` (after the state: a crash in between
-   replays the batch at the same offsets, which the guards turn into no-ops, and then
-   records the ids; a republished copy sits later in the same partition, since it has the
-   same key, so it is read only after this batch is committed).
+1. one read of the batch's source partitions' ``positions`` (``<topic code><partition>``:
+   the last offset applied there and the ids of the last ``dedupe_window`` events read
+   there): records at or below that offset were applied already, records whose id is in
+   that window (or earlier in the batch) are republished copies; both are dropped;
+2. the authors and kinds of the threads the batch's replies, votes and accepts refer to:
+   from a bounded in-process cache (they never change), the misses in one ``$in`` read;
+3. the events become changes (domain.events), folded per document in memory; each touched
+   document gets ONE update, all of a collection's in one unordered bulk write (the
+   collections concurrently), no read first: a document the process has not written yet
+   is tried as a plain insert, any other is an upsert:
 
-The offsets are committed after all of it: the result equals one ordered application of
-each distinct event (SPEC 6, "exactly-once effect").
+   * guarded documents (``days``, ``day_users``, ``threads``: counters, the order-dependent
+     accepted answer) carry ``seq``, per source partition the highest offset applied; the
+     update's filter requires every partition's ``seq`` below the first offset folded in
+     and ``$max`` raises it: the consumed position is recorded in the same single-document
+     update as the state it produced (SPEC 6). A redelivered or raced document does not
+     match, so the upsert (or insert) fails on its duplicate ``_id``; only those
+     documents are re-read and only what they still miss is written again;
+   * idempotent documents (``users``, ``ideas``, ``reviews``, ``staff``: set-like and
+     min-only fields) need no guard; ``users`` (first event time, for new contributors)
+     and ``staff`` are written only when the batch teaches something the process has not
+     already stored (a first-seen user is written once, not once per batch);
+4. the partitions' ``positions`` are advanced (after the state: a crash in between replays
+   the batch, which the guards turn into no-ops, and then records them).
+
+The offsets are committed by the kit after all of it: the result equals one ordered
+application of each distinct event (SPEC 6, "exactly-once effect"). Bound: a copy
+republished more than ``dedupe_window`` records after its original in the same partition
+would count twice; a relay republishes at its next round (seconds), far below that.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import Any, Generic, TypeVar
 
 from pymongo import InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError
@@ -43,140 +59,229 @@ from communitykit.mongo import bulk_write, only_duplicates
 from schemas.forum import PostCreated
 
 from ..adapters.mongo import AnalyticsDb
-from ..domain.changes import DAY_USERS, DAYS, GUARDED, SEEN, THREADS, Change, Folded, fold
+from ..domain.changes import GUARDED, POSITIONS, STAFF, THREADS, USERS, Change, Folded, fold
+from ..domain.changes import seq_key as partition_key
 from ..domain.events import Changes, ThreadInfo, thread_refs
 
 Key = tuple[str, str]
-#: up to this many documents are read one exact ``_id`` at a time
-EXACT_READS = 3
+K = TypeVar("K")
+V = TypeVar("V")
 
+#: how many event ids per source partition are remembered to drop republished copies
+DEDUPE_WINDOW = 1000
+#: entries of each in-process cache (thread authors, first-seen users, staff roles)
+CACHE_ENTRIES = 200_000
 #: a guarded write that keeps losing races is retried this many times before the batch
 #: fails (and is redelivered)
 MAX_ATTEMPTS = 5
 
 
+class Bounded(Generic[K, V]):
+    """A dict that forgets its oldest half when full (a cache of facts that never change,
+    so a forgotten entry only costs a read or a write again)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        return self.items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        self.items[key] = value
+        if len(self.items) > self.size:
+            for old in list(islice(self.items, len(self.items) // 2)):
+                del self.items[old]
+
+
 class MetricsProjection:
-    def __init__(self, db: AnalyticsDb) -> None:
+    def __init__(
+        self,
+        db: AnalyticsDb,
+        *,
+        dedupe_window: int = DEDUPE_WINDOW,
+        cache_entries: int = CACHE_ENTRIES,
+    ) -> None:
         self.db = db
+        self.dedupe_window = dedupe_window
+        #: documents this process has written (so they exist); any other is first tried as
+        #: a plain insert, several times cheaper than an upsert on FerretDB
+        self._written: Bounded[Key, bool] = Bounded(cache_entries)
+        self._threads: Bounded[str, ThreadInfo] = Bounded(cache_entries)
+        #: user → a first-event time already stored (the stored one is at most this)
+        self._first: Bounded[str, datetime] = Bounded(cache_entries)
+        #: (user, role) already stored in ``staff``
+        self._roles: Bounded[tuple[str, str], bool] = Bounded(cache_entries)
 
     async def apply(self, batch: Sequence[Received]) -> None:
         """Apply one batch (see module docstring)."""
-        batch = await self._fresh(batch)
-        if not batch:
-            return
-        applied: dict[Key, dict[str, int]] = {}
-        known: dict[str, ThreadInfo] = {}
-        threads = await self._read(THREADS, thread_refs(batch) | _opened(batch), {"author", "kind"})
-        for tid, doc in threads.items():
-            applied[(THREADS, tid)] = doc.get("seq", {})
-            if "author" in doc:
-                known[tid] = ThreadInfo(doc["author"], doc.get("kind", ""))
-        changes = Changes(known).add_all(batch)
-        for coll in (DAYS, DAY_USERS):
-            ids = {c.doc_id for c in changes if c.coll == coll}
-            for doc_id, doc in (await self._read(coll, ids, set())).items():
-                applied[(coll, doc_id)] = doc.get("seq", {})
-        stored = await self._stored(changes)
-        await self._write(changes, applied, stored)
-        errors = await bulk_write(self.db.db[SEEN], [InsertOne({"_id": r.event.id}) for r in batch])
+        ordered = sorted(batch, key=lambda r: (r.topic, r.partition, r.offset))
+        positions = await self._positions(ordered)
+        fresh = self._fresh(ordered, positions)
+        if fresh:
+            changes = Changes(await self._thread_info(fresh))
+            news = self._news(changes.add_all(fresh))
+            for tid, info in changes.threads.items():
+                self._threads.put(tid, info)
+            await self._write(news)
+            self._remember(news)
+        await self._advance(ordered, positions)
+
+    # ------------------------------------------------------------------ duplicates
+
+    async def _positions(self, ordered: Sequence[Received]) -> dict[str, dict[str, Any]]:
+        keys = sorted({partition_key(r.topic, r.partition) for r in ordered})
+        if not keys:
+            return {}
+        cursor = self.db.db[POSITIONS].find({"_id": {"$in": keys}})
+        return {d["_id"]: d async for d in cursor}
+
+    @staticmethod
+    def _fresh(ordered: Sequence[Received], positions: dict[str, dict[str, Any]]) -> list[Received]:
+        """The records not applied before: above their partition's position, not a copy of
+        an event read recently in that partition or earlier in the batch."""
+        recent = {k: set(p.get("recent", ())) for k, p in positions.items()}
+        taken: set[str] = set()
+        out = []
+        for r in ordered:
+            key = partition_key(r.topic, r.partition)
+            if r.offset <= positions.get(key, {}).get("offset", -1):
+                continue  # the position is written after the state: applied
+            if r.event.id in taken or r.event.id in recent.get(key, ()):
+                continue  # a republished copy
+            taken.add(r.event.id)
+            out.append(r)
+        return out
+
+    async def _advance(
+        self, ordered: Sequence[Received], positions: dict[str, dict[str, Any]]
+    ) -> None:
+        """Each partition's position: the last offset and the ids of the last events."""
+        by_partition: dict[str, list[Received]] = defaultdict(list)
+        for r in ordered:
+            by_partition[partition_key(r.topic, r.partition)].append(r)
+        ops = []
+        for key, records in by_partition.items():
+            stored = positions.get(key, {})
+            new = [r for r in records if r.offset > stored.get("offset", -1)]
+            if not new:
+                continue
+            last = new[-1].offset
+            recent = [*stored.get("recent", ()), *(r.event.id for r in new)]
+            # a writer that got further first (a stale replica after a rebalance) wins:
+            # the filter does not match and the upsert fails on the duplicate _id
+            ops.append(
+                UpdateOne(
+                    {"_id": key, "offset": {"$not": {"$gte": last}}},
+                    {"$set": {"offset": last, "recent": recent[-self.dedupe_window :]}},
+                    upsert=True,
+                )
+            )
+        errors = await bulk_write(self.db.db[POSITIONS], ops)
         if not only_duplicates(errors):
             raise BulkWriteError({"writeErrors": errors})
 
-    async def _fresh(self, batch: Sequence[Received]) -> list[Received]:
-        """The batch without events seen before (in ``seen`` or earlier in the batch)."""
-        ordered = sorted(batch, key=lambda r: (r.topic, r.partition, r.offset))
-        ids = sorted({r.event.id for r in ordered})
-        cursor = self.db.db[SEEN].find({"_id": {"$in": ids}}, {"_id": 1})
-        taken = {d["_id"] async for d in cursor}
-        out = []
-        for r in ordered:
-            if r.event.id not in taken:
-                taken.add(r.event.id)
-                out.append(r)
-        return out
+    # ------------------------------------------------------------------ what to write
 
-    async def _read(self, coll: str, ids: set[str], fields: set[str]) -> dict[str, dict[str, Any]]:
-        if not ids:
-            return {}
-        proj = {"seq": 1, **{f: 1 for f in fields}}
-        if len(ids) <= EXACT_READS:
-            # a batch touches a day or two: exact _id reads are index lookups on every
-            # store (FerretDB 1.24 pushes down no other _id filter, not even $in)
-            found = [await self.db.db[coll].find_one({"_id": i}, proj) for i in sorted(ids)]
-            return {d["_id"]: d for d in found if d is not None}
-        cursor = self.db.db[coll].find({"_id": {"$in": sorted(ids)}}, proj)
-        return {d["_id"]: d async for d in cursor}
-
-    async def _stored(self, changes: list[Change]) -> dict[Key, dict[str, Any]]:
-        """The idempotent documents the changes touch, as stored."""
-        ids: dict[str, set[str]] = defaultdict(set)
-        for c in changes:
-            if c.coll not in GUARDED:
-                ids[c.coll].add(c.doc_id)
-        out: dict[Key, dict[str, Any]] = {}
-        for coll, some in ids.items():
-            cursor = self.db.db[coll].find({"_id": {"$in": sorted(some)}})
+    async def _thread_info(self, fresh: Sequence[Received]) -> dict[str, ThreadInfo]:
+        """Author and kind of the threads the batch refers to (threads it opens itself are
+        learnt in partition order by :class:`Changes`)."""
+        known: dict[str, ThreadInfo] = {}
+        missing = []
+        for tid in sorted(thread_refs(fresh) - _opened(fresh)):
+            info = self._threads.get(tid)
+            if info is None:
+                missing.append(tid)
+            else:
+                known[tid] = info
+        if missing:
+            cursor = self.db.db[THREADS].find({"_id": {"$in": missing}}, {"author": 1, "kind": 1})
             async for d in cursor:
-                out[(coll, d["_id"])] = d
+                if "author" in d:
+                    known[d["_id"]] = ThreadInfo(d["author"], d.get("kind", ""))
+        return known
+
+    def _news(self, changes: Iterable[Change]) -> list[Change]:
+        """The changes without those the process knows are stored already: a user's first
+        event no earlier than the stored one, a role already recorded."""
+        out = []
+        for c in changes:
+            if c.coll == USERS:
+                stored = self._first.get(c.doc_id)
+                if stored is not None and stored <= c.ops.mn["first"]:
+                    continue
+            elif c.coll == STAFF and all(
+                self._roles.get((c.doc_id, role)) for role in c.ops.add["roles"]
+            ):
+                continue
+            out.append(c)
         return out
 
-    async def _write(
-        self,
-        changes: list[Change],
-        applied: dict[Key, dict[str, int]],
-        stored: dict[Key, dict[str, Any]],
-    ) -> None:
+    def _remember(self, written: Iterable[Change]) -> None:
+        for c in written:
+            if c.coll == USERS:
+                stored = self._first.get(c.doc_id)
+                first = c.ops.mn["first"]
+                self._first.put(c.doc_id, first if stored is None else min(stored, first))
+            elif c.coll == STAFF:
+                for role in c.ops.add["roles"]:
+                    self._roles.put((c.doc_id, role), True)
+
+    # ------------------------------------------------------------------ writing
+
+    async def _write(self, changes: list[Change]) -> None:
+        applied: dict[Key, dict[str, int]] = {}
         for _attempt in range(MAX_ATTEMPTS):
             folded = fold(changes, applied)
             if not folded:
                 return
-            by_coll: dict[str, list[tuple[Folded, Any]]] = defaultdict(list)
+            by_coll: dict[str, list[Folded]] = defaultdict(list)
             for f in folded:
-                key = (f.coll, f.doc_id)
-                if f.coll in GUARDED:
-                    op = _op(f, key in applied)
-                elif key in stored:
-                    ops = f.ops.against(stored[key])
-                    if ops.empty():
-                        continue  # nothing new for an idempotent document
-                    op = UpdateOne({"_id": f.doc_id}, ops.update())
-                else:  # new: a plain insert (an upsert is a read and a write on FerretDB)
-                    op = InsertOne({"_id": f.doc_id, **f.ops.materialize()})
-                by_coll[f.coll].append((f, op))
-            retry: set[Key] = set()
-            for coll, items in by_coll.items():
-                errors = await bulk_write(self.db.db[coll], [op for _, op in items])
+                by_coll[f.coll].append(f)
+            names = list(by_coll)
+            results = await asyncio.gather(
+                *(
+                    bulk_write(self.db.db[n], [self._op(f, applied) for f in by_coll[n]])
+                    for n in names
+                )
+            )
+            missed: set[Key] = set()
+            for name, errors in zip(names, results, strict=True):
                 if not only_duplicates(errors):
                     raise BulkWriteError({"writeErrors": errors})
-                # a duplicate _id: another writer created the document first
-                retry |= {(coll, items[e["index"]][0].doc_id) for e in errors}
-                if coll in GUARDED:  # an update whose guard did not match
-                    retry |= await self._unapplied(coll, [f for f, _ in items])
-            if not retry:
+                # a guarded document that applied some of these offsets already (redelivery,
+                # another replica), or an idempotent one another writer created first
+                missed |= {(name, by_coll[name][e["index"]].doc_id) for e in errors}
+            for f in folded:
+                self._written.put((f.coll, f.doc_id), True)
+            if not missed:
                 return
-            # re-read the documents still missing something; write the rest
-            changes = [c for c in changes if (c.coll, c.doc_id) in retry]
-            applied = {}
-            for coll in {k[0] for k in retry if k[0] in GUARDED}:
-                ids = {k[1] for k in retry if k[0] == coll}
-                for doc_id, doc in (await self._read(coll, ids, set())).items():
-                    applied[(coll, doc_id)] = doc.get("seq", {})
-            stored = await self._stored(changes)
+            changes = [c for c in changes if (c.coll, c.doc_id) in missed]
+            applied = await self._applied(missed)
         raise RuntimeError(f"guarded writes still racing after {MAX_ATTEMPTS} attempts")
 
-    async def _unapplied(self, coll: str, items: list[Folded]) -> set[Key]:
-        """Documents whose stored guard is below what this write should have raised it to."""
-        stored = await self._read(coll, {f.doc_id for f in items}, set())
-        out = set()
-        for f in items:
-            seq = stored.get(f.doc_id, {}).get("seq", {})
-            if any(seq.get(s, -1) < hi for s, (_, hi) in f.offsets.items()):
-                out.add((coll, f.doc_id))
+    async def _applied(self, keys: set[Key]) -> dict[Key, dict[str, int]]:
+        """The stored guards of documents whose write did not go through."""
+        out: dict[Key, dict[str, int]] = {}
+        for coll in sorted({c for c, _ in keys if c in GUARDED}):
+            ids = sorted(i for c, i in keys if c == coll)
+            async for d in self.db.db[coll].find({"_id": {"$in": ids}}, {"seq": 1}):
+                out[(coll, d["_id"])] = d.get("seq", {})
         return out
 
+    def _op(self, f: Folded, applied: dict[Key, dict[str, int]]) -> InsertOne[Any] | UpdateOne:
+        """A document not known to exist is inserted: new (a day's first event of a user, a
+        new thread...) it costs an insert; there already (written before this process
+        started, or by another replica) the insert fails on its duplicate ``_id`` and the
+        document is re-read and updated like any raced one."""
+        key = (f.coll, f.doc_id)
+        if key not in applied and not self._written.get(key):
+            return InsertOne(_new(f))
+        return _op(f)
 
-def _opened(batch: Sequence[Received]) -> set[str]:
-    """Threads the batch opens (their stored guard matters if they were seen before)."""
+
+def _opened(batch: Iterable[Received]) -> set[str]:
+    """Threads the batch opens."""
     return {
         r.event.data.thread_id
         for r in batch
@@ -184,16 +289,22 @@ def _opened(batch: Sequence[Received]) -> set[str]:
     }
 
 
-def _op(f: Folded, exists: bool) -> Any:
-    """The write of a guarded document."""
-    seq = {f"seq.{s}": hi for s, (_, hi) in f.offsets.items()}
-    if not exists:  # a plain insert: its _id is the guard against a concurrent creator
-        doc = f.ops.materialize()
+def _new(f: Folded) -> dict[str, Any]:
+    """The document a folded change makes out of nothing (with its guards)."""
+    doc = {"_id": f.doc_id, **f.ops.materialize()}
+    if f.coll in GUARDED:
         doc["seq"] = {s: hi for s, (_, hi) in f.offsets.items()}
-        return InsertOne({"_id": f.doc_id, **doc})
+    return doc
+
+
+def _op(f: Folded) -> UpdateOne:
+    """The one write of a document: an upsert; for a guarded document, the per-partition
+    offset guard is in the filter and raised by the same update."""
     update = f.ops.update()
-    update.setdefault("$max", {}).update(seq)
+    if f.coll not in GUARDED:
+        return UpdateOne({"_id": f.doc_id}, update, upsert=True)
+    update.setdefault("$max", {}).update({f"seq.{s}": hi for s, (_, hi) in f.offsets.items()})
     # idempotency inside the same update: every partition's guard must be below the first
     # offset folded in (a missing guard counts as below)
     guard = {f"seq.{s}": {"$not": {"$gte": lo}} for s, (lo, _) in f.offsets.items()}
-    return UpdateOne({"_id": f.doc_id, **guard}, update)
+    return UpdateOne({"_id": f.doc_id, **guard}, update, upsert=True)
