@@ -96,8 +96,8 @@ test: prepare browser validate-deploy contracts openapi-generator ## the whole s
 test-chaos: prepare ## reliability under faults (kill -9, SIGTERM, poison, duplicates, broker/store restarts) vs. the topic oracle
 	$(PYTHON) -m pytest tests/chaos -m chaos $(PYTEST_ARGS)
 
-test-unit: venv ## unit tests only (no servers)
-	$(PYTHON) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+test-unit: venv openapi-generator ## unit tests only (no servers)
+	OPENAPI_GENERATOR_JAR=$(OPENAPI_GENERATOR) $(PYTHON) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
 
 test-contract: venv contracts openapi-generator ## event and API contract tests
 	OPENAPI_GENERATOR_JAR=$(OPENAPI_GENERATOR) $(PYTHON) -m pytest tests/contract $(PYTEST_ARGS)
