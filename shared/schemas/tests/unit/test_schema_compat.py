@@ -181,13 +181,18 @@ def test_envelope_attributes_are_checked_too() -> None:
     }
 
 
-@pytest.mark.parametrize("event_type", sorted(export.render()))
+RENDERED = {
+    name.removesuffix(export.SCHEMA_SUFFIX): json.loads(text)
+    for name, text in export.render().items()
+    if name.endswith(export.SCHEMA_SUFFIX)
+}
+
+
+@pytest.mark.parametrize("event_type", sorted(RENDERED))
 def test_every_committed_schema_is_compatible_with_itself(event_type: str) -> None:
     """No false alarm on any real schema (anyOf, $ref, const, nullable...)."""
-    if not event_type.endswith(export.SCHEMA_SUFFIX):
-        return
-    schema = json.loads(export.render()[event_type])
-    assert compat.compare(event_type, schema, schema) == []
+    schema = RENDERED[event_type]
+    assert compat.compare(event_type, schema, json.loads(json.dumps(schema))) == []
 
 
 # --- git history: a repository of its own ----------------------------------------------------
