@@ -21,10 +21,17 @@ LOCK_ARGS ?=
 # the analytics dashboard's chart library: a pinned npm package, copied into the service's
 # static files at build time (the page fetches nothing from a CDN)
 CHARTJS := services/analytics/src/analytics/static/vendor/chart.umd.min.js
+# the official AsyncAPI parser (pinned in tools/asyncapi/package-lock.json): make test validates
+# shared/schemas/asyncapi.yaml with it
+ASYNCAPI_PARSER := tools/asyncapi/node_modules/.installed
+# openapi-generator (typescript-fetch), a jar from Maven Central fetched once per machine: make
+# test generates a client of every service with it
+OPENAPI_GENERATOR_VERSION := 7.17.0
+OPENAPI_GENERATOR := .cache/openapi-generator/openapi-generator-cli-$(OPENAPI_GENERATOR_VERSION).jar
 
 .PHONY: help venv up down status prepare test test-unit test-contract test-integration test-security test-e2e \
         test-chaos lint fmt typecheck schemas token rebuild bench demo lock validate-deploy config-docs clean \
-        assets browser
+        assets browser asyncapi-tools openapi-generator contracts
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -36,7 +43,7 @@ $(STAMP): requirements-dev.lock $(PACKAGE_FILES)
 	$(BIN)/uv pip install -q --python $(PYTHON) --no-deps $(foreach p,$(PACKAGES),-e $(p))
 	@touch $@
 
-venv: $(STAMP) $(CHARTJS) ## create the virtualenv with the pinned dependencies
+venv: $(STAMP) $(CHARTJS) $(ASYNCAPI_PARSER) ## create the virtualenv with the pinned dependencies
 
 # web/package.json's `vendor` script copies the files (the Dockerfile's assets stage runs it too)
 $(CHARTJS): services/analytics/web/package-lock.json services/analytics/web/package.json
@@ -46,6 +53,21 @@ $(CHARTJS): services/analytics/web/package-lock.json services/analytics/web/pack
 	@touch $@
 
 assets: $(CHARTJS) ## the analytics dashboard's pinned chart library (npm ci)
+
+$(ASYNCAPI_PARSER): tools/asyncapi/package-lock.json tools/asyncapi/package.json
+	@command -v npm >/dev/null || { echo "npm is needed to install the AsyncAPI parser"; exit 1; }
+	cd tools/asyncapi && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+asyncapi-tools: $(ASYNCAPI_PARSER) ## the pinned official AsyncAPI parser (npm ci)
+
+$(OPENAPI_GENERATOR):
+	@command -v mvn >/dev/null || { echo "mvn (and java 17) are needed to fetch openapi-generator"; exit 1; }
+	mvn -q -B dependency:copy -Dartifact=org.openapitools:openapi-generator-cli:$(OPENAPI_GENERATOR_VERSION) \
+	  -DoutputDirectory=$(dir $(OPENAPI_GENERATOR))
+	@test -f $@
+
+openapi-generator: $(OPENAPI_GENERATOR) ## the pinned openapi-generator-cli jar (Maven Central, once per machine)
 
 browser: ## Debian's chromium for the dashboard browser test (apt-get install when missing)
 	@command -v chromium >/dev/null || { \
@@ -66,19 +88,23 @@ down: ## stop what `make up` started (by PID)
 status: ## what `make up` is running
 	@$(PY) deploy/local/localrun.py status
 
-test: prepare browser validate-deploy ## the whole suite: deployment checks, unit, contract, integration, e2e
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+test: prepare browser validate-deploy contracts openapi-generator ## the whole suite: deployment checks, contracts, unit, contract, integration, e2e
+	OPENAPI_GENERATOR_JAR=$(OPENAPI_GENERATOR) $(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # not part of `make test` (it kills and restarts servers of its own: ~15 min on 2 cores);
 # .ci/run runs it after the main suite
 test-chaos: prepare ## reliability under faults (kill -9, SIGTERM, poison, duplicates, broker/store restarts) vs. the topic oracle
 	$(PYTHON) -m pytest tests/chaos -m chaos $(PYTEST_ARGS)
 
-test-unit: venv ## unit tests only (no servers)
-	$(PYTHON) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+test-unit: venv openapi-generator ## unit tests only (no servers)
+	OPENAPI_GENERATOR_JAR=$(OPENAPI_GENERATOR) $(PYTHON) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
 
-test-contract: venv ## event contract tests
-	$(PYTHON) -m pytest tests/contract $(PYTEST_ARGS)
+test-contract: venv contracts openapi-generator ## event and API contract tests
+	OPENAPI_GENERATOR_JAR=$(OPENAPI_GENERATOR) $(PYTHON) -m pytest tests/contract $(PYTEST_ARGS)
+
+# needs the git history (a full clone): every event schema against its previous committed version
+contracts: venv ## fail on a breaking change of an event schema within one .vN (removed/retyped field, newly required, narrowed enum)
+	$(PYTHON) -m schemas.compat
 
 test-integration: prepare browser ## integration tests against the real broker and database
 	$(PYTHON) -m pytest -m integration $(PYTEST_ARGS)
@@ -99,8 +125,9 @@ fmt: venv ## format and auto-fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-schemas: venv ## export JSON Schemas of every event to shared/schemas/jsonschema
+schemas: venv ## regenerate the event contracts: JSON Schemas (shared/schemas/jsonschema) and AsyncAPI (shared/schemas/asyncapi.yaml)
 	$(PYTHON) -m schemas.export shared/schemas/jsonschema
+	$(PYTHON) -m schemas.asyncapi
 
 token: venv ## print a JWT: make token USER=alice ROLES=member,moderator
 	@$(PYTHON) -c "import os,sys; from communitykit.auth import make_token; \

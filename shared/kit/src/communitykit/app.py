@@ -7,6 +7,7 @@ Nothing connects at import time: clients are created in the FastAPI lifespan (an
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import time
@@ -22,6 +23,8 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+
+from schemas import asyncapi
 
 from . import metrics, openapi, problems
 from .kafka import Producer, ensure_topics, kafka_ready
@@ -193,6 +196,12 @@ def create_app(
             {"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503
         )
 
+    # the part of the system's AsyncAPI document this service owns (what it publishes and
+    # consumes), from the copy shipped with the schemas package
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi_document() -> JSONResponse:
+        return JSONResponse(_asyncapi_part(settings.service_name))
+
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
@@ -228,6 +237,11 @@ def create_app(
         app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
     )
     return app
+
+
+@functools.cache
+def _asyncapi_part(service: str) -> dict[str, Any]:
+    return asyncapi.service_document(service)
 
 
 def runtime_of(request: Request) -> Runtime:

@@ -12,12 +12,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     HttpUrl,
     StringConstraints,
     model_validator,
 )
 from pydantic.config import JsonDict
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from communitykit.text import NOT_BOOLEAN
 
@@ -78,40 +80,6 @@ def at_least_one_of(**fields: str) -> JsonDict:
     }
 
 
-#: the kind-dependent rules of CreateThread's validator, as JSON Schema: a review names a
-#: product and a rating and has no media; a media post has media items and no rating; the
-#: other kinds have neither
-THREAD_KIND_RULES: JsonDict = {
-    "anyOf": [
-        {
-            "properties": {
-                "kind": {"const": "review"},
-                "product_id": {"type": "string"},
-                "rating": {"type": "integer"},
-                "media": {"maxItems": 0},
-            },
-            "required": ["kind", "product_id", "rating"],
-        },
-        {
-            "properties": {
-                "kind": {"const": "media"},
-                "rating": {"type": "null"},
-                "media": {"type": "array", "minItems": 1},
-            },
-            "required": ["kind", "media"],
-        },
-        {
-            "properties": {
-                "kind": {"enum": ["question", "discussion", "article"]},
-                "rating": {"type": "null"},
-                "media": {"maxItems": 0},
-            },
-            "required": ["kind"],
-        },
-    ]
-}
-
-
 class MediaIn(Command):
     url: HttpUrl
     media_type: Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -123,8 +91,101 @@ Kind = Annotated[ThreadKind, BeforeValidator(_known_kind)]
 KindFilter = Annotated[ThreadKind | None, BeforeValidator(_known_kind)]
 
 
+# --- the request bodies as OpenAPI states them ----------------------------------------------
+# The kind-dependent rules of CreateThread's validator, said as complete schemas (client
+# generators skip an operation whose body is an anyOf of partial schemas). These models only
+# describe: CreateThread and EditPost validate, with the same rules and messages.
+
+
+class _ThreadBody(Command):
+    title: Title
+    body: Body
+    tags: Tags = []
+    group_id: Id | None = None
+    product_id: Id | None = None
+
+
+NoRating = Annotated[None, Field(description="only reviews have a rating")]
+NoMedia = Annotated[
+    list[MediaIn], Field(max_length=0, description="only media posts have media items")
+]
+
+
+class QuestionThread(_ThreadBody):
+    kind: Literal["question"]
+    rating: NoRating = None
+    media: NoMedia = []
+
+
+class DiscussionThread(_ThreadBody):
+    kind: Literal["discussion"]
+    rating: NoRating = None
+    media: NoMedia = []
+
+
+class ArticleThread(_ThreadBody):
+    kind: Literal["article"]
+    rating: NoRating = None
+    media: NoMedia = []
+
+
+class MediaThread(_ThreadBody):
+    kind: Literal["media"]
+    rating: NoRating = None
+    media: Annotated[list[MediaIn], Field(min_length=1, max_length=20)]
+
+
+class ReviewThread(_ThreadBody):
+    kind: Literal["review"]
+    product_id: Id
+    rating: Annotated[int, Field(ge=1, le=5)]
+    media: NoMedia = []
+
+
+#: the complete body of a new thread, by kind
+THREAD_BODIES: dict[str, type[Command]] = {
+    "question": QuestionThread,
+    "discussion": DiscussionThread,
+    "article": ArticleThread,
+    "media": MediaThread,
+    "review": ReviewThread,
+}
+assert set(THREAD_BODIES) == set(KINDS)
+
+
+def _summary(model: type[BaseModel]) -> str:
+    return " ".join((model.__doc__ or "").split("\n\n")[0].split())
+
+
+def _ref(model: type[BaseModel], handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+    """``{"$ref": ...}`` to ``model``'s schema, added to the document's definitions (the
+    handler's own call would inline it: a discriminator's mapping needs references)."""
+    generator = handler.generate_json_schema  # type: ignore[attr-defined]
+    ref: JsonSchemaValue = generator.generate_inner(model.__pydantic_core_schema__)
+    if "$ref" not in ref:  # pragma: no cover - pydantic changed: fail at import, not in use
+        raise TypeError(f"no reference to {model.__name__}")
+    return ref
+
+
+def _one_of_kind(
+    model: type[BaseModel], bodies: dict[str, type[Command]], handler: GetJsonSchemaHandler
+) -> JsonSchemaValue:
+    refs = {kind: _ref(body, handler) for kind, body in bodies.items()}
+    return {
+        "title": model.__name__,
+        "description": _summary(model),
+        "oneOf": list(refs.values()),
+        "discriminator": {
+            "propertyName": "kind",
+            "mapping": {kind: ref["$ref"] for kind, ref in refs.items()},
+        },
+    }
+
+
 class CreateThread(Command):
-    model_config = ConfigDict(json_schema_extra=THREAD_KIND_RULES)
+    """The body of ``POST /threads``: this model validates it (a 422 names the field); its
+    OpenAPI schema is a ``oneOf`` of the complete body of each kind (``THREAD_BODIES``) with a
+    discriminator on ``kind``, the form client generators read."""
 
     kind: Kind
     title: Title
@@ -152,6 +213,12 @@ class CreateThread(Command):
             raise InvalidCommandError("media items are only for media posts", field="media")
         return self
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return _one_of_kind(cls, THREAD_BODIES, handler)
+
 
 class CastVote(Command):
     value: Annotated[Literal[1, -1, 0], NOT_BOOLEAN]
@@ -167,10 +234,27 @@ class CreateReply(Command):
         return self
 
 
+class EditPostBody(Command):
+    body: Body
+    title: Title | None = None
+    tags: Tags | None = None
+
+
+class EditPostTitle(Command):
+    body: Body | None = None
+    title: Title
+    tags: Tags | None = None
+
+
+class EditPostTags(Command):
+    body: Body | None = None
+    title: Title | None = None
+    tags: Tags
+
+
 class EditPost(Command):
-    model_config = ConfigDict(
-        json_schema_extra=at_least_one_of(body="string", title="string", tags="array")
-    )
+    """The body of ``PATCH /posts/{id}``: at least one of body, title, tags. Its OpenAPI
+    schema is an ``anyOf`` of complete bodies, one per field that must be there."""
 
     body: Body | None = None
     title: Title | None = None
@@ -183,6 +267,17 @@ class EditPost(Command):
         if self.body is not None:
             _not_blank(self.body)
         return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        bodies = (EditPostBody, EditPostTitle, EditPostTags)
+        return {
+            "title": cls.__name__,
+            "description": _summary(cls),
+            "anyOf": [_ref(b, handler) for b in bodies],
+        }
 
 
 class ReopenEscalation(Command):

@@ -99,7 +99,8 @@ async def get_thread(thread_id: str, db: Db, viewer: Viewer) -> ThreadDetail:
 @router.post(
     "/threads/{thread_id}/replies",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(401, 404, 422),
+    # 409: the thread's group is archived (it accepts no new posts)
+    responses=problems(401, 404, 409, 422),
 )
 async def reply(
     thread_id: str,
