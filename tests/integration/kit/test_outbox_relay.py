@@ -85,19 +85,26 @@ async def pending(db: AsyncDatabase[Doc]) -> list[Doc]:
     return [d for c in COLLS async for d in db[c].find({"outbox_len": {"$ne": 0}})]
 
 
+async def drain(servers: Servers, db: AsyncDatabase[Doc], **kw: Any) -> list[int]:
+    """Run one relay until a round publishes nothing; what each round published."""
+    producer = Producer(servers.kafka, "relay-test")
+    await producer.start()
+    try:
+        relay = OutboxRelay(db, COLLS, producer, **kw)
+        await relay.ensure_indexes()
+        rounds = []
+        while n := await relay.drain_once():
+            rounds.append(n)
+        return rounds
+    finally:
+        await producer.stop()
+
+
 async def test_one_round_publishes_each_key_in_seq_order(
     servers: Servers, db: AsyncDatabase[Doc], topic: str
 ) -> None:
     events = await write_many(db, topic, 120, keys=7)
-    producer = Producer(servers.kafka, "relay-test")
-    await producer.start()
-    try:
-        relay = OutboxRelay(db, COLLS, producer)
-        await relay.ensure_indexes()
-        assert await relay.drain_once() == 120  # both collections, one round
-        assert await relay.drain_once() == 0
-    finally:
-        await producer.stop()
+    assert await drain(servers, db) == [120]  # both collections, one round
 
     got = await consume(servers, topic, 120)
     assert sorted(eid for _, eid in got) == sorted(e.id for e in events)  # once each
@@ -112,16 +119,8 @@ async def test_bounded_rounds_publish_everything_once(
     servers: Servers, db: AsyncDatabase[Doc], topic: str
 ) -> None:
     events = await write_many(db, topic, 120, keys=7)
-    producer = Producer(servers.kafka, "relay-test")
-    await producer.start()
-    try:
-        relay = OutboxRelay(db, COLLS, producer, batch_docs=20)
-        rounds = []
-        while n := await relay.drain_once():
-            rounds.append(n)
-        assert sum(rounds) == 120 and len(rounds) >= 3  # at most 20 documents per collection
-    finally:
-        await producer.stop()
+    rounds = await drain(servers, db, batch_docs=20)
+    assert sum(rounds) == 120 and len(rounds) >= 3  # at most 20 documents per collection
     got = await consume(servers, topic, 120)
     assert sorted(eid for _, eid in got) == sorted(e.id for e in events)
     assert await pending(db) == []
