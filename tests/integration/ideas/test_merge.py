@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from communitykit.repository import Repository
 from ideas.adapters.mongo import IdeasDb
-from ideas.adapters.repository import ALL, IdeaRepository
-from ideas.domain.model import merge_event_id, plan_merge
+from ideas.adapters.repository import ideas_repository
+from ideas.domain.model import Idea, merge_event_id
 
 from ...conftest import ServiceProcess, auth, eventually
 from .conftest import STAFF, Recorder, merge, move, submit, uid, vote
@@ -137,8 +138,15 @@ async def test_concurrent_merges_of_one_source_apply_once(
 
 
 # ------------------------------------------------------------------ crashes mid-merge
-async def _repo(mongo_db: Any) -> IdeaRepository:
-    return IdeaRepository(IdeasDb(mongo_db))
+async def _repo(mongo_db: Any) -> Repository[Idea]:
+    return ideas_repository(IdeasDb(mongo_db))
+
+
+async def _begin(repo: Repository[Idea], src: str, tgt: str, attempt: str, at: datetime) -> None:
+    """Step 1 alone (what a crash right after it leaves behind)."""
+    target = await repo.get(tgt)
+    saved = await repo.change(src, lambda s: s.begin_merge(target, attempt, STAFF, at))
+    assert saved.aggregate.merge_attempt == attempt
 
 
 async def test_a_merge_interrupted_after_freezing_the_source_is_finished_by_the_service(
@@ -152,7 +160,7 @@ async def test_a_merge_interrupted_after_freezing_the_source_is_finished_by_the_
     await _voted(http, ideas.url, src, both, uid("x"), uid("y"))
     await _voted(http, ideas.url, tgt, both)
     long_ago = datetime.now(UTC) - timedelta(minutes=5)
-    assert await repo.begin_merge(src, tgt, uuid.uuid4().hex, STAFF, long_ago)
+    await _begin(repo, src, tgt, uuid.uuid4().hex, long_ago)
     assert (await vote(http, ideas.url, src, uid("late"))).status_code == 409  # frozen
 
     async def merged() -> bool:
@@ -175,12 +183,14 @@ async def test_a_merge_interrupted_after_moving_the_votes_is_finished_once(
     await _voted(http, ideas.url, src, *(uid(f"s{i}") for i in range(4)))
     await _voted(http, ideas.url, tgt, uid("t"))
     attempt, at = uuid.uuid4().hex, datetime.now(UTC)
-    assert await repo.begin_merge(src, tgt, attempt, STAFF, at)
-    plan = plan_merge(await repo.get(src, voters=ALL), await repo.get(tgt, voters=ALL), STAFF, at)
-    assert await repo.apply_merge(plan, attempt, STAFF, at)
+    await _begin(repo, src, tgt, attempt, at)
+    source = await repo.get(src)  # every voter
+    applied = await repo.change(tgt, lambda t: t.absorb(source, attempt, STAFF, at))
+    assert [e.id for e in applied.events] == [merge_event_id(src, tgt)]
     # ... crash. The target already counts the moved votes; the source is still frozen.
     assert (await _get(http, ideas.url, tgt))["votes"] == 5
-    assert not await repo.apply_merge(plan, attempt, STAFF, at)  # a replay is a no-op
+    replay = await repo.change(tgt, lambda t: t.absorb(source, attempt, STAFF, at))
+    assert replay.events == [] and replay.aggregate.votes == 5  # a replay is a no-op
 
     r = await merge(http, ideas.url, src, tgt)  # staff repeats the request
     assert r.status_code == 200, r.text
@@ -198,7 +208,7 @@ async def test_an_interrupted_merge_whose_target_was_merged_meanwhile_is_release
     repo = await _repo(ideas_db)
     src, tgt, other = [await submit(http, ideas.url, uid("author")) for _ in range(3)]
     await _voted(http, ideas.url, src, uid("v"))
-    assert await repo.begin_merge(src, tgt, uuid.uuid4().hex, STAFF, datetime.now(UTC))
+    await _begin(repo, src, tgt, uuid.uuid4().hex, datetime.now(UTC))
     assert (await merge(http, ideas.url, tgt, other)).status_code == 200
     r = await merge(http, ideas.url, src, tgt)
     assert r.status_code == 409, r.text

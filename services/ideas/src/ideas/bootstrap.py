@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from communitykit.app import Runtime, create_app
 from communitykit.settings import ServiceSettings
 
-from . import handlers
+from . import jobs
 from .adapters.mongo import OUTBOX_COLLECTIONS, IdeasDb
-from .adapters.repository import IdeaRepository
+from .adapters.repository import ideas_repository
 from .config import Settings
 from .entrypoints.http import routers
 
@@ -26,23 +26,23 @@ async def _on_start(runtime: Runtime) -> None:
     await db.ensure_indexes()
     settings = runtime.settings
     assert isinstance(settings, Settings)
-    repo = IdeaRepository(db)
+    ideas = ideas_repository(db)
 
     async def resume() -> None:
-        if await handlers.resume_stale_merges(repo, settings.merge_resume_after_seconds):
+        if await jobs.resume_stale_merges(db, ideas, settings.merge_resume_after_seconds):
             runtime.notify_outbox()
 
     async def expire() -> None:
-        await handlers.expire_trending(repo)
+        await jobs.expire_trending(db, ideas)
 
     # every replica runs both; the guarded updates make them safe to run concurrently
     runtime.tasks += [
         asyncio.create_task(
-            handlers.every(settings.merge_check_seconds, resume, "merge resume"),
+            jobs.every(settings.merge_check_seconds, resume, "merge resume"),
             name="merge-resume",
         ),
         asyncio.create_task(
-            handlers.every(settings.trending_refresh_seconds, expire, "trending expiry"),
+            jobs.every(settings.trending_refresh_seconds, expire, "trending expiry"),
             name="trending-expiry",
         ),
     ]

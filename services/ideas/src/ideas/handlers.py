@@ -1,29 +1,27 @@
-"""One function per command or query: load → ask the aggregate → save (one guarded update).
+"""One function per command or query: load → the ``Idea``'s command → save.
 
-Which events each command publishes is in the README; they all go through the outbox of the
-document the command changes.
+Every write is ``Repository.change`` / ``Repository.add`` of communitykit (adapters/
+repository.py): one guarded single-document update with the events in that document's outbox,
+a lost race re-run by the kit (its ``WriteConflictError`` is the only "try again" answer).
+Which events each command publishes is in the README.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from communitykit.auth import Principal
 from communitykit.idempotency import Created as Done
-from communitykit.idempotency import Idempotency, insert_once, replay
-from communitykit.outbox import outbox_fields
+from communitykit.idempotency import Idempotency, replay
 from communitykit.pagination import page
-from communitykit.problems import ProblemError
+from communitykit.repository import Repository
 
 from .adapters.mongo import SORT_FIELDS, Doc, IdeasDb
-from .adapters.repository import ALL, TOPIC, IdeaRepository
+from .adapters.repository import LIVE, NO_VOTERS, one_voter, votes_of
 from .domain.commands import AddComment, CastVote, ChangeStatus, MergeIdeas, SubmitIdea
-from .domain.errors import ConflictError, IdeaNotFoundError, MergeConflictError
-from .domain.model import Idea, check_merge, plan_merge, require_staff, voter_key
+from .domain.errors import IdeaNotFoundError, MergeConflictError
+from .domain.model import Idea, IdeaComment, require_staff, voter_key
 from .views import (
     CommentPage,
     IdeaPage,
@@ -37,140 +35,137 @@ from .views import (
     summary,
 )
 
-log = logging.getLogger(__name__)
-
-#: reloads after a guarded update missed (someone changed the same part first)
-MAX_RETRIES = 50
+Ideas = Repository[Idea]
+Comments = Repository[IdeaComment]
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def submit_idea(
-    repo: IdeaRepository, user: Principal, cmd: SubmitIdea, key: str | None = None
-) -> Done:
+async def submit_idea(ideas: Ideas, user: Principal, cmd: SubmitIdea, key: str | None) -> Done:
     """POST /ideas → a new ``ideas`` document with IdeaSubmitted in its outbox. With an
     ``Idempotency-Key`` the idea's id derives from it: a retry answers as the first did."""
     idem = Idempotency.of("ideas/submit", user.user_id, key, cmd)
-    if (done := await replay(repo.coll, idem)) is not None:
+    if (done := await replay(ideas.coll, idem)) is not None:
         return done
     idea, events = Idea.submit(cmd, user.user_id, now(), idea_id=idem.id() if idem else None)
-    return await repo.add(idea, events, idem)
+    return await ideas.add(idea.idea_id, idea, events, idem=idem, body={"idea_id": idea.idea_id})
 
 
-async def cast_vote(repo: IdeaRepository, user: Principal, idea_id: str, cmd: CastVote) -> Votes:
-    """PUT /ideas/{id}/vote → the voter enters or leaves ``voters`` and ``votes`` moves, in
-    one update with VoteCast in the outbox; an unchanged vote publishes nothing."""
-    for _ in range(MAX_RETRIES):
-        idea = await repo.get(idea_id, voters=[voter_key(user.user_id)])
-        change = idea.vote(user.user_id, cmd.value, now())
-        if change is None:
-            return Votes(votes=idea.votes)
-        votes = await repo.save_vote(idea, change)
-        if votes is not None:
-            return Votes(votes=votes)
-    raise ConflictError("this vote keeps changing concurrently; try again")
+async def cast_vote(
+    db: IdeasDb, ideas: Ideas, user: Principal, idea_id: str, cmd: CastVote
+) -> Votes:
+    """PUT /ideas/{id}/vote → the voter's ``voters`` entry, ``votes`` and the trending
+    bucket, with VoteCast in the outbox: ONE update guarded by that entry (and the idea not
+    being merged), so concurrent voters of one idea never conflict. An unchanged vote writes
+    and publishes nothing. The answer is the stored count right after the write."""
+    saved = await ideas.change(
+        idea_id,
+        lambda idea: idea.vote(user.user_id, cmd.value, now()),
+        projection=one_voter(voter_key(user.user_id)),
+        concurrent=True,
+        guard=LIVE,
+    )
+    if not saved.events:
+        return Votes(votes=saved.aggregate.votes)
+    return Votes(votes=await votes_of(db, idea_id))
 
 
 async def change_status(
-    repo: IdeaRepository, user: Principal, idea_id: str, cmd: ChangeStatus
+    ideas: Ideas, user: Principal, idea_id: str, cmd: ChangeStatus
 ) -> StatusChanged:
-    """PUT /ideas/{id}/status (staff) → status + history, IdeaStatusChanged in the outbox."""
+    """PUT /ideas/{id}/status (staff) → status + history, IdeaStatusChanged in the outbox.
+    Version-guarded: of two staff moving at once, the second re-decides on the first's
+    result (a move to where the idea already is: 409)."""
     require_staff(user.roles, "change the status of an idea")
-    for _ in range(MAX_RETRIES):
-        idea = await repo.get(idea_id)
-        change, events = idea.change_status(cmd.status, user.user_id, cmd.note, now())
-        if await repo.save_status(idea, change, events):
-            return StatusChanged(idea_id=idea_id, status=idea.status, status_history=history(idea))  # type: ignore[arg-type]
-    raise ConflictError("the status keeps changing concurrently; try again")
+    saved = await ideas.change(
+        idea_id,
+        lambda idea: idea.change_status(cmd.status, user.user_id, cmd.note, now()),
+        projection=NO_VOTERS,
+    )
+    idea = saved.aggregate
+    return StatusChanged(idea_id=idea_id, status=idea.status, status_history=history(idea))  # type: ignore[arg-type]
 
 
-async def merge_ideas(
-    repo: IdeaRepository, user: Principal, source_id: str, cmd: MergeIdeas
-) -> Merged:
+async def merge_ideas(ideas: Ideas, user: Principal, source_id: str, cmd: MergeIdeas) -> Merged:
     """POST /ideas/{id}/merge (staff): the source's votes move to the target, a voter of both
     counts once, the source becomes a pointer (``merged_into``) → IdeasMerged.
 
-    Three single-document steps, resumable after a crash at any point:
+    A merge changes two ideas, so it is three single-document commands, each idempotent:
 
-    1. the source is frozen: ``merging_into`` = target, with a fresh attempt id (votes on it
-       are refused from now on, so its voters cannot change under the merge);
-    2. the commit point, ONE update of the target: add the moved voters, the count, a record
-       of the attempt and IdeasMerged (applied at most once: the record guards it) — or, if
-       the target cannot take the merge, record the attempt as aborted;
-    3. settle the source from the target's record: pointer with no votes, or released.
+    1. ``begin_merge`` on the source: frozen under a fresh attempt id (no votes from now on);
+    2. ``absorb`` on the target, the commit point: the moved voters, the count, a record of
+       the attempt and IdeasMerged in ONE update (or the attempt recorded as aborted);
+    3. ``finish_merge`` (pointer) or ``release_merge`` (votable again) on the source, as the
+       target's record says.
 
     A crash after 1 or 2 is finished by repeating the request or by the background check
-    (``resume_stale_merges``); every step is idempotent, so votes are never lost or counted
-    twice."""
+    (jobs.resume_stale_merges); the target's record decides, so votes are never lost or
+    counted twice."""
     require_staff(user.roles, "merge ideas")
     target_id = cmd.into_idea_id
-    source = await repo.get(source_id)
+    source = await ideas.get(source_id, NO_VOTERS)
     if source.merging_into is not None and source.merge_attempt is not None:
         # an attempt interrupted by a crash: settle it first (finish it, or release the source)
         try:
             done = await complete_merge(
-                repo, source_id, source.merging_into, source.merge_attempt, user.user_id
+                ideas, source_id, source.merging_into, source.merge_attempt, user.user_id
             )
         except MergeConflictError:
             done = None
         if done is not None and done.target_idea_id == target_id:
             return done
-        source = await repo.get(source_id)
-    target = await repo.find(target_id)
-    if target is None:
+    found = await ideas.find(target_id, NO_VOTERS)
+    if found is None:
         raise IdeaNotFoundError(f"no idea {target_id!r}", field="into_idea_id")
-    check_merge(source, target)
-    attempt = source.merge_attempt
-    if source.merging_into is None:
-        attempt = uuid.uuid4().hex
-        if not await repo.begin_merge(source_id, target_id, attempt, user.user_id, now()):
-            source = await repo.get(source_id)  # changed meanwhile: decide again
-            check_merge(source, target)
-            attempt = source.merge_attempt
-    assert attempt is not None
-    return await complete_merge(repo, source_id, target_id, attempt, user.user_id)
+    target, attempt, at = found[0], uuid.uuid4().hex, now()
+    begun = await ideas.change(
+        source_id,
+        lambda s: s.begin_merge(target, attempt, user.user_id, at),
+        projection=NO_VOTERS,
+    )
+    assert begun.aggregate.merge_attempt is not None
+    return await complete_merge(
+        ideas, source_id, target_id, begun.aggregate.merge_attempt, user.user_id
+    )
 
 
 async def complete_merge(
-    repo: IdeaRepository, source_id: str, target_id: str, attempt: str, by: str
+    ideas: Ideas, source_id: str, target_id: str, attempt: str, by: str
 ) -> Merged:
     """Steps 2 and 3 of a merge (see ``merge_ideas``); safe to run any number of times."""
-    for _ in range(MAX_RETRIES):
-        target = await repo.get(target_id, voters=ALL)
-        record = target.merge_record(attempt)
-        if record is None:
-            source = await repo.get(source_id, voters=ALL)
-            if source.merge_attempt != attempt:
-                raise ConflictError(f"the merge of {source_id!r} changed meanwhile; try again")
-            at = now()
-            try:
-                plan = plan_merge(source, target, by, at)
-            except ProblemError:
-                await repo.record_abort(source_id, target_id, attempt)
-                continue
-            await repo.apply_merge(plan, attempt, by, at)
-            continue  # re-read the target: our record, or someone else's for this attempt
-        if record.get("aborted"):
-            await repo.release_merge(source_id, attempt)
+    target = await ideas.get(target_id)
+    if target.merge_record(attempt) is None:
+        source = await ideas.get(source_id)  # every voter: they all move
+        if source.merge_attempt != attempt:
             raise MergeConflictError(
-                f"cannot merge into {target_id!r}: it is merged or being merged itself",
+                f"the merge of {source_id!r} was settled by another request meanwhile",
                 field="into_idea_id",
             )
-        await repo.finish_merge(source_id, target_id, attempt)
-        return Merged(
-            source_idea_id=source_id,
-            target_idea_id=target_id,
-            moved_votes=int(record["moved_votes"]),
-            votes=target.votes,
+        at = now()
+        saved = await ideas.change(target_id, lambda t: t.absorb(source, attempt, by, at))
+        target = saved.aggregate
+    record = target.merge_record(attempt)
+    assert record is not None
+    if record.get("aborted"):
+        await ideas.change(source_id, lambda s: s.release_merge(attempt), projection=NO_VOTERS)
+        raise MergeConflictError(
+            f"cannot merge into {target_id!r}: it is merged or being merged itself",
+            field="into_idea_id",
         )
-    raise ConflictError("the target keeps changing concurrently; try again")
+    await ideas.change(source_id, lambda s: s.finish_merge(target_id, attempt))
+    return Merged(
+        source_idea_id=source_id,
+        target_idea_id=target_id,
+        moved_votes=int(record["moved_votes"]),
+        votes=target.votes,
+    )
 
 
 async def add_comment(
-    db: IdeasDb,
-    repo: IdeaRepository,
+    ideas: Ideas,
+    comments: Comments,
     user: Principal,
     idea_id: str,
     cmd: AddComment,
@@ -180,34 +175,19 @@ async def add_comment(
     With an ``Idempotency-Key`` (the idea id is part of the request) a retry answers as the
     first did, even once the idea has been merged meanwhile."""
     idem = Idempotency.of("ideas/comment", user.user_id, key, {"idea_id": idea_id, "cmd": cmd})
-    if (done := await replay(db.comments, idem)) is not None:
+    if (done := await replay(comments.coll, idem)) is not None:
         return done
-    idea = await repo.get(idea_id)
+    idea = await ideas.get(idea_id, NO_VOTERS)
     c, events = idea.comment(user.user_id, cmd.body, now(), idem.id() if idem else None)
-    return await insert_once(
-        db.comments,
-        idem,
-        {
-            "_id": c.comment_id,
-            "idea_id": c.idea_id,
-            "author_id": c.author_id,
-            "body": c.body,
-            "created_at": c.created_at,
-            **outbox_fields(TOPIC, events),
-        },
-        status=201,
-        body={"comment_id": c.comment_id},
-    )
+    return await comments.add(c.comment_id, c, events, idem=idem, body={"comment_id": c.comment_id})
 
 
-async def get_idea(
-    db: IdeasDb, repo: IdeaRepository, idea_id: str, viewer: Principal | None
-) -> IdeaView:
+async def get_idea(db: IdeasDb, ideas: Ideas, idea_id: str, viewer: Principal | None) -> IdeaView:
     """GET /ideas/{id}: by ``_id``; only the caller's own entry of ``voters`` is read."""
-    keys = [voter_key(viewer.user_id)] if viewer else []
-    idea = await repo.get(idea_id, voters=keys)
+    key = voter_key(viewer.user_id) if viewer else None
+    idea = await ideas.get(idea_id, one_voter(key) if key else NO_VOTERS)
     count = (await db.comment_counts([idea_id])).get(idea_id, 0)
-    my_vote = (1 if keys[0] in idea.voters else 0) if viewer else None
+    my_vote = (1 if key in idea.voters else 0) if key else None
     return full(idea, count, my_vote)
 
 
@@ -240,10 +220,10 @@ async def list_ideas(
 
 
 async def list_comments(
-    db: IdeasDb, repo: IdeaRepository, idea_id: str, limit: int, cursor: str | None
+    db: IdeasDb, ideas: Ideas, idea_id: str, limit: int, cursor: str | None
 ) -> CommentPage:
     """GET /ideas/{id}/comments: oldest first, keyset-paginated on (created_at, _id)."""
-    if await repo.find(idea_id) is None:
+    if await ideas.find(idea_id, NO_VOTERS) is None:
         raise IdeaNotFoundError(f"no idea {idea_id!r}")
     docs, nxt = await page(
         db.comments,
@@ -255,41 +235,3 @@ async def list_comments(
         descending=False,
     )
     return CommentPage(items=[comment(d) for d in docs], next_cursor=nxt)
-
-
-# ---------------------------------------------------------------------- background work
-async def resume_stale_merges(repo: IdeaRepository, older_than: float) -> int:
-    """Finish (or release) merges a crash left half done; every replica may run this."""
-    done = 0
-    for doc in await repo.stale_merges(now() - timedelta(seconds=older_than)):
-        try:
-            await complete_merge(
-                repo, doc["_id"], doc["merging_into"], doc["merge_attempt"], doc.get("merge_by", "")
-            )
-            done += 1
-        except ProblemError as e:
-            log.info("merge of %s not resumed: %s", doc["_id"], e.detail)
-    return done
-
-
-async def expire_trending(repo: IdeaRepository) -> int:
-    """Drop vote-day buckets that left the 7-day window (``recent_votes`` follows)."""
-    at, n = now(), 0
-    for idea_id in await repo.ideas_with_expired_days(at):
-        for _ in range(MAX_RETRIES):
-            if await repo.expire_days(idea_id, at):
-                n += 1
-                break
-    return n
-
-
-async def every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
-    """Run ``job`` (a coroutine function) every ``seconds`` until cancelled."""
-    while True:
-        try:
-            await job()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.warning("%s failed; will retry", name, exc_info=True)
-        await asyncio.sleep(seconds)

@@ -195,6 +195,10 @@ class MemoryCursor:
         self._docs = self._docs[n:]
         return self
 
+    def batch_size(self, n: int) -> MemoryCursor:
+        """Accepted for the same calls as PyMongo's cursor; everything is in memory."""
+        return self
+
     def limit(self, n: int) -> MemoryCursor:
         if n:
             self._docs = self._docs[:n]

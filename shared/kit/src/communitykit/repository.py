@@ -21,6 +21,16 @@ events by an idempotent projection, never written by the request.
    load, so every rule is checked against the state it is applied to. This is the ONLY retry
    loop of the write side; :class:`WriteConflictError` (409) ends it after ``retries`` losses.
 
+Large aggregates: ``maps=`` names document-valued fields saved one entry at a time
+(``$set``/``$unset`` of ``field.key``), so a command may load only the entries it needs
+(``change(..., projection=...)``, e.g. one voter of an idea with thousands) and the save touches
+only those. ``counters=`` names fields (or maps of numbers) saved by ``$inc`` of their change.
+``change(..., concurrent=True)`` is for a command many users run at once on one aggregate (a
+vote): instead of the whole ``version`` the save asserts only what the command changed (each
+changed field still holds the value it loaded, each counter entry it moves still exists), and
+counters move by ``$inc``, so writers that touch different entries never conflict; it still
+increments ``version``, so every version-guarded command sees the change.
+
 With ``create=``, a missing document is made by ``create()`` and the command runs on it; the
 save is then an insert (``version`` 1) whose unique ``_id`` decides a race between two first
 writers: the loser retries as an update of the winner's document. A vote is that: one
@@ -33,8 +43,9 @@ on MongoDB and on our FerretDB build alike (patches of deploy/local/ferretdb).
 from __future__ import annotations
 
 import asyncio
+import copy
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -75,11 +86,29 @@ class Saved(Generic[A]):
     created: bool = False
 
 
-def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[Doc, Doc]:
-    """(``$set``, ``$unset``) turning stored fields ``before`` into ``after``."""
-    sets = {k: v for k, v in after.items() if k not in RESERVED and before.get(k, _NONE) != v}
-    unsets = {k: "" for k in before if k not in RESERVED and k not in after}
+def diff(
+    before: Mapping[str, Any], after: Mapping[str, Any], maps: Collection[str] = ()
+) -> tuple[Doc, Doc]:
+    """(``$set``, ``$unset``) turning stored fields ``before`` into ``after``; the fields named
+    in ``maps`` are compared (and saved) entry by entry, as ``field.key``."""
+    b, a = flatten(before, maps), flatten(after, maps)
+    sets = {k: v for k, v in a.items() if b.get(k, _NONE) != v}
+    unsets = {k: "" for k in b if k not in a}
     return sets, unsets
+
+
+def flatten(fields: Mapping[str, Any], maps: Collection[str] = ()) -> Doc:
+    """The stored fields with each map field spread into ``field.key`` entries (map keys must
+    be plain names: no ``.``, no leading ``$``)."""
+    out: Doc = {}
+    for k, v in fields.items():
+        if k in RESERVED:
+            continue
+        if k in maps:
+            out.update({f"{k}.{key}": item for key, item in (v or {}).items()})
+        else:
+            out[k] = v
+    return out
 
 
 _NONE = object()
@@ -99,11 +128,15 @@ class Repository(Generic[A]):
         projection: Doc | None = None,
         live: Doc | None = None,
         retries: int = DEFAULT_RETRIES,
+        maps: Iterable[str] = (),
+        counters: Iterable[str] = (),
     ) -> None:
         """``load``: document → aggregate; ``dump``: aggregate → its stored fields (no ``_id``,
         ``version`` or outbox). ``missing(id)``: the error for an absent document (default a
         404). ``projection``: what to load (default everything but the outbox). ``live``:
-        extra filter a document must match to count as present (e.g. not deleted)."""
+        extra filter a document must match to count as present (e.g. not deleted).
+        ``maps``: document-valued fields saved entry by entry; ``counters``: numeric fields
+        (or maps of numbers) saved by ``$inc`` (see the module doc)."""
         self.coll = coll
         self.topic = topic
         self._load = load
@@ -112,17 +145,24 @@ class Repository(Generic[A]):
         self._projection = projection or {"outbox": 0, "idem": 0}
         self._live = dict(live or {})
         self._retries = retries
+        self._maps = frozenset(maps)
+        self._counters = frozenset(counters)
 
     # ------------------------------------------------------------------ reads
-    async def find(self, doc_id: str) -> tuple[A, int] | None:
-        """The aggregate and its version, or None."""
-        doc = await self.coll.find_one({"_id": doc_id, **self._live}, self._projection)
+    async def find(self, doc_id: str, projection: Doc | None = None) -> tuple[A, int] | None:
+        """The aggregate and its version, or None. ``projection``: load only these fields
+        (an inclusion projection; ``version`` is always loaded), e.g. a few entries of a map."""
+        if projection is None:
+            projection = self._projection
+        elif any(projection.values()):
+            projection = {**projection, "version": 1}
+        doc = await self.coll.find_one({"_id": doc_id, **self._live}, projection)
         if doc is None:
             return None
         return self._load(doc), int(doc.get("version", 0))
 
-    async def get(self, doc_id: str) -> A:
-        found = await self.find(doc_id)
+    async def get(self, doc_id: str, projection: Doc | None = None) -> A:
+        found = await self.find(doc_id, projection)
         if found is None:
             raise self._missing(doc_id)
         return found[0]
@@ -156,31 +196,41 @@ class Repository(Generic[A]):
         *,
         create: Callable[[], A] | None = None,
         guard: Doc | None = None,
+        projection: Doc | None = None,
+        concurrent: bool = False,
     ) -> Saved[A]:
         """load → command → one guarded save, re-run on a lost race (see the module doc).
 
         ``create``: make the aggregate when the document does not exist (else ``missing``).
         ``guard``: extra conditions the save's filter asserts (rarely needed: the version
-        already guards everything the command read)."""
+        already guards everything the command read; with ``concurrent`` it states what the
+        command relied on beyond the fields it changes). ``projection``: load only these
+        fields (see :meth:`find`). ``concurrent``: guard the changed fields, not the version."""
         for attempt in range(self._retries):
-            found = await self.find(doc_id)
+            found = await self.find(doc_id, projection)
             if found is None:
                 if create is None:
                     raise self._missing(doc_id)
                 aggregate, version, before = create(), 0, None
             else:
                 aggregate, version = found
-                before = self._dump(aggregate)
+                # a copy: the command may mutate the maps and lists ``dump`` hands out
+                before = copy.deepcopy(self._dump(aggregate))
             events = list(command(aggregate))
             after = self._dump(aggregate)
             if before is None:
                 if await self._insert(doc_id, after, events):
                     return Saved(aggregate, events, 1, created=True)
             else:
-                sets, unsets = diff(before, after)
+                sets, unsets = diff(before, after, self._maps)
                 if not sets and not unsets and not events:
                     return Saved(aggregate, events, version)  # nothing changed: no write
-                if await self._update(doc_id, version, sets, unsets, events, guard):
+                filt = {"_id": doc_id, **self._live, **(guard or {})}
+                if concurrent:
+                    filt.update(self._unchanged(flatten(before, self._maps), sets, unsets))
+                else:
+                    filt["version"] = version
+                if await self._update(filt, flatten(before, self._maps), sets, unsets, events):
                     return Saved(aggregate, events, version + 1)
             await _backoff(attempt)
         raise WriteConflictError(
@@ -195,25 +245,39 @@ class Repository(Generic[A]):
             return False  # a concurrent first write won: retry as an update of its document
         return True
 
+    def _is_counter(self, path: str) -> bool:
+        return path.split(".", 1)[0] in self._counters
+
+    def _unchanged(self, before: Doc, sets: Doc, unsets: Doc) -> Doc:
+        """The filter of a concurrent save: every field it sets or unsets still holds the
+        value the command saw (or is still absent); every counter entry it moves by ``$inc``
+        still exists if it existed (an entry removed meanwhile must not come back negative)."""
+        filt: Doc = {}
+        for path in [*sets, *unsets]:
+            if self._is_counter(path) and path in sets:
+                if path in before:
+                    filt[path] = {"$exists": True}
+            else:
+                filt[path] = before.get(path, {"$exists": False})
+        return filt
+
     async def _update(
-        self,
-        doc_id: str,
-        version: int,
-        sets: Doc,
-        unsets: Doc,
-        events: list[Event],
-        guard: Doc | None,
+        self, filt: Doc, before: Doc, sets: Doc, unsets: Doc, events: list[Event]
     ) -> bool:
-        update: Doc = {"$inc": {"version": 1}}
-        if sets:
-            update["$set"] = sets
+        inc: Doc = {"version": 1}
+        plain: Doc = {}
+        for path, value in sets.items():
+            if self._is_counter(path):
+                inc[path] = value - before.get(path, 0)  # commutes with concurrent $incs
+            else:
+                plain[path] = value
+        update: Doc = {"$inc": inc}
+        if plain:
+            update["$set"] = plain
         if unsets:
             update["$unset"] = unsets
         # the state change and its events in ONE single-document update (outbox)
-        res = await self.coll.update_one(
-            {"_id": doc_id, "version": version, **self._live, **(guard or {})},
-            outbox_ops(self.topic, events, update),
-        )
+        res = await self.coll.update_one(filt, outbox_ops(self.topic, events, update))
         return bool(res.matched_count)
 
 

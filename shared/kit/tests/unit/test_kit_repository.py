@@ -6,6 +6,7 @@ services' integration suites (e.g. 200 concurrent RSVPs, votes on one post)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,3 +157,161 @@ async def test_concurrent_changes_all_apply_exactly_once() -> None:
 
     await asyncio.gather(*(one() for _ in range(50)))
     assert coll.docs["c1"]["value"] == 50 and coll.docs["c1"]["outbox_len"] == 50
+
+
+@dataclass
+class Poll:
+    """A toy aggregate with many voters: a map saved entry by entry and counters."""
+
+    name: str
+    voters: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+    per_day: dict[str, int] = field(default_factory=dict)
+
+    def vote(self, voter: str, day: str) -> list[Any]:
+        if voter in self.voters:
+            return []
+        self.voters[voter] = 1
+        self.total += 1
+        self.per_day[day] = self.per_day.get(day, 0) + 1
+        return [new_event(GroupJoined(group_id=self.name, user_id=voter), subject=self.name)]
+
+    def withdraw(self, voter: str, day: str) -> list[Any]:
+        if voter not in self.voters:
+            return []
+        del self.voters[voter]
+        self.total -= 1
+        if day in self.per_day:
+            self.per_day[day] -= 1
+        return [new_event(GroupJoined(group_id=self.name, user_id=voter), subject=self.name)]
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "voters": self.voters,
+            "total": self.total,
+            "per_day": self.per_day,
+        }
+
+    @classmethod
+    def from_doc(cls, d: dict[str, Any]) -> Poll:
+        return cls(d["name"], dict(d.get("voters") or {}), d["total"], dict(d.get("per_day") or {}))
+
+
+def polls(coll: MemoryCollection, **kw: Any) -> Repository[Poll]:
+    return Repository(
+        coll,
+        "forum.events",
+        load=Poll.from_doc,
+        dump=Poll.to_doc,
+        maps=("voters", "per_day"),
+        counters=("total", "per_day"),
+        **kw,
+    )
+
+
+def one_voter(voter: str) -> dict[str, Any]:
+    return {"name": 1, "total": 1, "per_day": 1, f"voters.{voter}": 1}
+
+
+def test_diff_of_maps_is_entry_by_entry() -> None:
+    before = {"voters": {"a": 1, "b": 1}, "n": 2}
+    after = {"voters": {"a": 1, "c": 1}, "n": 2}
+    assert diff(before, after, maps={"voters"}) == ({"voters.c": 1}, {"voters.b": ""})
+    # without maps the whole field is rewritten
+    assert diff(before, after) == ({"voters": {"a": 1, "c": 1}}, {})
+
+
+@pytest.mark.asyncio
+async def test_a_partial_load_saves_only_the_entries_it_loaded() -> None:
+    coll = MemoryCollection()
+    r = polls(coll)
+    await r.add("p", Poll("p", {f"v{i}": 1 for i in range(100)}, 100, {"d1": 100}), [])
+
+    saved = await r.change("p", lambda p: p.vote("new", "d2"), projection=one_voter("new"))
+    assert saved.aggregate.voters == {"new": 1}  # only the entry it asked for was loaded
+    doc = coll.docs["p"]
+    assert len(doc["voters"]) == 101 and doc["total"] == 101  # the other 100 untouched
+    assert doc["per_day"] == {"d1": 100, "d2": 1} and doc["version"] == 2
+    assert doc["outbox_len"] == 1
+    # the same vote again: loaded, unchanged, no write
+    writes = coll.writes
+    again = await r.change("p", lambda p: p.vote("new", "d2"), projection=one_voter("new"))
+    assert again.events == [] and coll.writes == writes
+
+
+@pytest.mark.asyncio
+async def test_concurrent_saves_of_different_entries_never_conflict() -> None:
+    coll = MemoryCollection()
+    r = polls(coll, retries=1)  # a single lost race would be a 409
+    await r.add("p", Poll("p"), [])
+
+    def vote_while_someone_else_votes(i: int) -> Callable[[Poll], list[Any]]:
+        def command(p: Poll) -> list[Any]:
+            # between this load and its save another voter's save lands (and moves version)
+            doc = coll.docs["p"]
+            doc["voters"][f"other{i}"] = 1
+            doc["total"] += 1
+            doc["per_day"]["d1"] = doc["per_day"].get("d1", 0) + 1
+            doc["version"] += 1
+            return p.vote(f"v{i}", "d1")
+
+        return command
+
+    for i in range(20):
+        await r.change(
+            "p", vote_while_someone_else_votes(i), projection=one_voter(f"v{i}"), concurrent=True
+        )
+    doc = coll.docs["p"]
+    assert doc["total"] == 40 and doc["per_day"] == {"d1": 40} and len(doc["voters"]) == 40
+    assert doc["version"] == 41 and doc["outbox_len"] == 20
+    # the same under the version guard: the first lost race is the end (retries=1)
+    with pytest.raises(WriteConflictError):
+        await r.change("p", vote_while_someone_else_votes(99), projection=one_voter("v99"))
+
+
+@pytest.mark.asyncio
+async def test_a_concurrent_save_asserts_what_it_changed() -> None:
+    coll = MemoryCollection()
+    r = polls(coll)
+    await r.add("p", Poll("p", {"a": 1}, 1, {"d1": 1}), [])
+    calls = 0
+
+    def withdraw_while_the_day_expires(p: Poll) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # meanwhile another writer removes the day's bucket and its count
+            coll.docs["p"]["per_day"] = {}
+            coll.docs["p"]["total"] = 0
+        return p.withdraw("a", "d1")
+
+    await r.change("p", withdraw_while_the_day_expires, projection=one_voter("a"), concurrent=True)
+    assert calls == 2  # the first save missed: the bucket it would decrement was gone
+    doc = coll.docs["p"]
+    # the retry saw no bucket and left it alone: no negative bucket reappears
+    assert doc["per_day"] == {} and doc["voters"] == {} and doc["total"] == -1
+
+    # a voter entry changed meanwhile makes the save miss too
+    await r.change("p", lambda p: p.vote("b", "d1"), projection=one_voter("b"), concurrent=True)
+    calls = 0
+
+    def withdraw_b_while_b_votes_again(p: Poll) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            coll.docs["p"]["voters"]["b"] = 7
+        return p.withdraw("b", "d1")
+
+    await r.change("p", withdraw_b_while_b_votes_again, projection=one_voter("b"), concurrent=True)
+    assert calls == 2 and "b" not in coll.docs["p"]["voters"]
+
+
+@pytest.mark.asyncio
+async def test_a_concurrent_save_still_moves_the_version_for_guarded_commands() -> None:
+    coll = MemoryCollection()
+    r = polls(coll)
+    await r.add("p", Poll("p"), [])
+    stale = await r.find("p")
+    assert stale is not None
+    await r.change("p", lambda p: p.vote("a", "d1"), projection=one_voter("a"), concurrent=True)
+    assert coll.docs["p"]["version"] == stale[1] + 1

@@ -1,9 +1,11 @@
 """The ``Idea`` aggregate: it guards its own rules and returns the events it produces.
 
-Pure Python: no Mongo, no Kafka, no FastAPI. The repository loads an ``Idea`` (with only the
-voters a command concerns), a method decides and returns the change and its events, and the
-repository writes that change in ONE single-document update whose filter re-asserts exactly
-what the decision relied on (see ``adapters/repository.py``).
+Pure Python: no Mongo, no Kafka, no FastAPI. Every command is a method that checks the rules
+against the loaded state, changes it and returns the events it produces; the kit's
+``communitykit.repository.Repository`` loads the idea (with only the voters a command concerns),
+runs the method and saves what changed in ONE guarded single-document update with the events in
+the document's outbox, re-running the method on a fresh load if it lost a race
+(``adapters/repository.py``).
 
 Votes live inside the idea document, ``voters: {<voter key>: <cast at>}``, next to the count
 ``votes``: one atomic update adds (or removes) the voter *and* moves the count, so the count
@@ -97,21 +99,6 @@ class IdeaComment:
 
 
 @dataclass(frozen=True)
-class VoteChange:
-    """The standing vote of ``voter`` goes from ``previous_value`` to ``value``."""
-
-    key: str
-    value: int
-    previous_value: int
-    #: when the vote was cast (the new vote's time, or the withdrawn vote's)
-    cast_at: datetime
-    #: the vote-day bucket the change touches, and whether it is there (withdrawals)
-    day: str
-    day_present: bool
-    event: Envelope[Any]
-
-
-@dataclass(frozen=True)
 class MergePlan:
     source_id: str
     target_id: str
@@ -143,14 +130,18 @@ class Idea:
     votes: int = 0
     recent_votes: int = 0
     merged_into: str | None = None
+    #: a merge in progress (the source is frozen): target, attempt id, start, staff member
     merging_into: str | None = None
     merge_attempt: str | None = None
+    merge_started_at: datetime | None = None
+    merge_by: str | None = None
+    #: one record per merge attempt into this idea (applied or aborted)
     merged_from: list[dict[str, Any]] = field(default_factory=list)
     status_history: list[StatusChange] = field(default_factory=list)
     #: voter key → cast time; only the voters the current command loaded
     voters: dict[str, datetime] = field(default_factory=dict)
     vote_days: dict[str, int] = field(default_factory=dict)
-    version: int = 0
+    oldest_vote_day: str = NO_DAY
 
     # ------------------------------------------------------------------ submit
     @classmethod
@@ -195,10 +186,13 @@ class Idea:
                 merged_into=self.merging_into,
             )
 
-    def vote(self, voter_id: str, value: int, at: datetime) -> VoteChange | None:
-        """Set ``voter_id``'s vote to ``value`` (1, or 0 to withdraw); None when unchanged.
+    def vote(self, voter_id: str, value: int, at: datetime) -> list[Envelope[Any]]:
+        """Set ``voter_id``'s vote to ``value`` (1, or 0 to withdraw) → ``VoteCast``; no event
+        when it is unchanged (PUT is idempotent). Needs the voter's ``voters`` entry loaded.
 
-        Never on your own idea (403); never on a merged idea (409)."""
+        Never on your own idea (403); never on a merged idea (409). An up-vote counts in its
+        cast day's trending bucket; a withdrawal takes it back from that bucket while the
+        bucket is still there (an expired day was already subtracted)."""
         if voter_id == self.author_id:
             raise NotAllowedError("you cannot vote on your own idea")
         self._frozen()
@@ -206,7 +200,7 @@ class Idea:
         cast = self.voters.get(key)
         previous = 1 if cast is not None else 0
         if previous == value:
-            return None  # PUT is idempotent: nothing changes, nothing is published
+            return []
         if value == 1:
             cast_at = to_ms(at)
             day = day_key(cast_at)
@@ -214,15 +208,13 @@ class Idea:
             self.votes += 1
             self.vote_days[day] = self.vote_days.get(day, 0) + 1
             self.recent_votes += 1
-            present = True
+            self.oldest_vote_day = min(self.oldest_vote_day, day)
         else:
             assert cast is not None
-            cast_at = cast
             day = day_key(cast)
-            present = day in self.vote_days
             del self.voters[key]
             self.votes -= 1
-            if present:
+            if day in self.vote_days:
                 self.vote_days[day] -= 1
                 self.recent_votes -= 1
         event = new_event(
@@ -237,12 +229,12 @@ class Idea:
             actor_id=voter_id,
             time=at,
         )
-        return VoteChange(key, value, previous, cast_at, day, present, event)
+        return [event]
 
     # ------------------------------------------------------------------ status
     def change_status(
         self, to_status: str, by: str, note: str | None, at: datetime
-    ) -> tuple[StatusChange, list[Envelope[Any]]]:
+    ) -> list[Envelope[Any]]:
         """Move along the workflow (``domain/workflow.py``) → ``IdeaStatusChanged``.
 
         The caller has checked the staff role. An illegal move is a 409 naming both states."""
@@ -277,8 +269,7 @@ class Idea:
         )
         self.status = to_status
         self.status_history.append(change)
-        self.version += 1
-        return change, [event]
+        return [event]
 
     # ------------------------------------------------------------------ comments
     def comment(
@@ -296,9 +287,84 @@ class Idea:
         return c, [event]
 
     # ------------------------------------------------------------------ merges
+    # A merge changes two ideas, so it is three single-document commands, each idempotent
+    # (handlers.merge_ideas): begin_merge on the source, absorb on the target (the commit
+    # point), then finish_merge or release_merge on the source.
     def merge_record(self, attempt: str) -> dict[str, Any] | None:
         """This idea's record of a merge attempt into it (applied or aborted), if any."""
         return next((m for m in self.merged_from if m.get("attempt") == attempt), None)
+
+    def begin_merge(self, target: Idea, attempt: str, by: str, at: datetime) -> list[Envelope[Any]]:
+        """Step 1, on the source: freeze it (votes are refused from now on, so its voters
+        cannot change under the merge) under a new attempt id. Merging again into the target
+        it is already being merged into keeps the attempt in progress."""
+        check_merge(self, target)
+        if self.merging_into is None:
+            self.merging_into = target.idea_id
+            self.merge_attempt = attempt
+            self.merge_started_at = to_ms(at)
+            self.merge_by = by
+        return []
+
+    def absorb(self, source: Idea, attempt: str, by: str, at: datetime) -> list[Envelope[Any]]:
+        """Step 2, on the target, the commit point: take the source's votes (all voters of
+        both loaded) with a record of the attempt → ``IdeasMerged``; or, if this idea cannot
+        take the merge (it is merged or being merged itself), record the attempt as aborted.
+        Once the attempt has a record, nothing more happens (idempotent)."""
+        if self.merge_record(attempt) is not None:
+            return []
+        try:
+            plan = plan_merge(source, self, by, at)
+        except (MergeConflictError, IdeaMergedError):
+            self.merged_from.append(
+                {"idea_id": source.idea_id, "attempt": attempt, "moved_votes": 0, "aborted": True}
+            )
+            return []
+        self.voters.update(plan.moved)
+        self.votes += plan.moved_votes
+        self.recent_votes += plan.recent_inc
+        for day, n in plan.day_incs.items():
+            self.vote_days[day] = self.vote_days.get(day, 0) + n
+        self.oldest_vote_day = min([self.oldest_vote_day, *plan.day_incs])
+        self.merged_from.append(
+            {
+                "idea_id": source.idea_id,
+                "attempt": attempt,
+                "moved_votes": plan.moved_votes,
+                "by": by,
+                "at": to_ms(at),
+                "aborted": False,
+            }
+        )
+        return [plan.event]
+
+    def finish_merge(self, target_id: str, attempt: str) -> list[Envelope[Any]]:
+        """Step 3 after an applied attempt, on the source (all voters loaded): it becomes a
+        pointer; its votes now live on the target. Idempotent."""
+        if self.merge_attempt != attempt or self.merging_into != target_id:
+            return []  # already settled (or another attempt): nothing to do
+        self.merged_into, self.merging_into, self.merge_started_at = target_id, None, None
+        self.voters, self.vote_days = {}, {}
+        self.votes = self.recent_votes = 0
+        self.oldest_vote_day = NO_DAY
+        return []
+
+    def release_merge(self, attempt: str) -> list[Envelope[Any]]:
+        """Step 3 after an aborted attempt, on the source: votable again, unchanged."""
+        if self.merge_attempt == attempt and self.merged_into is None:
+            self.merging_into = self.merge_attempt = self.merge_started_at = None
+        return []
+
+    # ------------------------------------------------------------------ trending
+    def expire_days(self, now: datetime) -> list[Envelope[Any]]:
+        """Drop the vote-day buckets that left the trending window and subtract them from
+        ``recent_votes`` (the background job; no event: trending is not a fact)."""
+        expired = expired_days(self.vote_days, now)
+        for day, n in expired.items():
+            del self.vote_days[day]
+            self.recent_votes -= n
+        self.oldest_vote_day = min(self.vote_days, default=NO_DAY)
+        return []
 
 
 def check_merge(source: Idea, target: Idea) -> None:

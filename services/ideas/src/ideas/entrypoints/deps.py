@@ -8,17 +8,23 @@ from fastapi import Depends, Query, Request
 
 from communitykit.app import runtime_of
 from communitykit.auth import OptionalUser
+from communitykit.repository import Repository
 
 from ..adapters.mongo import IdeasDb
-from ..adapters.repository import IdeaRepository
+from ..adapters.repository import comments_repository, ideas_repository
+from ..domain.model import Idea, IdeaComment
 
 
 def get_db(request: Request) -> IdeasDb:
     return IdeasDb(runtime_of(request).db)
 
 
-def get_repo(db: Annotated[IdeasDb, Depends(get_db)]) -> IdeaRepository:
-    return IdeaRepository(db)
+def get_ideas(db: Annotated[IdeasDb, Depends(get_db)]) -> Repository[Idea]:
+    return ideas_repository(db)
+
+
+def get_comments(db: Annotated[IdeasDb, Depends(get_db)]) -> Repository[IdeaComment]:
+    return comments_repository(db)
 
 
 def published(request: Request) -> None:
@@ -27,7 +33,8 @@ def published(request: Request) -> None:
 
 
 Db = Annotated[IdeasDb, Depends(get_db)]
-Repo = Annotated[IdeaRepository, Depends(get_repo)]
+Ideas = Annotated[Repository[Idea], Depends(get_ideas)]
+Comments = Annotated[Repository[IdeaComment], Depends(get_comments)]
 #: reads are public; a valid token adds the caller's own vote to GET /ideas/{id} (an
 #: invalid one is 401)
 Viewer = OptionalUser

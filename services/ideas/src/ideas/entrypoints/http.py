@@ -22,7 +22,7 @@ from ..views import (
     StatusChanged,
     Votes,
 )
-from .deps import Cursor, Db, Limit, Repo, Viewer, published
+from .deps import Comments, Cursor, Db, Ideas, Limit, Viewer, published
 
 router = APIRouter(tags=["ideas"])
 
@@ -51,12 +51,12 @@ Category = Annotated[str | None, Query(min_length=1, max_length=60)]
 async def submit_idea(
     body: SubmitIdea,
     user: CurrentUser,
-    repo: Repo,
+    ideas: Ideas,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Created:
-    out = await handlers.submit_idea(repo, user, body, idempotency_key)
+    out = await handlers.submit_idea(ideas, user, body, idempotency_key)
     published(request)
     return Created.model_validate(out.apply(response))
 
@@ -80,8 +80,8 @@ async def list_ideas(
     response_model=IdeaView,
     responses={404: {"description": "no such idea", **PROBLEM}},
 )
-async def get_idea(idea_id: str, db: Db, repo: Repo, viewer: Viewer) -> IdeaView:
-    return await handlers.get_idea(db, repo, idea_id, viewer)
+async def get_idea(idea_id: str, db: Db, ideas: Ideas, viewer: Viewer) -> IdeaView:
+    return await handlers.get_idea(db, ideas, idea_id, viewer)
 
 
 @router.put(
@@ -90,27 +90,27 @@ async def get_idea(idea_id: str, db: Db, repo: Repo, viewer: Viewer) -> IdeaView
     responses={**ON_IDEA, 403: {"description": "your own idea", **PROBLEM}},
 )
 async def vote(
-    idea_id: str, body: CastVote, user: CurrentUser, repo: Repo, request: Request
+    idea_id: str, body: CastVote, user: CurrentUser, db: Db, ideas: Ideas, request: Request
 ) -> Votes:
-    out = await handlers.cast_vote(repo, user, idea_id, body)
+    out = await handlers.cast_vote(db, ideas, user, idea_id, body)
     published(request)
     return out
 
 
 @router.put("/ideas/{idea_id}/status", response_model=StatusChanged, responses=STAFF_ONLY)
 async def change_status(
-    idea_id: str, body: ChangeStatus, user: CurrentUser, repo: Repo, request: Request
+    idea_id: str, body: ChangeStatus, user: CurrentUser, ideas: Ideas, request: Request
 ) -> StatusChanged:
-    out = await handlers.change_status(repo, user, idea_id, body)
+    out = await handlers.change_status(ideas, user, idea_id, body)
     published(request)
     return out
 
 
 @router.post("/ideas/{idea_id}/merge", response_model=Merged, responses=STAFF_ONLY)
 async def merge(
-    idea_id: str, body: MergeIdeas, user: CurrentUser, repo: Repo, request: Request
+    idea_id: str, body: MergeIdeas, user: CurrentUser, ideas: Ideas, request: Request
 ) -> Merged:
-    out = await handlers.merge_ideas(repo, user, idea_id, body)
+    out = await handlers.merge_ideas(ideas, user, idea_id, body)
     published(request)
     return out
 
@@ -125,13 +125,13 @@ async def add_comment(
     idea_id: str,
     body: AddComment,
     user: CurrentUser,
-    db: Db,
-    repo: Repo,
+    ideas: Ideas,
+    comments: Comments,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> CommentCreated:
-    out = await handlers.add_comment(db, repo, user, idea_id, body, idempotency_key)
+    out = await handlers.add_comment(ideas, comments, user, idea_id, body, idempotency_key)
     published(request)
     return CommentCreated.model_validate(out.apply(response))
 
@@ -142,9 +142,9 @@ async def add_comment(
     responses={404: {"description": "no such idea", **PROBLEM}},
 )
 async def list_comments(
-    idea_id: str, db: Db, repo: Repo, limit: Limit = 20, cursor: Cursor = None
+    idea_id: str, db: Db, ideas: Ideas, limit: Limit = 20, cursor: Cursor = None
 ) -> CommentPage:
-    return await handlers.list_comments(db, repo, idea_id, limit, cursor)
+    return await handlers.list_comments(db, ideas, idea_id, limit, cursor)
 
 
 routers = [router]

@@ -1,0 +1,219 @@
+"""The outbox relay without servers: MemoryDatabase for the store, a fake producer whose
+acks the test decides. The integration suite (tests/integration/kit/test_outbox_relay.py)
+runs the same relay against the real broker and store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaTimeoutError
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from communitykit.memory import MemoryDatabase
+from communitykit.outbox import OutboxRelay, outbox_fields, outbox_ops
+from communitykit.telemetry import inject_headers
+from schemas import Envelope, new_event
+from schemas.ideas import IdeaCommented
+
+pytestmark = pytest.mark.asyncio
+
+TOPIC = "ideas.events"
+Sent = tuple[str, str, str]  # (key, event id, traceparent the record carries)
+
+
+def event(key: str, n: int = 0) -> Envelope[Any]:
+    return new_event(IdeaCommented(idea_id=key, comment_id=f"c{n}", author_id="u1"), subject=key)
+
+
+class FakeProducer:
+    """``send`` queues and returns a future, as the kit's Producer does; ``fail(key, n)``
+    decides which sends are not acknowledged; ``before_send`` runs before each send."""
+
+    def __init__(
+        self,
+        fail: Callable[[str, int], bool] = lambda key, n: False,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.sent: list[Sent] = []
+        self.fail = fail
+        self.before_send = before_send
+
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes | None, event_type: str = ""
+    ) -> asyncio.Future[Any]:
+        if self.before_send:
+            await self.before_send()
+        assert topic == TOPIC and key is not None and event_type.endswith("IdeaCommented.v1")
+        eid = json.loads(value)["id"]
+        self.sent.append((key.decode(), eid, inject_headers().get("traceparent", "")))
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self.fail(key.decode(), len(self.sent)):
+            fut.set_exception(KafkaTimeoutError())
+        else:
+            fut.set_result(None)
+        return fut
+
+
+def relay(db: MemoryDatabase, producer: FakeProducer, **kw: Any) -> OutboxRelay:
+    return OutboxRelay(db, ["a", "b"], producer, **kw)  # type: ignore[arg-type]
+
+
+async def write(db: MemoryDatabase, coll: str, doc_id: str, *events: Envelope[Any]) -> None:
+    """Insert a document with ``events`` in its outbox, or add them to an existing one."""
+    if await db[coll].find_one({"_id": doc_id}) is None:
+        await db[coll].insert_one({"_id": doc_id, **outbox_fields(TOPIC, list(events))})
+    else:
+        await db[coll].update_one({"_id": doc_id}, outbox_ops(TOPIC, list(events)))
+
+
+async def pending(db: MemoryDatabase) -> int:
+    total = 0
+    for name in ("a", "b"):
+        for d in await db[name].find({"outbox_len": {"$gt": 0}}).to_list(None):
+            total += int(d["outbox_len"])
+    return total
+
+
+async def test_a_round_publishes_in_seq_order_across_collections_and_marks_all() -> None:
+    db, producer = MemoryDatabase(), FakeProducer()
+    written = []
+    for i in range(6):  # one key's events spread over both collections and two documents
+        e = event("k", i)
+        written.append(e.id)
+        await write(db, "ab"[i % 2], f"d{i % 4}", e)
+    assert await pending(db) == 6
+
+    assert await relay(db, producer).drain_once() == 6
+
+    assert [eid for _, eid, _ in producer.sent] == written
+    assert await pending(db) == 0
+    for name in ("a", "b"):
+        for d in await db[name].find({}).to_list(None):
+            assert d["outbox"] == {} and d["outbox_len"] == 0
+    assert await relay(db, producer).drain_once() == 0  # nothing left: nothing sent again
+    assert len(producer.sent) == 6
+
+
+async def test_a_failed_send_holds_back_the_later_entries_of_its_key_only() -> None:
+    db = MemoryDatabase()
+    order = [("k1", 0), ("k2", 0), ("k1", 1), ("k2", 1), ("k1", 2)]
+    ids = {}
+    for n, (key, i) in enumerate(order):
+        e = event(key, i)
+        ids[(key, i)] = e.id
+        await write(db, "a", f"doc{n}", e)
+    # the second send (k2's first event) is not acknowledged
+    producer = FakeProducer(fail=lambda key, n: n == 2)
+
+    with pytest.raises(RuntimeError, match="1 of 5 outbox entries not acknowledged"):
+        await relay(db, producer).drain_once()
+
+    # k1 fully published and marked; both k2 entries stay (the acked one too: it must not
+    # overtake the failed one)
+    left = await db["a"].find({"outbox_len": {"$gt": 0}}).to_list(None)
+    assert sorted(eid for d in left for eid in d["outbox"]) == sorted(
+        [ids[("k2", 0)], ids[("k2", 1)]]
+    )
+    retry = FakeProducer()
+    assert await relay(db, retry).drain_once() == 2
+    assert [eid for _, eid, _ in retry.sent] == [ids[("k2", 0)], ids[("k2", 1)]]
+    assert await pending(db) == 0
+
+
+async def test_an_entry_written_while_a_round_runs_stays_pending() -> None:
+    db = MemoryDatabase()
+    first, late = event("k", 0), event("k", 1)
+    await write(db, "a", "d", first)
+
+    async def a_handler_writes_meanwhile() -> None:
+        if await db["a"].count_documents({f"outbox.{late.id}": {"$exists": True}}) == 0:
+            await write(db, "a", "d", late)
+
+    producer = FakeProducer(before_send=a_handler_writes_meanwhile)
+    assert await relay(db, producer).drain_once() == 1
+    doc = await db["a"].find_one({"_id": "d"})
+    assert doc is not None and list(doc["outbox"]) == [late.id] and doc["outbox_len"] == 1
+    assert await relay(db, FakeProducer()).drain_once() == 1
+    assert await pending(db) == 0
+
+
+async def test_a_second_replica_that_marked_first_leaves_the_counts_exact() -> None:
+    db = MemoryDatabase()
+    for i in range(3):
+        await write(db, "a", f"d{i}", event(f"k{i}"))
+    other = relay(db, FakeProducer())
+    raced = False
+
+    async def the_other_replica_drains_first() -> None:
+        nonlocal raced
+        if not raced:
+            raced = True
+            assert await other.drain_once() == 3
+
+    mine = FakeProducer(before_send=the_other_replica_drains_first)
+    # this replica read the same entries, publishes them again (at-least-once), and its
+    # guarded marks match nothing: no count goes negative
+    assert await relay(db, mine).drain_once() == 3
+    assert len(mine.sent) == 3
+    for d in await db["a"].find({}).to_list(None):
+        assert d["outbox_len"] == 0 and d["outbox"] == {}
+
+
+async def test_rounds_are_bounded_by_batch_docs() -> None:
+    db, producer = MemoryDatabase(), FakeProducer()
+    for i in range(5):
+        await write(db, "a", f"d{i}", event(f"k{i}"))
+    r = relay(db, producer, batch_docs=2)
+    assert [await r.drain_once() for _ in range(4)] == [2, 2, 1, 0]
+
+
+async def test_the_publish_span_continues_the_writers_trace() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    db, producer = MemoryDatabase(), FakeProducer()
+    with provider.get_tracer("test").start_as_current_span("PUT /ideas/{id}/vote") as request:
+        await write(db, "a", "d", event("k"))  # the entry stores this request's traceparent
+    r = relay(db, producer)
+    r._tracer = provider.get_tracer("communitykit.outbox")
+    await r.drain_once()
+
+    (publish,) = [s for s in exporter.get_finished_spans() if s.name == f"{TOPIC} publish"]
+    assert publish.kind == trace.SpanKind.PRODUCER
+    assert publish.parent is not None
+    assert publish.parent.span_id == request.get_span_context().span_id
+    assert publish.context.trace_id == request.get_span_context().trace_id
+    # the record carries the publish span's context: the consumer becomes its child
+    (_, _, traceparent) = producer.sent[0]
+    assert traceparent.split("-")[2] == f"{publish.context.span_id:016x}"
+
+
+async def test_the_loop_survives_a_stray_cancellation_and_publishes_later() -> None:
+    db = MemoryDatabase()
+    await write(db, "a", "d", event("k"))
+    calls = 0
+
+    async def a_client_task_cancelled_under_us() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise asyncio.CancelledError  # as a library's I/O task does when its server goes
+
+    producer = FakeProducer(before_send=a_client_task_cancelled_under_us)
+    r = relay(db, producer, poll_seconds=0.05)
+    r.start()
+    try:
+        for _ in range(100):
+            if await pending(db) == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await pending(db) == 0 and len(producer.sent) == 1
+    finally:
+        await r.stop()
