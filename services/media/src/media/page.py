@@ -25,7 +25,7 @@ body{font-family:system-ui,sans-serif;margin:0;padding:1.5rem;background:#f6f7f9
 header{max-width:72rem;margin:0 auto 1rem}h1{margin:0 0 .25rem;font-size:1.6rem}
 p.meta{margin:0;color:#5b6475}
 ul.grid{list-style:none;margin:0 auto;padding:0;max-width:72rem;display:grid;gap:1rem;
-grid-template-columns:repeat(auto-fill,minmax(16rem,1fr))}
+grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));align-items:start}
 li{background:#fff;border-radius:.5rem;box-shadow:0 1px 3px #0002;overflow:hidden}
 li img,li video{display:block;width:100%;height:auto;background:#dde1e7}
 figcaption{padding:.6rem .8rem;font-size:.95rem}span.helpful{color:#5b6475;font-size:.85rem}
