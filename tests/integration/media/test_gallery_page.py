@@ -60,9 +60,12 @@ async def test_gallery_page_in_chromium(
     r = await http.post(
         f"{media.url}/galleries",
         headers=auth(author),
-        json={"title": "Fitting the T5 thermostat", "description": "Photos and a clip, step by step.",
-              "product_id": "thermo-t5"},
-    )  # fmt: skip
+        json={
+            "title": "Fitting the T5 thermostat",
+            "description": "Photos and a clip, step by step.",
+            "product_id": "thermo-t5",
+        },
+    )
     gid = r.json()["gallery_id"]
     photos = [files.jpeg(1600, 1000), files.jpeg(1200, 1200, orientation=6), files.png(900, 600)]
     captions = ["The box", "Back plate on the wall", "Wiring diagram"]
@@ -71,8 +74,12 @@ async def test_gallery_page_in_chromium(
         await http.post(
             f"{media.url}/galleries/{gid}/items",
             headers=auth(author),
-            json={"media_id": item["media_id"], "caption": caption, "alt_text": f"Step {i + 1}: {caption}"},
-        )  # fmt: skip
+            json={
+                "media_id": item["media_id"],
+                "caption": caption,
+                "alt_text": f"Step {i + 1}: {caption}",
+            },
+        )
     # WebM/VP8: every Chromium build plays it (H.264 depends on how it was built)
     clip = files.video(tmp_path, seconds=3, fmt="webm", size="480x270")
     video = await ready_upload(http, media.url, author, clip, filename="clip.webm")

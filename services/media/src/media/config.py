@@ -27,9 +27,13 @@ class Settings(ServiceSettings):
     # --- object storage (S3 API: versitygw, MinIO, AWS S3...) ---
     #: the S3 endpoint (``make up``: the local versitygw)
     s3_endpoint_url: str = "http://127.0.0.1:7070"
+    #: the S3 region (versitygw accepts only us-east-1)
     s3_region: str = "us-east-1"
+    #: S3 access key (the default is the local versitygw's development key)
     s3_access_key: str = "community-dev"
+    #: S3 secret key (development default: set the real one from a Secret)
     s3_secret_key: str = "community-dev-secret"
+    #: the bucket holding originals and renditions
     s3_bucket: str = "community-media"
     #: create the bucket at start when it is missing (off where an operator owns buckets)
     s3_create_bucket: bool = True
@@ -53,7 +57,7 @@ class Settings(ServiceSettings):
     part_size: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
 
     # --- lifecycle ---
-    #: an item in no gallery (and no post) after this long is deleted (48 h)
+    #: an item in no gallery this long after its upload is deleted (48 h)
     orphan_after_seconds: float = Field(default=48 * 3600, gt=0)
     #: how often each replica looks for orphans and abandoned multipart uploads
     sweep_seconds: float = Field(default=600, gt=0)

@@ -24,7 +24,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import magic
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
@@ -71,6 +70,8 @@ def check_filename(name: str) -> str:
 
 def sniff_kind(head: bytes) -> MediaKind:
     """Image or video, from the first bytes (for limits and quotas only)."""
+    import magic  # loads libmagic: imported on use, so the image builds without it
+
     mime = magic.from_buffer(head, mime=True)
     return "video" if mime.startswith("video/") else "image"
 

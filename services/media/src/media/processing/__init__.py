@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import magic
-
 from ..domain.model import MediaKind
 
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
@@ -45,6 +43,8 @@ class Result:
 
 def sniff(path: Path) -> str:
     """The type told by the bytes (libmagic), never by the name or the header."""
+    import magic  # loads libmagic: imported on use, so the image builds without it
+
     with path.open("rb") as fh:
         head = fh.read(64 * 1024)
     mime = magic.from_buffer(head, mime=True)
