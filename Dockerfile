@@ -82,6 +82,15 @@ RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
             --shell /usr/sbin/nologin app \
  && install -d -o 10001 -g 10001 -m 0750 "/var/lib/${SERVICE}"
+# media only: libmagic (python-magic sniffs every upload's type) and ffmpeg/ffprobe (video
+# checks and posters), Debian packages. Not version-pinned on purpose: Debian replaces these
+# versions with each security update (ffmpeg has many), and the old ones leave the mirror.
+# hadolint ignore=DL3008
+RUN if [ "${SERVICE}" = "media" ]; then \
+      apt-get update \
+      && apt-get install -y --no-install-recommends libmagic1 ffmpeg \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
 COPY --from=build /opt/venv /opt/venv
 COPY deploy/docker/entrypoint.py deploy/docker/healthcheck.py /opt/community/
 WORKDIR /opt/community

@@ -31,7 +31,7 @@ OPENAPI_GENERATOR := .cache/openapi-generator/openapi-generator-cli-$(OPENAPI_GE
 
 .PHONY: help venv up down status prepare test test-unit test-contract test-integration test-security test-e2e \
         test-chaos lint fmt typecheck schemas token rebuild bench demo lock validate-deploy config-docs clean \
-        assets browser asyncapi-tools openapi-generator contracts
+        assets browser asyncapi-tools openapi-generator contracts media-tools
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -76,7 +76,17 @@ browser: ## Debian's chromium for the dashboard browser test (apt-get install wh
 	    || echo "[browser] apt-get could not install chromium: the dashboard browser test will skip"; \
 	  else echo "[browser] no chromium and no usable apt-get: the dashboard browser test will skip"; fi; }
 
-prepare: venv ## download/build the local servers once (Kafka jars, FerretDB binary)
+# the media worker's tools: ffmpeg/ffprobe (video checks, posters) and libmagic (type sniffing)
+media-tools: ## ffmpeg, ffprobe and libmagic for the media service (apt-get install when missing)
+	@{ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null \
+	   && { ldconfig -p 2>/dev/null | grep -q libmagic.so.1; }; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      ffmpeg libmagic1 >/dev/null \
+	    || echo "[media-tools] apt-get could not install ffmpeg/libmagic1: the media video tests will skip"; \
+	  else echo "[media-tools] no ffmpeg/libmagic and no usable apt-get: the media video tests will skip"; fi; }
+
+prepare: venv media-tools ## download/build the local servers once (Kafka jars, FerretDB, versitygw) and the media tools
 	$(PYTHON) deploy/local/localrun.py prepare
 
 up: venv ## start Kafka, FerretDB and every service locally; wait until all are ready
@@ -145,6 +155,7 @@ demo: venv ## simulated community traffic through the public APIs (after `make u
 bench: venv ## benchmarks against raw aiokafka / raw PyMongo baselines
 	$(PYTHON) benchmarks/run.py
 	$(PYTHON) benchmarks/analytics_bench.py
+	$(PYTHON) benchmarks/media_bench.py
 
 # Three locks, all with hashes: runtime (the only thing the service image installs), build (the
 # image's build backend) and dev (runtime at the same versions + tests, lint, deploy tools).

@@ -7,6 +7,11 @@
    FerretDB built from the Go module proxy): reused if ``make up`` already runs them,
    else started for this session and stopped at its end.
 
+Object storage (the media service) follows the same order on its own (:func:`resolve_s3`):
+``MEDIA_S3_ENDPOINT_URL`` (with ``MEDIA_S3_ACCESS_KEY``/``MEDIA_S3_SECRET_KEY``) if set;
+otherwise a MinIO testcontainer when Docker answers; otherwise the local versitygw of
+deploy/local (``make up``'s if it runs, else one started for this session on a free port).
+
 The chaos suite (tests/chaos) kills and restarts the servers, so it never shares them:
 :func:`private` gives it servers of its own, by the same order minus the environment and
 ``make up`` (fresh testcontainers with Docker; otherwise local processes on free ports in a
@@ -116,6 +121,69 @@ def resolve() -> Servers:
     if docker_ok():
         return _from_testcontainers()
     return _from_local()
+
+
+@dataclass
+class S3Server:
+    """An S3-compatible endpoint and its credentials (region us-east-1)."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str
+    source: str
+    stop: Callable[[], None] = field(default=lambda: None)
+    region: str = "us-east-1"
+
+
+MINIO_IMAGE = "minio/minio:RELEASE.2025-09-07T16-13-09Z"
+
+
+def _s3_from_testcontainers() -> S3Server:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+
+    key, secret = "community-test", "community-test-secret"
+    minio = (
+        DockerContainer(MINIO_IMAGE)
+        .with_env("MINIO_ROOT_USER", key)
+        .with_env("MINIO_ROOT_PASSWORD", secret)
+        .with_command("server /data --address :9000")
+        .with_exposed_ports(9000)
+    )
+    minio.start()
+    wait_for_logs(minio, "API:", timeout=60)
+    url = f"http://{minio.get_container_host_ip()}:{minio.get_exposed_port(9000)}"
+    return S3Server(url, key, secret, "testcontainers (MinIO)", minio.stop)
+
+
+def _s3_from_local() -> S3Server:
+    key, secret = localrun.S3_ACCESS_KEY, localrun.S3_SECRET_KEY
+    dev = localrun.Profile("dev")
+    if "s3" in dev.running():
+        return S3Server("http://127.0.0.1:7070", key, secret, "local versitygw (make up)")
+    profile = localrun.Profile("test")
+    started = "s3" in profile.running()
+    url = localrun.start_s3(profile, localrun.free_port())
+
+    def stop() -> None:
+        if not started:
+            profile.stop("s3")
+
+    return S3Server(url, key, secret, "local versitygw (started by tests)", stop)
+
+
+def resolve_s3() -> S3Server:
+    url = os.environ.get("MEDIA_S3_ENDPOINT_URL")
+    if url:
+        return S3Server(
+            url,
+            os.environ.get("MEDIA_S3_ACCESS_KEY", localrun.S3_ACCESS_KEY),
+            os.environ.get("MEDIA_S3_SECRET_KEY", localrun.S3_SECRET_KEY),
+            "environment",
+        )
+    if docker_ok():
+        return _s3_from_testcontainers()
+    return _s3_from_local()
 
 
 def _private_local(name: str) -> Servers:

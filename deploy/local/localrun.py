@@ -1,7 +1,7 @@
 """Run the real servers and the services as local processes (no Docker needed).
 
     python deploy/local/localrun.py up        # Kafka + FerretDB + topics + every service
-    python deploy/local/localrun.py servers   # only Kafka + FerretDB + topics
+    python deploy/local/localrun.py servers   # only Kafka + FerretDB + topics + S3
     python deploy/local/localrun.py down      # stop what `up` started (by PID, nothing else)
     python deploy/local/localrun.py status
 
@@ -10,6 +10,10 @@
 * MongoDB wire protocol: FerretDB 1.24.2 (SQLite backend) plus our patch series
   (deploy/local/ferretdb/patches), built once with ``go build`` from our own tiny ``main``
   (deploy/local/ferretdb) into ``.cache/bin``.
+* S3-compatible object storage (the media service's bytes): versitygw v1.8.0, an S3 gateway
+  over a directory, built once with ``go install`` from the Go module proxy into
+  ``.cache/bin`` (needs Go >= 1.25).
+* ffmpeg/ffprobe (the media worker) are Debian packages: ``make media-tools`` installs them.
 * State, PIDs and logs live in ``.run/<profile>/`` (``dev`` for ``make up``; the test session
   uses ``test``). Everything is on 127.0.0.1.
 
@@ -179,6 +183,42 @@ def ferretdb_binary() -> Path:
     subprocess.run(["go", "build", "-trimpath", "-o", str(tmp), "."], cwd=main, check=True)
     tmp.rename(binary)
     shutil.rmtree(build, ignore_errors=True)
+    return binary
+
+
+VERSITYGW_MODULE = "github.com/versity/versitygw/cmd/versitygw"
+VERSITYGW_VERSION = "v1.8.0"  # the only version on the proxy; needs Go >= 1.25
+#: the development credentials of the local S3 server (the media service's defaults)
+S3_ACCESS_KEY = "community-dev"
+S3_SECRET_KEY = "community-dev-secret"
+S3_BUCKET = "community-media"
+
+
+def versitygw_binary() -> Path:
+    """Build versitygw once per machine (per version) into ``.cache/bin``."""
+    binary = CACHE / "bin" / f"versitygw-{VERSITYGW_VERSION}"
+    if binary.exists():
+        return binary
+    if not shutil.which("go"):
+        raise StartError("go (>= 1.25) is not installed; it builds versitygw, the local S3 server")
+    _say(f"building versitygw {VERSITYGW_VERSION} with go install (once per machine; ~1 min)")
+    # a GOBIN of its own per build: concurrent builds never share a half-written binary
+    gobin = CACHE / "versitygw-build" / str(os.getpid())
+    shutil.rmtree(gobin, ignore_errors=True)
+    gobin.mkdir(parents=True)
+    subprocess.run(
+        [
+            "go",
+            "install",
+            f"-ldflags=-s -w -X main.Version={VERSITYGW_VERSION}",
+            f"{VERSITYGW_MODULE}@{VERSITYGW_VERSION}",
+        ],
+        env={**os.environ, "GOBIN": str(gobin)},
+        check=True,
+    )
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    (gobin / "versitygw").rename(binary)
+    shutil.rmtree(gobin, ignore_errors=True)
     return binary
 
 
@@ -405,6 +445,43 @@ def start_ferretdb(profile: Profile, port: int = 27017) -> str:
     return url
 
 
+def start_s3(profile: Profile, port: int = 7070) -> str:
+    """versitygw serving ``.run/<profile>/s3/data`` as S3 on 127.0.0.1:``port`` (region
+    us-east-1; object metadata in a sidecar directory, so no xattr support is needed)."""
+    port_file = profile.base / "s3" / "port"
+    if "s3" in profile.running() and port_file.exists():
+        return f"http://127.0.0.1:{port_file.read_text().strip()}"
+    url = f"http://127.0.0.1:{port}"
+    if port_open(port):
+        raise StartError(f"port {port} is already taken by another program; stop it first")
+    binary = versitygw_binary()
+    log = profile.log("s3")
+    data, meta = profile.base / "s3" / "data", profile.base / "s3" / "meta"
+    data.mkdir(parents=True, exist_ok=True)
+    meta.mkdir(parents=True, exist_ok=True)
+    _say(f"starting versitygw (S3) on {url} (log: {log})")
+    proc = profile.spawn(
+        "s3",
+        [
+            str(binary),
+            "--port",
+            f"127.0.0.1:{port}",
+            "--access",
+            S3_ACCESS_KEY,
+            "--secret",
+            S3_SECRET_KEY,
+            "--quiet",
+            "posix",
+            "--sidecar",
+            str(meta),
+            str(data),
+        ],
+    )
+    port_file.write_text(str(port))
+    _wait(lambda: port_open(port), "versitygw", log, 30, proc)
+    return url
+
+
 def create_topics(bootstrap: str, log: Path) -> None:
     """Explicit partition counts (6 for *.events, 1 for DLQs); never auto-creation."""
     code = (
@@ -433,6 +510,7 @@ SERVICES = {
     "analytics": 8004,
     "search": 8005,
     "gatherings": 8006,
+    "media": 8007,
 }
 
 
@@ -464,13 +542,18 @@ def up(profile: Profile, with_services: bool = True) -> dict[str, str]:
     bootstrap = start_kafka(profile)
     mongo = start_ferretdb(profile)
     create_topics(bootstrap, profile.log("topics"))
-    where = {"kafka": bootstrap, "mongodb": mongo}
+    s3 = start_s3(profile)
+    where = {"kafka": bootstrap, "mongodb": mongo, "s3": s3}
     if with_services:
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "MONGODB_URL": mongo,
             # the search index is local state of the profile, like the servers' data
             "SEARCH_INDEX_PATH": str(profile.base / "search-index"),
+            "MEDIA_S3_ENDPOINT_URL": s3,
+            "MEDIA_S3_ACCESS_KEY": S3_ACCESS_KEY,
+            "MEDIA_S3_SECRET_KEY": S3_SECRET_KEY,
+            "MEDIA_S3_BUCKET": S3_BUCKET,
         }
         for name, port in SERVICES.items():
             where[name] = start_service(profile, name, port, env)
@@ -479,7 +562,7 @@ def up(profile: Profile, with_services: bool = True) -> dict[str, str]:
 
 
 def down(profile: Profile) -> None:
-    order = [*SERVICES, "ferretdb", "kafka"]
+    order = [*SERVICES, "s3", "ferretdb", "kafka"]
     running = profile.running()
     for name in order + [n for n in running if n not in order]:
         if profile.stop(name):
@@ -496,6 +579,7 @@ def main() -> int:
         if args.command == "prepare":
             kafka_libs()
             ferretdb_binary()
+            versitygw_binary()
         elif args.command in ("up", "servers"):
             where = up(profile, with_services=args.command == "up")
             width = max(len(k) for k in where)

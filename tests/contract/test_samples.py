@@ -39,12 +39,18 @@ KEY_FIELD: dict[str, tuple[str, ...]] = {
     "community.forum.GroupArchived.v1": ("group_id",),
     "community.ideas.VoteCast.v1": ("target_id",),
     "community.ideas.IdeasMerged.v1": ("source_idea_id", "target_idea_id"),
+    "community.media.MediaVoted.v1": ("target_id",),
+    "community.media.GalleryCreated.v1": ("gallery_id",),
+    "community.media.GalleryItemAdded.v1": ("gallery_id",),
+    "community.media.GalleryItemMoved.v1": ("gallery_id",),
+    "community.media.GalleryItemRemoved.v1": ("gallery_id",),
 }
 DEFAULT_KEY_FIELD = {
     "forum": ("thread_id",),
     "ideas": ("idea_id",),
     "reputation": ("user_id",),
     "gatherings": ("gathering_id",),
+    "media": ("media_id",),
 }
 
 #: who the ``actorid`` is, as a field of data (None: the actor is not part of the data)
@@ -84,6 +90,22 @@ ACTOR_FIELD: dict[str, str | None] = {
     "community.gatherings.GiveawayOpened.v1": "opened_by",
     "community.gatherings.GiveawayEntered.v1": "user_id",
     "community.gatherings.GiveawayDrawn.v1": "drawn_by",
+    "community.media.MediaUploaded.v1": "author_id",
+    "community.media.MediaApproved.v1": "approved_by",
+    "community.media.MediaFlagged.v1": "flagger_id",
+    "community.media.MediaHidden.v1": "hidden_by",
+    "community.media.MediaRestored.v1": "restored_by",
+    "community.media.MediaVoted.v1": "voter_id",
+    "community.media.GalleryCreated.v1": "owner_id",
+    "community.media.GalleryItemAdded.v1": "added_by",
+    "community.media.GalleryItemMoved.v1": "moved_by",
+    "community.media.GalleryItemRemoved.v1": "removed_by",
+}
+#: media events nobody caused directly: the worker's verdicts and the orphan sweep
+MEDIA_SYSTEM_EVENTS = {
+    "community.media.MediaProcessed.v1",
+    "community.media.MediaRejected.v1",
+    "community.media.MediaDeleted.v1",
 }
 
 #: fields that are legitimately null in every sample of their type
@@ -99,10 +121,12 @@ SYSTEM_TYPES = {
 
 def _is_system_event(sample: dict[str, Any]) -> bool:
     """Events nobody caused directly (SPEC 2.1: ``actorid`` omitted)."""
-    if sample["source"] == "/community/reputation":
+    if sample["source"] == "/community/reputation" or sample["type"] in MEDIA_SYSTEM_EVENTS:
         return True
     if sample["type"] in SYSTEM_TYPES:
         return True
+    if sample["type"] == "community.media.MediaHidden.v1" and sample["data"]["hidden_by"] is None:
+        return True  # hidden by the flags' count, not by a moderator
     return bool(
         sample["type"] == "community.forum.QuestionEscalated.v1"
         and sample["data"]["reason"] == "unanswered"

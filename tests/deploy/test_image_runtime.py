@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,8 +23,8 @@ import pytest
 import validate_deploy as vd
 from discovery import discover
 
-from tests.conftest import service_env
-from tests.servers import Servers
+from tests.conftest import RUN_ID, service_env
+from tests.servers import S3Server, Servers, resolve_s3
 
 from .conftest import ROOT
 
@@ -111,6 +112,29 @@ def state_settings(service: str, state: Path) -> dict[str, str]:
     return {}
 
 
+@pytest.fixture(scope="module")
+def media_s3() -> Iterator[S3Server]:
+    """The media service keeps its bytes in S3: an object store (tests/servers.py decides)."""
+    s3 = resolve_s3()
+    try:
+        yield s3
+    finally:
+        s3.stop()
+
+
+def object_store(service: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """What the deployments give the media service: its S3 endpoint, bucket and keys."""
+    if service != "media":
+        return {}
+    s3: S3Server = request.getfixturevalue("media_s3")
+    return {
+        "MEDIA_S3_ENDPOINT_URL": s3.endpoint,
+        "MEDIA_S3_ACCESS_KEY": s3.access_key,
+        "MEDIA_S3_SECRET_KEY": s3.secret_key,
+        "MEDIA_S3_BUCKET": f"t{RUN_ID}img-media",
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -136,6 +160,7 @@ def test_service_runs_from_the_runtime_lock_only(
     servers: Servers,
     read_only_root: list[str],
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     port = free_port()
     workdir, tmp, state = tmp_path / "workdir", tmp_path / "tmp", tmp_path / "state"
@@ -151,6 +176,7 @@ def test_service_runs_from_the_runtime_lock_only(
         "STATE_DIR": str(state),
         **service_env(servers, service.name, suffix="img"),
         **state_settings(service.name, state),
+        **object_store(service.name, request),
         f"{service.env_prefix}PORT": str(port),
     }
     install = runtime_python.parents[1]

@@ -1,0 +1,1 @@
+"""Media service: uploads to S3-compatible storage, processing, galleries, moderation."""

@@ -1,0 +1,54 @@
+"""Media attached to nothing are deleted after the grace period (48 h in production, 3 s
+here): their objects go, MediaDeleted is published; attached ones stay."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from ...conftest import ServiceProcess, auth, eventually
+from ...servers import S3Server, Servers
+from . import files
+from .conftest import Bucket, Recorder, media_env, ready_upload, start_media, uid
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+async def test_orphans_are_swept(
+    servers: Servers, s3: S3Server, http: httpx.AsyncClient, recorder: Recorder, bucket: Bucket
+) -> None:
+    env = media_env(
+        servers, s3, suffix="mo", MEDIA_ORPHAN_AFTER_SECONDS="6", MEDIA_SWEEP_SECONDS="0.5"
+    )
+    proc: ServiceProcess = await asyncio.to_thread(start_media, servers, env)
+    mine = Bucket(bucket.client, env["MEDIA_S3_BUCKET"])
+    try:
+        author = uid("author")
+        lonely = (await ready_upload(http, proc.url, author, files.png()))["media_id"]
+        kept = (await ready_upload(http, proc.url, author, files.png()))["media_id"]
+        r = await http.post(f"{proc.url}/galleries", headers=auth(author), json={"title": "Keep"})
+        gid = r.json()["gallery_id"]
+        r = await http.post(
+            f"{proc.url}/galleries/{gid}/items", headers=auth(author), json={"media_id": kept}
+        )
+        assert r.status_code == 201, r.text
+        (deleted,) = await recorder.wait(lonely, "MediaDeleted", timeout=60)
+        assert deleted.data.reason == "orphan" and deleted.data.author_id == author
+        assert await mine.keys(f"renditions/{lonely}/") == []
+        r = await http.get(f"{proc.url}/media/{lonely}", headers=auth(author))
+        assert r.status_code == 404
+
+        async def swept_past_kept() -> bool:
+            return (await http.get(f"{proc.url}/healthz")).status_code == 200
+
+        await asyncio.sleep(3)
+        await eventually(swept_past_kept)
+        assert recorder.of(kept, "MediaDeleted") == []
+        assert len(await mine.keys(f"renditions/{kept}/")) == 3
+        assert (await http.get(f"{proc.url}/galleries/{gid}", headers=auth(author))).json()[
+            "items"
+        ][0]["media_id"] == kept
+    finally:
+        proc.stop()
