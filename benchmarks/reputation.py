@@ -3,7 +3,7 @@
 For each history size (default 10k and 1M events; ``BENCH_REPUTATION_HISTORIES``):
 
 1. a fresh database holds the history: it is computed by the *same projection code* on the
-   in-memory store (``reputation.adapters.memory``) and bulk-loaded into the real store's
+   in-memory store (``communitykit.memory``) and bulk-loaded into the real store's
    collections, so the store holds exactly what live consumption would have left, in
    minutes rather than hours;
 2. a new topic (6 partitions) is pre-filled with ``BENCH_REPUTATION_EVENTS`` (default 5,000)
@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from communitykit.consumer import BatchConsumer, Received  # noqa: E402
 from communitykit.kafka import Producer  # noqa: E402
-from reputation.adapters.memory import MemoryDatabase  # noqa: E402
+from communitykit.memory import MemoryDatabase  # noqa: E402
 from reputation.adapters.mongo import PROJECTION, ReputationDb  # noqa: E402
 from reputation.projections.users import UsersProjection  # noqa: E402
 from schemas import Envelope, new_event, parse  # noqa: E402

@@ -61,9 +61,9 @@ from communitykit import rebuild as kit_rebuild
 from communitykit.auth import make_token
 from communitykit.consumer import BatchConsumer, Received
 from communitykit.kafka import Producer
+from communitykit.memory import MemoryDatabase
 from communitykit.outbox import OutboxRelay
 from reputation import rebuild as reputation_rebuild
-from reputation.adapters.memory import MemoryDatabase
 from reputation.adapters.mongo import OUTBOX_COLLECTIONS, ReputationDb
 from reputation.projections.users import UsersProjection
 from schemas import Envelope, new_event, parse
