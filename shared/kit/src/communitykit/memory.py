@@ -245,6 +245,10 @@ class MemoryCollection:
         if "_id" in q and not isinstance(q["_id"], Mapping):
             d = self.docs.get(q["_id"])
             return [d] if d is not None and matches(d, q) else []
+        if "_id" in q and set(q["_id"]) == {"$in"}:  # by _id, as the server's _id index does
+            rest = {k: v for k, v in q.items() if k != "_id"}
+            found = (self.docs.get(i) for i in dict.fromkeys(q["_id"]["$in"]))
+            return [d for d in found if d is not None and matches(d, rest)]
         return [d for d in self.docs.values() if matches(d, q)]
 
     async def find_one(

@@ -62,3 +62,12 @@ def test_find_with_an_exclusion_projection_and_a_sort_by_several_keys() -> None:
     docs = asyncio.run(coll.find({}, {"outbox": 0}).sort([("k", 1), ("n", -1)]).to_list(None))
     assert [d["_id"] for d in docs] == [0, 2, 1]
     assert all("outbox" not in d for d in docs)
+
+
+def test_find_by_id_in_a_list() -> None:
+    coll = MemoryDatabase()["c"]
+    for i in range(5):
+        asyncio.run(coll.insert_one({"_id": i, "even": i % 2 == 0}))
+    got = asyncio.run(coll.find({"_id": {"$in": [4, 1, 9, 4]}, "even": True}).to_list(None))
+    assert [d["_id"] for d in got] == [4]
+    assert asyncio.run(coll.count_documents({"_id": {"$in": [0, 1, 2]}})) == 3
