@@ -106,7 +106,8 @@ _kept: dict[str, Any] = {}
 
 def profile(pid: int, name: str, seconds: float) -> subprocess.Popen[bytes] | None:
     """py-spy (pinned in the dev lock) samples ``pid`` for ``seconds`` at 100 Hz into
-    ``benchmarks/results/flames/flame-<name>.svg`` (ignored by git); only in the first run of a ``make bench``
+    ``benchmarks/results/flames/flame-<name>.svg`` (ignored by git); only in the first run
+    of a ``make bench``
     (``--nonblocking``: the target is never paused, so its figures barely move)."""
     if not PROFILE or name in _kept.setdefault("profiled", set()):
         return None
