@@ -72,6 +72,16 @@ class Community:
             self.removals.append(removal)
         return env
 
+    def replay(self, envelopes: list[schemas.Envelope[Any]]) -> None:
+        """Take in events that happened elsewhere (a generated stream, ``schemas.streams``)
+        exactly as :meth:`publish` takes in its own."""
+        for env in envelopes:
+            self.envelopes.append(env)
+            for fact in facts_of(env):
+                self.store[fact.doc_id] = fact
+            if (removal := removal_of(env)) is not None:
+                self.removals.append(removal)
+
     def facts(self, user: str | None = None) -> list[Fact]:
         return [f for f in self.store.values() if user is None or f.user_id == user]
 

@@ -396,11 +396,17 @@ class _Community:
         return None
 
     def _moderate(self) -> None:
-        """Hide, restore or delete a post (replies mostly: whole threads rarely go)."""
-        thread = self.hot_thread(alive_only=False)
-        if thread is None:
-            return None
-        post, author = self.rng.choice([(thread.post_id, thread.author), *thread.replies])
+        """Hide, restore or delete a post (replies mostly: whole threads rarely go); a
+        moderator gives back about a third of what was hidden."""
+        if self.hidden and self.rng.random() < 0.35:
+            post = self.rng.choice(sorted(self.hidden))
+            thread, _kind, author = self.posts[post]
+        else:
+            picked = self.hot_thread(alive_only=False)
+            if picked is None:
+                return None
+            thread = picked
+            post, author = self.rng.choice([(thread.post_id, thread.author), *thread.replies])
         tid = thread.thread_id
         if post in self.deleted:
             return None
