@@ -34,7 +34,7 @@ OUTBOX_COLLECTIONS = ("users",)
 #: collections that make up the projection (compared by `make rebuild`)
 PROJECTION = ("pairs", "removals", "answers", "days", "threads", "ideas", "users", "ledger")
 #: transport and concurrency-control fields: not part of the projected state
-TRANSPORT_FIELDS = ("outbox", "outbox_len", "pend", "v", "tok")
+TRANSPORT_FIELDS = ("outbox", "outbox_len", "pending", "v", "write_token")
 #: arrays that are sets (``$addToSet``): compared sorted
 SETS = {"pairs": ("v",), "removals": ("e",), "answers": ("u",)}
 

@@ -4,13 +4,13 @@ Per batch, each touched day document gets the batch's facts for it (votes with t
 other votes, removals of its targets), is re-folded alone (``domain.scopes.derive_day``: the
 cost follows that day, never the author's history) and written back in one
 compare-and-set update whose filter pins ``n``, the number of facts it was derived from.
-The same update records in ``pend`` which ledger parts and user credits changed; they are
+The same update records in ``pending`` which ledger parts and user credits changed; they are
 written after it (version-guarded, so replaying them is harmless). A crash in between
-leaves ``pend`` for the batch's redelivery (or the next write of that day) to finish.
+leaves ``pending`` for the batch's redelivery (or the next write of that day) to finish.
 
-``pend`` is not cleared by a write of its own (that would be one more statement per day
+``pending`` is not cleared by a write of its own (that would be one more statement per day
 touched): the process remembers which versions it finished, and the next compare-and-set
-update of the day drops a finished ``pend`` instead of carrying it over. A ``pend`` another
+update of the day drops a finished ``pending`` instead of carrying it over. A ``pending`` another
 replica finished is carried and applied once more, which its version guards make harmless.
 """
 
@@ -113,12 +113,12 @@ def derive(add: DayFacts, votes: dict[str, list[Any]], rm: dict[str, list[Any]])
 
 
 def _refs(
-    kind: str, pend: list[Any], votes: dict[str, list[Any]], rm: dict[str, list[Any]]
+    kind: str, pending_rows: list[Any], votes: dict[str, list[Any]], rm: dict[str, list[Any]]
 ) -> dict[str, Ref]:
     """The thread/post/idea of each pending ledger part's event (a vote, an accept, a
     status or a removal)."""
     out = {}
-    for _u, e, *_ in pend:
+    for _u, e, *_ in pending_rows:
         if e in votes:
             out[e] = vote_ref(votes[e]) if kind == "day" else profile_ref(votes[e])
         elif e in rm:
@@ -132,13 +132,13 @@ class DayScopes:
     def __init__(self, db: ReputationDb, collection: AsyncCollection[Doc] | None = None) -> None:
         self.db = db
         self.coll = db.days if collection is None else collection
-        self._finished = Finished()  # scope id → version whose pend was written
+        self._finished = Finished()  # scope id → version whose pending_rows was written
 
     async def apply(
         self, adds: dict[str, DayFacts]
     ) -> tuple[dict[str, dict[str, Push]], dict[str, int]]:
         """Fold and write the touched days; return (user → scope → Push, the days whose
-        ``pend`` to clear once the pushes are applied)."""
+        ``pending`` to clear once the pushes are applied)."""
         done: dict[str, Derived] = {}
         todo = dict(adds)
         for _ in range(MAX_ROUNDS):
@@ -170,20 +170,26 @@ class DayScopes:
         votes = {**unpacked(doc.get("votes", [])), **add.votes}
         rm = {**unpacked(doc.get("rm", [])), **add.rm}
         n = len(votes) + len(rm)
-        pend: list[Any] = [unpack(x) for x in doc.get("pend", [])]
+        pending_rows: list[Any] = [unpack(x) for x in doc.get("pending", [])]
         if doc and self._finished.has(gid, doc["n"]):
-            pend = []  # this process finished it: drop it with this write
+            pending_rows = []  # this process finished it: drop it with this write
         old_badges = {u: b for u, b in map(unpack, doc.get("badges", []))}
         if doc and n == doc["n"]:  # a redelivery: the facts are already in
-            if not pend:
+            if not pending_rows:
                 return None
             out = [unpack(x) for x in doc["out"]]
-            return None, (n, out, pend, _refs(add.kind, pend, votes, rm), old_badges)
+            return None, (
+                n,
+                out,
+                pending_rows,
+                _refs(add.kind, pending_rows, votes, rm),
+                old_badges,
+            )
         parts, badges = derive(add, votes, rm)
         out = sorted([u, p.source_event_id, part_row(p)] for u, ps in parts.items() for p in ps)
         old = {(u, e): row for u, e, row in map(unpack, doc.get("out", []))}
         new = {(u, e): row for u, e, row in out}
-        pending = {(u, e): (d, r) for u, e, d, r in pend}  # an unfinished earlier write
+        pending = {(u, e): (d, r) for u, e, d, r in pending_rows}  # an unfinished earlier write
         for key in old.keys() | new.keys():
             if old.get(key) != new.get(key) and key not in pending:
                 was = old.get(key)
@@ -191,7 +197,7 @@ class DayScopes:
         for u in old_badges.keys() | badges.keys():
             if old_badges.get(u) != badges.get(u):
                 pending[(u, BADGES_ONLY)] = (0, "")
-        pend = sorted([u, e, d, r] for (u, e), (d, r) in pending.items())
+        pending_rows = sorted([u, e, d, r] for (u, e), (d, r) in pending.items())
         fields = {
             "u": add.author,
             "d": add.day.isoformat() if add.day else None,
@@ -199,8 +205,8 @@ class DayScopes:
             "rm": packed(rm),
             "n": n,
             "out": [pack(x) for x in out],
-            "pend": [pack(x) for x in pend],
-            "tok": token,
+            "pending": [pack(x) for x in pending_rows],
+            "write_token": token,
             "badges": sorted(pack([u, b]) for u, b in badges.items()),
         }
         op: Op
@@ -208,20 +214,20 @@ class DayScopes:
             op = InsertOne({"_id": gid, **fields})
         else:
             op = UpdateOne({"_id": gid, "n": doc["n"]}, {"$set": fields})
-        return op, (n, out, pend, _refs(add.kind, pend, votes, rm), badges)
+        return op, (n, out, pending_rows, _refs(add.kind, pending_rows, votes, rm), badges)
 
     async def _finish(self, done: dict[str, Derived]) -> dict[str, dict[str, Push]]:
         """Ledger parts of every pending change now; user credits are returned to the
-        caller, who applies them before clearing ``pend`` (see :meth:`clear`)."""
+        caller, who applies them before clearing ``pending`` (see :meth:`clear`)."""
         ledger: list[Op] = []
         pushes: dict[str, dict[str, Push]] = defaultdict(dict)
-        for gid, (n, out, pend, refs, badges) in done.items():
+        for gid, (n, out, pending_rows, refs, badges) in done.items():
             rows: dict[str, list[list[Any]]] = defaultdict(list)
             by_key = {}
             for u, e, row in out:
                 rows[u].append(row)
                 by_key[(u, e)] = row
-            for u, e, old_delta, old_reason in pend:
+            for u, e, old_delta, old_reason in pending_rows:
                 if u not in pushes or gid not in pushes[u]:
                     credit, last = credit_of(rows.get(u, []))
                     pushes[u][gid] = Push(n, credit, last, [], badges.get(u))
@@ -234,7 +240,7 @@ class DayScopes:
         return pushes
 
     def finished(self, pending: dict[str, int]) -> None:
-        """Everything these versions' ``pend`` implies is written (users included)."""
+        """Everything these versions' ``pending`` implies is written (users included)."""
         self._finished.add(pending.items())
 
 

@@ -205,7 +205,7 @@ class Users:
         fields = self._totals(cr)
         fields.update(
             v=v,
-            tok=token,
+            write_token=token,
             act=act,
             reviews=reviews,
             badge_keys=keys,

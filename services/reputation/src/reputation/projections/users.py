@@ -18,7 +18,7 @@ that follows the batch (issue 8), never the history:
 
 Storing before reading makes concurrent replicas safe: of two that store facts of the same
 pair (or post) at the same time, at least one reads both and hands both on. A crash at any
-point replays the batch; every step is idempotent and ``pend`` finishes half-done writes.
+point replays the batch; every step is idempotent and ``pending`` finishes half-done writes.
 """
 
 from __future__ import annotations
