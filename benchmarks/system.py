@@ -61,9 +61,9 @@ from communitykit import rebuild as kit_rebuild
 from communitykit.auth import make_token
 from communitykit.consumer import BatchConsumer, Received
 from communitykit.kafka import Producer
+from communitykit.memory import MemoryDatabase
 from communitykit.outbox import OutboxRelay
 from reputation import rebuild as reputation_rebuild
-from reputation.adapters.memory import MemoryDatabase
 from reputation.adapters.mongo import OUTBOX_COLLECTIONS, ReputationDb
 from reputation.projections.users import UsersProjection
 from schemas import Envelope, new_event, parse
@@ -96,7 +96,7 @@ NOTES = [
     "at a few hundred events/s would take about an hour per run); the two history sizes are two "
     f"windows of the same consumer, the second after {FILL:g} s more of consumption (the history "
     "reached is its own row). Flame graphs of the first run: "
-    "benchmarks/results/flame-*.svg."
+    "benchmarks/results/flames/flame-*.svg (generated, not committed)."
 ]
 PROFILE = os.environ.get("BENCH_PROFILE", "1") != "0"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -106,16 +106,17 @@ _kept: dict[str, Any] = {}
 
 def profile(pid: int, name: str, seconds: float) -> subprocess.Popen[bytes] | None:
     """py-spy (pinned in the dev lock) samples ``pid`` for ``seconds`` at 100 Hz into
-    ``benchmarks/results/flame-<name>.svg``; only in the first run of a ``make bench``
+    ``benchmarks/results/flames/flame-<name>.svg`` (ignored by git); only in the first run
+    of a ``make bench``
     (``--nonblocking``: the target is never paused, so its figures barely move)."""
     if not PROFILE or name in _kept.setdefault("profiled", set()):
         return None
     _kept["profiled"].add(name)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "flames").mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [spy, "record", "--nonblocking", "-r", "100", "-d", str(int(seconds)),
-         "-o", str(RESULTS / f"flame-{name}.svg"), "--pid", str(pid)],
+         "-o", str(RESULTS / "flames" / f"flame-{name}.svg"), "--pid", str(pid)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip

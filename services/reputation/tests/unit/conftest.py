@@ -3,21 +3,33 @@
 Every action publishes one envelope built with ``schemas.new_event`` from the real event
 models, turns it into facts with ``facts_of`` / ``removal_of`` and stores the facts keyed by
 their ``doc_id``, exactly like the reputation store does. ``state(user)`` folds the facts of
-one user. Event ids are sequential (``evt-00001``…) and the clock moves one second per event
-unless a test passes ``at=`` explicitly, so every test reads like a short story.
+one user; when a test ends, its events also go through the production projection, shuffled
+and partly redelivered, which must give every member exactly that fold
+(:func:`projection_equals_fold`). Event ids are sequential (``evt-00001``…) and the clock
+moves one second per event unless a test passes ``at=`` explicitly, so every test reads
+like a short story.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 import schemas
+from communitykit.consumer import Received
+from communitykit.memory import MemoryDatabase
+from reputation.adapters.mongo import ReputationDb
 from reputation.domain.facts import Fact, Removal, facts_of, removal_of
 from reputation.domain.fold import UserState, fold
+from reputation.projections.users import UsersProjection
+from reputation.projections.views import ledger_lines
 from schemas import forum, ideas
+from schemas.streams import disorder
 
 #: a Monday morning, UTC
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -71,6 +83,16 @@ class Community:
         if removal is not None:
             self.removals.append(removal)
         return env
+
+    def replay(self, envelopes: list[schemas.Envelope[Any]]) -> None:
+        """Take in events that happened elsewhere (a generated stream, ``schemas.streams``)
+        exactly as :meth:`publish` takes in its own."""
+        for env in envelopes:
+            self.envelopes.append(env)
+            for fact in facts_of(env):
+                self.store[fact.doc_id] = fact
+            if (removal := removal_of(env)) is not None:
+                self.removals.append(removal)
 
     def facts(self, user: str | None = None) -> list[Fact]:
         return [f for f in self.store.values() if user is None or f.user_id == user]
@@ -282,6 +304,47 @@ class Community:
         )
 
 
+def projection_equals_fold(community: Community, seed: int = 0) -> None:
+    """Every member's reputation, ledger lines and badges on the production projection (the
+    one in-memory store, events shuffled, some delivered twice, random batches) equal the
+    whole fold of their facts: each rule test is also a test of the projection."""
+    if not community.envelopes:
+        return
+    wire = [schemas.parse(e.to_bytes()) for e in community.envelopes]
+    rng = random.Random(seed)
+    db = ReputationDb(MemoryDatabase())  # type: ignore[arg-type]
+    projection = UsersProjection(db)
+
+    async def run() -> None:
+        stream, i = disorder(wire, rng, duplicates=0.3), 0
+        while i < len(stream):
+            size = rng.randint(1, 25)
+            chunk = [Received(e, "t", 0, n) for n, e in enumerate(stream[i : i + size])]
+            await projection.apply(chunk)
+            i += size
+
+    asyncio.run(run())
+    facts: dict[str, Fact] = {}
+    removals: dict[str, Removal] = {}
+    for e in wire:
+        facts.update({f.doc_id: f for f in facts_of(e)})
+        if (r := removal_of(e)) is not None:
+            removals[r.event_id] = r
+    for user in sorted({f.user_id for f in facts.values()}):
+        st = fold(user, [f for f in facts.values() if f.user_id == user], list(removals.values()))
+        want = (st.reputation, [(x.delta, x.reason, x.source_event_id) for x in st.entries])
+        doc = asyncio.run(db.users.find_one({"_id": user})) or {}
+        lines = asyncio.run(ledger_lines(db, user))
+        got = (
+            doc.get("reputation", 1),
+            [(x["delta"], x["reason"], x["source_event_id"]) for x in lines],
+        )
+        assert got == want, user
+        assert doc.get("badge_events", {}) == st.badges, user
+
+
 @pytest.fixture
-def community() -> Community:
-    return Community()
+def community() -> Iterator[Community]:
+    c = Community()
+    yield c
+    projection_equals_fold(c)

@@ -10,7 +10,7 @@ import pytest
 
 import schemas
 from communitykit.consumer import Received
-from reputation.adapters.memory import MemoryDatabase
+from communitykit.memory import MemoryDatabase
 from reputation.adapters.mongo import PROJECTION, ReputationDb, canonical
 from reputation.domain.fold import fold
 from reputation.projections.users import UsersProjection

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import schemas
 from communitykit.consumer import Received
-from reputation.adapters.memory import MemoryDatabase
+from communitykit.memory import MemoryDatabase
 from reputation.adapters.mongo import PROJECTION, ReputationDb, canonical
 from reputation.domain.fold import fold
 from reputation.domain.scopes import compose

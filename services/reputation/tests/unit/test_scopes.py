@@ -4,12 +4,13 @@ the whole fold: the same reputation, the same ledger lines, the same badges."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 
 import pytest
 
 from reputation.domain.fold import fold
 from reputation.domain.scopes import compose
+from schemas import parse
+from schemas.streams import reputation_stream
 
 from .test_order_and_duplicates import USERS, _busy_history
 
@@ -30,61 +31,21 @@ def test_busy_history_scoped_equals_whole(community, user):
 
 
 def _random_history(community, rng):
-    users = [f"u{n}" for n in range(6)]
-    posts, ideas, hidden = [], [], []
-    for _ in range(rng.randint(60, 160)):
-        community.clock += timedelta(minutes=rng.choice([1, 7, 90, 600, 1440 * 3, 1440 * 20]))
-        at = community.clock
-        roll = rng.random()
-        who = rng.choice(users)
-        if roll < 0.12 or not posts:
-            posts.append(community.post(who, rng.choice(["question", "article", "review"]), at=at))
-        elif roll < 0.25:
-            posts.append(community.reply(who, rng.choice(posts), at=at))
-        elif roll < 0.70:
-            post = rng.choice(posts)
-            if community.author_of(post) != who:
-                community.vote(who, post, rng.choice([1, 1, 1, -1, 0]), at=at)
-        elif roll < 0.78:
-            answers = [p for p in posts if community._posts[p][1] == "reply"]
-            if answers:
-                a = rng.choice(answers)
-                (community.accept if rng.random() < 0.7 else community.unaccept)(a, at=at)
-        elif roll < 0.82:
-            post = rng.choice(posts)
-            if post in hidden and rng.random() < 0.5:
-                community.restore(post, at=at)  # a moderator gives a hidden post back
-                hidden.remove(post)
-            elif rng.random() < 0.5:
-                community.delete(post, at=at)
-            else:
-                community.hide(post, at=at)
-                hidden.append(post)
-        elif roll < 0.88:
-            ideas.append(community.idea(who, at=at))
-        elif roll < 0.96 and ideas:
-            idea = rng.choice(ideas)
-            if community.author_of(idea) != who:
-                community.idea_vote(who, idea, rng.choice([1, 1, 0]), at=at)
-        elif ideas:
-            status = rng.choice(["planned", "completed", "under_review", "declined"])
-            community.move_idea(rng.choice(ideas), status, at=at)
-    return users
+    """A realistic stream (``schemas.streams``) of a small community over two months: votes
+    changed and withdrawn, accepts and unaccepts, removals and restores, idea statuses."""
+    stream = reputation_stream(
+        rng.randint(60, 200), seed=rng.randrange(2**31), members=6, days=rng.choice([3, 60])
+    )
+    community.replay([parse(e.to_bytes()) for e in stream.events])
+    return stream.members
 
 
 def _hot_history(community, rng):
-    """Many votes on few authors within two days: cap, serial voting, cross-day changes."""
-    authors = ["a0", "a1"]
-    posts = [community.post(a, rng.choice(["question", "reply", "article"])) for a in authors * 8]
-    posts += [community.reply(rng.choice(authors), posts[0]) for _ in range(6)]
-    voters = [f"v{n}" for n in range(12)]
-    for _ in range(400):
-        at = community.day(rng.randint(0, 2), rng.randint(0, 23), rng.randint(0, 59))
-        voter, post = rng.choice(voters), rng.choice(posts)
-        community.vote(voter, post, rng.choice([1, 1, -1, 0]), at=at)
-    for post in rng.sample(posts, 3):
-        community.delete(post, at=community.day(rng.randint(0, 3), 12))
-    return authors + voters
+    """Many votes on few authors within two days: cap, serial voting, cross-day changes
+    (the same generator, with a few members and a short span)."""
+    stream = reputation_stream(450, seed=rng.randrange(2**31), members=14, days=2)
+    community.replay([parse(e.to_bytes()) for e in stream.events])
+    return stream.members
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -179,6 +179,9 @@ class Result:
     upserted_id: Any = None
     deleted_count: int = 0
     inserted_id: Any = None
+    #: bulk writes: statements that inserted a document / upserted one (as PyMongo counts)
+    inserted_count: int = 0
+    upserted_count: int = 0
 
 
 class MemoryCursor:
@@ -247,6 +250,10 @@ class MemoryCollection:
         if "_id" in q and not isinstance(q["_id"], Mapping):
             d = self.docs.get(q["_id"])
             return [d] if d is not None and matches(d, q) else []
+        if "_id" in q and set(q["_id"]) == {"$in"}:  # by _id, as the server's _id index does
+            rest = {k: v for k, v in q.items() if k != "_id"}
+            found = (self.docs.get(i) for i in dict.fromkeys(q["_id"]["$in"]))
+            return [d for d in found if d is not None and matches(d, rest)]
         return [d for d in self.docs.values() if matches(d, q)]
 
     async def find_one(
@@ -352,29 +359,48 @@ class MemoryCollection:
         return Result(deleted_count=len(found))
 
     async def bulk_write(self, ops: Iterable[Any], ordered: bool = True) -> Result:
+        """Like PyMongo's: counts in the result, and on errors a ``BulkWriteError`` whose
+        details carry ``writeErrors`` (with each failed statement's ``index``) and the counts
+        of what did apply (``nInserted``, ``nMatched``, ``nModified``, ``nUpserted``)."""
         errors: list[Doc] = []
+        total = Result()
         for i, op in enumerate(ops):
             doc = op._doc
             try:
                 if isinstance(op, InsertOne):
                     await self.insert_one(doc)
-                elif isinstance(op, UpdateOne):
-                    await self.update_one(op._filter, doc, upsert=bool(op._upsert))
+                    total.inserted_count += 1
+                    continue
+                if isinstance(op, UpdateOne):
+                    r = await self.update_one(op._filter, doc, upsert=bool(op._upsert))
                 elif isinstance(op, UpdateMany):
-                    await self.update_many(op._filter, doc, upsert=bool(op._upsert))
+                    r = await self.update_many(op._filter, doc, upsert=bool(op._upsert))
                 elif isinstance(op, ReplaceOne):
-                    await self.replace_one(op._filter, doc, upsert=bool(op._upsert))
+                    r = await self.replace_one(op._filter, doc, upsert=bool(op._upsert))
                 elif isinstance(op, DeleteOne):
-                    await self.delete_one(op._filter)
+                    r = await self.delete_one(op._filter)
                 else:
                     raise NotImplementedError(type(op).__name__)
+                total.matched_count += r.matched_count
+                total.modified_count += r.modified_count
+                total.deleted_count += r.deleted_count
+                total.upserted_count += r.upserted_id is not None
             except DuplicateKeyError as e:
                 errors.append({"index": i, "code": 11000, "errmsg": str(e)})
                 if ordered:
                     break
         if errors:
-            raise BulkWriteError({"writeErrors": errors})
-        return Result()
+            raise BulkWriteError(
+                {
+                    "writeErrors": errors,
+                    "nInserted": total.inserted_count,
+                    "nMatched": total.matched_count,
+                    "nModified": total.modified_count,
+                    "nUpserted": total.upserted_count,
+                    "nRemoved": total.deleted_count,
+                }
+            )
+        return total
 
     async def create_index(self, *args: Any, **kwargs: Any) -> str:
         return "memory-index"

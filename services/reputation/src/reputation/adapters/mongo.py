@@ -10,9 +10,14 @@ number of events in the system (see the service README for why each one exists).
 * ``days``      one per (author, UTC day): the votes cast that day on the author's posts and
                 ideas (with their pairs' other votes), the removals of those targets, and the
                 ledger parts derived from them; ``n`` counts the facts (the version)
-* ``users``     one per user: profile facts (accepts, statuses, reviews, idea votes), activity
-                points, credits per scope, reputation, level, badges, period sums, outbox;
-                indexes for the leaderboards
+* ``threads``   one per question thread with an accept: its accepts and unaccepts, the
+                removals of the answers they name, the ledger parts and badge information
+                derived from them (same shape as ``days``)
+* ``ideas``     one per idea with a status or a vote: its statuses and votes, the ledger parts
+                (statuses) and badge information (popular-idea, visionary) derived from them
+* ``users``     one per user: activity points (first and last per kind and day), first
+                reviews, badge candidates, credits per scope, reputation, level, badges,
+                period sums, outbox; indexes for the leaderboards
 * ``ledger``    one per (user, event): the event's parts per scope; index ``(u, k)``
 """
 
@@ -27,9 +32,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 Doc = dict[str, Any]
 OUTBOX_COLLECTIONS = ("users",)
 #: collections that make up the projection (compared by `make rebuild`)
-PROJECTION = ("pairs", "removals", "answers", "days", "users", "ledger")
+PROJECTION = ("pairs", "removals", "answers", "days", "threads", "ideas", "users", "ledger")
 #: transport and concurrency-control fields: not part of the projected state
-TRANSPORT_FIELDS = ("outbox", "outbox_len", "pend", "v", "tok")
+TRANSPORT_FIELDS = ("outbox", "outbox_len", "pending", "v", "write_token")
 #: arrays that are sets (``$addToSet``): compared sorted
 SETS = {"pairs": ("v",), "removals": ("e",), "answers": ("u",)}
 
@@ -41,6 +46,8 @@ class ReputationDb:
         self.removals: AsyncCollection[Doc] = db["removals"]
         self.answers: AsyncCollection[Doc] = db["answers"]
         self.days: AsyncCollection[Doc] = db["days"]
+        self.threads: AsyncCollection[Doc] = db["threads"]
+        self.ideas: AsyncCollection[Doc] = db["ideas"]
         self.users: AsyncCollection[Doc] = db["users"]
         self.ledger: AsyncCollection[Doc] = db["ledger"]
 
@@ -70,6 +77,8 @@ def canonical(collection: str, doc: Doc) -> Doc | None:
         doc["parts"] = {g: p.split("|", 1)[1] for g, p in parts.items()}
     elif collection == "users":
         doc["cr"] = {
-            g: {"c": c["c"], "l": c["l"]} for g, c in doc.get("cr", {}).items() if c["c"] or c["l"]
+            g: {"c": c["c"], "l": c["l"], "b": c.get("b")}
+            for g, c in doc.get("cr", {}).items()
+            if c["c"] or c["l"] or c.get("b")
         }
     return doc

@@ -4,13 +4,13 @@ Per batch, each touched day document gets the batch's facts for it (votes with t
 other votes, removals of its targets), is re-folded alone (``domain.scopes.derive_day``: the
 cost follows that day, never the author's history) and written back in one
 compare-and-set update whose filter pins ``n``, the number of facts it was derived from.
-The same update records in ``pend`` which ledger parts and user credits changed; they are
+The same update records in ``pending`` which ledger parts and user credits changed; they are
 written after it (version-guarded, so replaying them is harmless). A crash in between
-leaves ``pend`` for the batch's redelivery (or the next write of that day) to finish.
+leaves ``pending`` for the batch's redelivery (or the next write of that day) to finish.
 
-``pend`` is not cleared by a write of its own (that would be one more statement per day
+``pending`` is not cleared by a write of its own (that would be one more statement per day
 touched): the process remembers which versions it finished, and the next compare-and-set
-update of the day drops a finished ``pend`` instead of carrying it over. A ``pend`` another
+update of the day drops a finished ``pending`` instead of carrying it over. A ``pending`` another
 replica finished is carried and applied once more, which its version guards make harmless.
 """
 
@@ -18,19 +18,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pymongo import InsertOne, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 
 from ..adapters.mongo import Doc, ReputationDb
+from ..domain.fold import Part
+from ..domain.profile import idea_scope, thread_scope
 from ..domain.scopes import derive_day
 from .codec import (
     Ref,
+    at_key,
     day_id,
     pack,
     packed,
     part_row,
+    profile_fact,
+    profile_ref,
     removal_of_row,
     removal_ref,
     unpack,
@@ -43,18 +49,23 @@ from .writes import Finished, Op, cas, credit_of, ledger_op, new_token, write
 MAX_ROUNDS = 20
 
 
-#: a day's derivation: (n, ledger parts out, pending changes, event id → its thread/post/idea)
-Derived = tuple[int, list[Any], list[Any], dict[str, Ref]]
+#: a scope's derivation as written: (n, ledger parts out, pending changes, event id → its
+#: thread/post/idea, user → badge information)
+Derived = tuple[int, list[Any], list[Any], dict[str, Ref], dict[str, Any]]
+#: a pending change that is no ledger line: the user's badge information changed
+BADGES_ONLY = ""
 
 
 @dataclass
 class DayFacts:
-    """What a batch adds to one day document."""
+    """What a batch adds to one scope document: a day (``kind`` "day", votes), a thread
+    ("thread", accepts) or an idea ("idea", statuses and votes)."""
 
-    author: str
-    day: date
-    votes: dict[str, list[Any]] = field(default_factory=dict)  # event id → vote row
+    author: str  # a day's author; a thread's id; an idea's author
+    day: date | None  # a day's UTC day
+    votes: dict[str, list[Any]] = field(default_factory=dict)  # event id → fact row
     rm: dict[str, list[Any]] = field(default_factory=dict)  # event id → removal row
+    kind: str = "day"
 
 
 @dataclass
@@ -65,35 +76,75 @@ class Push:
     credit: dict[str, int]  # points per UTC day
     last: str | None
     changes: list[tuple[str, int, str, list[Any] | None]]  # (event id, old delta, old reason, row)
+    badges: Any = None  # what the scope says about the user's badges (threads and ideas)
 
 
-def _refs(pend: list[Any], votes: dict[str, list[Any]], rm: dict[str, list[Any]]) -> dict[str, Ref]:
-    """The thread/post/idea of each pending ledger part's event (a vote or a removal)."""
+#: a scope's derivation: user → its parts, user → its badge information
+Derivation = tuple[dict[str, list[Part]], dict[str, Any]]
+
+
+def _key(key: tuple[datetime, str] | None) -> str | None:
+    return f"{at_key(key[0])}|{key[1]}" if key else None
+
+
+def derive(add: DayFacts, votes: dict[str, list[Any]], rm: dict[str, list[Any]]) -> Derivation:
+    """Fold one scope alone (its cost is the scope's size, never a member's history)."""
+    removals = [removal_of_row(eid, row) for eid, row in rm.items()]
+    if add.kind == "day":
+        assert add.day is not None
+        facts = [vote_fact(add.author, add.author, eid, row) for eid, row in votes.items()]
+        return derive_day(add.author, add.day, facts, removals), {}
+    facts = [profile_fact(add.author, eid, row) for eid, row in votes.items()]
+    if add.kind == "thread":
+        shares = thread_scope(facts, removals)
+        badges = {
+            u: {
+                "accepted": [_key(k) for k in s.accepted],
+                # objects, not pairs: the store keeps no arrays nested in arrays
+                "solved": [{"at": _key(k), "solved": v} for k, v in s.solved],
+            }
+            for u, s in shares.items()
+        }
+        return {u: s.parts for u, s in shares.items()}, badges
+    statuses = [f for f in facts if f.kind == "status"]
+    idea = idea_scope(add.author, statuses, [f for f in facts if f.kind == "vote"])
+    info = {"visionary": _key(idea.visionary), "popular": _key(idea.popular)}
+    return {add.author: idea.parts}, {add.author: info}
+
+
+def _refs(
+    kind: str, pending_rows: list[Any], votes: dict[str, list[Any]], rm: dict[str, list[Any]]
+) -> dict[str, Ref]:
+    """The thread/post/idea of each pending ledger part's event (a vote, an accept, a
+    status or a removal)."""
     out = {}
-    for _u, e, *_ in pend:
+    for _u, e, *_ in pending_rows:
         if e in votes:
-            out[e] = vote_ref(votes[e])
+            out[e] = vote_ref(votes[e]) if kind == "day" else profile_ref(votes[e])
         elif e in rm:
             out[e] = removal_ref(rm[e])
     return out
 
 
 class DayScopes:
-    def __init__(self, db: ReputationDb) -> None:
+    """The scope documents of one collection (``days``, ``threads`` or ``ideas``)."""
+
+    def __init__(self, db: ReputationDb, collection: AsyncCollection[Doc] | None = None) -> None:
         self.db = db
-        self._finished = Finished()  # day id → version whose pend was written
+        self.coll = db.days if collection is None else collection
+        self._finished = Finished()  # scope id → version whose pending_rows was written
 
     async def apply(
         self, adds: dict[str, DayFacts]
     ) -> tuple[dict[str, dict[str, Push]], dict[str, int]]:
         """Fold and write the touched days; return (user → scope → Push, the days whose
-        ``pend`` to clear once the pushes are applied)."""
+        ``pending`` to clear once the pushes are applied)."""
         done: dict[str, Derived] = {}
         todo = dict(adds)
         for _ in range(MAX_ROUNDS):
             if not todo:
                 break
-            docs = {d["_id"]: d async for d in self.db.days.find({"_id": {"$in": list(todo)}})}
+            docs = {d["_id"]: d async for d in self.coll.find({"_id": {"$in": list(todo)}})}
             token, ops, staged = new_token(), {}, {}
             for gid, add in todo.items():
                 step = self._derive(gid, add, docs.get(gid), token)
@@ -104,11 +155,11 @@ class DayScopes:
                     done[gid] = result  # nothing new: only finish what a crash left
                 else:
                     ops[gid], staged[gid] = op, result
-            won = await cas(self.db.days, ops, token)
+            won = await cas(self.coll, ops, token)
             done.update({gid: staged[gid] for gid in won})
             todo = {gid: todo[gid] for gid in ops if gid not in won}  # lost a race: again
         if todo:
-            raise RuntimeError(f"day documents kept changing under us: {sorted(todo)[:5]}")
+            raise RuntimeError(f"scope documents kept changing under us: {sorted(todo)[:5]}")
         pushes = await self._finish(done)
         return pushes, {gid: d[0] for gid, d in done.items() if d[2]}
 
@@ -119,65 +170,77 @@ class DayScopes:
         votes = {**unpacked(doc.get("votes", [])), **add.votes}
         rm = {**unpacked(doc.get("rm", [])), **add.rm}
         n = len(votes) + len(rm)
-        pend: list[Any] = [unpack(x) for x in doc.get("pend", [])]
+        pending_rows: list[Any] = [unpack(x) for x in doc.get("pending", [])]
         if doc and self._finished.has(gid, doc["n"]):
-            pend = []  # this process finished it: drop it with this write
+            pending_rows = []  # this process finished it: drop it with this write
+        old_badges = {u: b for u, b in map(unpack, doc.get("badges", []))}
         if doc and n == doc["n"]:  # a redelivery: the facts are already in
-            if not pend:
+            if not pending_rows:
                 return None
-            return None, (n, [unpack(x) for x in doc["out"]], pend, _refs(pend, votes, rm))
-        facts = [vote_fact(add.author, add.author, eid, row) for eid, row in votes.items()]
-        removals = [removal_of_row(eid, row) for eid, row in rm.items()]
-        parts = derive_day(add.author, add.day, facts, removals)
+            out = [unpack(x) for x in doc["out"]]
+            return None, (
+                n,
+                out,
+                pending_rows,
+                _refs(add.kind, pending_rows, votes, rm),
+                old_badges,
+            )
+        parts, badges = derive(add, votes, rm)
         out = sorted([u, p.source_event_id, part_row(p)] for u, ps in parts.items() for p in ps)
         old = {(u, e): row for u, e, row in map(unpack, doc.get("out", []))}
         new = {(u, e): row for u, e, row in out}
-        pending = {(u, e): (d, r) for u, e, d, r in pend}  # an unfinished earlier write
+        pending = {(u, e): (d, r) for u, e, d, r in pending_rows}  # an unfinished earlier write
         for key in old.keys() | new.keys():
             if old.get(key) != new.get(key) and key not in pending:
                 was = old.get(key)
                 pending[key] = (was[0], was[1]) if was else (0, "")
-        pend = sorted([u, e, d, r] for (u, e), (d, r) in pending.items())
+        for u in old_badges.keys() | badges.keys():
+            if old_badges.get(u) != badges.get(u):
+                pending[(u, BADGES_ONLY)] = (0, "")
+        pending_rows = sorted([u, e, d, r] for (u, e), (d, r) in pending.items())
         fields = {
             "u": add.author,
-            "d": add.day.isoformat(),
+            "d": add.day.isoformat() if add.day else None,
             "votes": packed(votes),
             "rm": packed(rm),
             "n": n,
             "out": [pack(x) for x in out],
-            "pend": [pack(x) for x in pend],
-            "tok": token,
+            "pending": [pack(x) for x in pending_rows],
+            "write_token": token,
+            "badges": sorted(pack([u, b]) for u, b in badges.items()),
         }
         op: Op
         if not doc:
             op = InsertOne({"_id": gid, **fields})
         else:
             op = UpdateOne({"_id": gid, "n": doc["n"]}, {"$set": fields})
-        return op, (n, out, pend, _refs(pend, votes, rm))
+        return op, (n, out, pending_rows, _refs(add.kind, pending_rows, votes, rm), badges)
 
     async def _finish(self, done: dict[str, Derived]) -> dict[str, dict[str, Push]]:
         """Ledger parts of every pending change now; user credits are returned to the
-        caller, who applies them before clearing ``pend`` (see :meth:`clear`)."""
+        caller, who applies them before clearing ``pending`` (see :meth:`clear`)."""
         ledger: list[Op] = []
         pushes: dict[str, dict[str, Push]] = defaultdict(dict)
-        for gid, (n, out, pend, refs) in done.items():
+        for gid, (n, out, pending_rows, refs, badges) in done.items():
             rows: dict[str, list[list[Any]]] = defaultdict(list)
             by_key = {}
             for u, e, row in out:
                 rows[u].append(row)
                 by_key[(u, e)] = row
-            for u, e, old_delta, old_reason in pend:
-                row = by_key.get((u, e))
-                ledger.append(ledger_op(u, e, gid, n, row, refs.get(e)))
+            for u, e, old_delta, old_reason in pending_rows:
                 if u not in pushes or gid not in pushes[u]:
                     credit, last = credit_of(rows.get(u, []))
-                    pushes[u][gid] = Push(n, credit, last, [])
+                    pushes[u][gid] = Push(n, credit, last, [], badges.get(u))
+                if e == BADGES_ONLY:
+                    continue
+                row = by_key.get((u, e))
+                ledger.append(ledger_op(u, e, gid, n, row, refs.get(e)))
                 pushes[u][gid].changes.append((e, old_delta, old_reason, row))
         await write(self.db.ledger, ledger)
         return pushes
 
     def finished(self, pending: dict[str, int]) -> None:
-        """Everything these versions' ``pend`` implies is written (users included)."""
+        """Everything these versions' ``pending`` implies is written (users included)."""
         self._finished.add(pending.items())
 
 

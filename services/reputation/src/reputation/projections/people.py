@@ -1,28 +1,25 @@
-"""User documents: the profile scope, the credits of every scope, totals, outbox.
+"""User documents: totals from every scope's credit, badges from their candidates, outbox.
 
-One compare-and-set update per touched user (filter pins ``v``) merges the batch's profile
-facts and activity points, re-folds the profile alone when they changed
-(``domain.scopes.derive_profile``), takes every scope's newer credit (a credit carries its
-scope's version, so an older one never replaces a newer one), recomputes reputation, level,
-badges and the period sums, and records the outgoing events in the same document's outbox
-(communitykit.outbox: relayed to ``reputation.events`` later). Event ids are derived from
-what changed and the versions, so a replayed batch republishes the same ids.
+One compare-and-set update per touched user (filter pins ``v``) takes every scope's newer
+credit (a credit carries its scope's version, so an older one never replaces a newer one),
+merges the batch's activity points and reviews, recomputes reputation, level, badges and the
+period sums, and records the outgoing events in the same document's outbox (communitykit.outbox:
+relayed to ``reputation.events`` later). Event ids are derived from what changed and the
+versions, so a replayed batch republishes the same ids.
 
-The update ``$set``s only the fields that changed (activity points and credits key by key):
-an active user's profile facts are not sent back to the store with every batch.
+Nothing here folds a member's history (issue 28): ledger parts come from the scopes (days,
+threads, ideas); badges are the earliest of their candidates (``domain.profile``): activity
+badges from the batch's points (the champion sweep reads only the 30 days around them), the
+others from what the thread and idea scopes say in their credits.
 
-As for day documents (``days.py``), ``pend`` (the profile's ledger parts still to write) is
-not cleared by a write of its own: the process remembers the versions whose ``pend`` it
-finished, and the user's next compare-and-set update drops it. A ``pend`` another replica
-finished is carried and written once more, which the ledger's version guards make harmless.
+The update ``$set``s only the fields that changed (activity points and credits key by key).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pymongo import InsertOne, UpdateOne
@@ -33,24 +30,10 @@ from schemas.reputation import BadgeAwarded, LevelChanged, ReputationChanged
 
 from ..adapters.mongo import Doc, ReputationDb
 from ..domain import rules
-from ..domain.scopes import activity_facts, derive_profile
-from .codec import (
-    Ref,
-    at_key,
-    at_of,
-    pack,
-    packed,
-    part_row,
-    point_fact,
-    profile_fact,
-    profile_ref,
-    removal_of_row,
-    removal_ref,
-    unpack,
-    unpacked,
-)
+from ..domain.profile import Key, champion, earliest, problem_solver
+from .codec import at_key, at_of
 from .days import Push
-from .writes import Finished, Op, cas, credit_of, ledger_op, new_token, scope_field, write
+from .writes import Op, cas, new_token, scope_field
 
 EVENT_NS = uuid.UUID("6f1c3f2e-8c1b-4a53-9d0e-4c6e2b7a9f10")
 MAX_ROUNDS = 20
@@ -60,25 +43,10 @@ KEYED_FIELDS = ("act", "cr")
 
 @dataclass
 class ProfileFacts:
-    """What a batch adds to one user's profile."""
+    """What a batch adds to one user's activity."""
 
-    pf: dict[str, list[Any]] = field(default_factory=dict)  # event id → profile row
     points: dict[str, list[str]] = field(default_factory=dict)  # "label|day" → points
-    prm: dict[str, list[Any]] = field(default_factory=dict)  # event id → removal row
-
-
-def _refs(
-    events: Iterable[str], pf: dict[str, list[Any]], prm: dict[str, list[Any]]
-) -> dict[str, Ref]:
-    """The thread/post/idea of each pending ledger line's event (from its profile fact or
-    removal; activity points have none)."""
-    out = {}
-    for e in events:
-        if e in pf:
-            out[e] = profile_ref(pf[e])
-        elif e in prm:
-            out[e] = removal_ref(prm[e])
-    return out
+    reviews: list[str] = field(default_factory=list)  # review points ("at|event id")
 
 
 def _changed(doc: Doc, fields: dict[str, Any]) -> dict[str, Any]:
@@ -96,17 +64,88 @@ def _changed(doc: Doc, fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _key(text: str | None) -> Key | None:
+    if not text:
+        return None
+    at, event_id = text.split("|", 1)
+    return (at_of(at), event_id)
+
+
+def _text(key: Key | None) -> str | None:
+    return f"{at_key(key[0])}|{key[1]}" if key else None
+
+
+def _activity_badges(
+    keys: dict[str, str], act: dict[str, list[str]], add: ProfileFacts, reviews: list[str]
+) -> dict[str, str]:
+    """first-question, first-answer, reviewer, champion: each the earliest candidate (new
+    points only ever add candidates, so the earliest of old and new is exact)."""
+    keys = dict(keys)
+    new: list[tuple[Key, str]] = []
+    for slot, pts in add.points.items():
+        label = slot.split("|")[0]
+        new += [(k, label) for p in pts if (k := _key(p)) is not None]
+    for badge, label in (("first-question", "question"), ("first-answer", "reply")):
+        mine = [k for k, lbl in new if lbl == label]
+        best = earliest(_key(keys.get(badge)), *mine)
+        if best is not None:
+            keys[badge] = _text(best) or ""
+    if len(reviews) >= rules.REVIEWER_REVIEWS:
+        keys["reviewer"] = reviews[rules.REVIEWER_REVIEWS - 1]
+    if new:
+        since = min(k for k, _ in new)[0]
+        lo = (since - timedelta(days=rules.CHAMPION_WINDOW_DAYS + 1)).date()
+        hi = (max(k for k, _ in new)[0] + timedelta(days=rules.CHAMPION_WINDOW_DAYS + 1)).date()
+        window: list[tuple[Key, str]] = []
+        for slot, pts in act.items():
+            label, day = slot.split("|")
+            if lo.isoformat() <= day <= hi.isoformat():
+                window += [(k, label) for p in pts if (k := _key(p)) is not None]
+        found = champion(window, since)
+        best = earliest(_key(keys.get("champion")), found)
+        if best is not None:
+            keys["champion"] = _text(best) or ""
+    return keys
+
+
+def _scope_badges(cr: dict[str, Any]) -> dict[str, str]:
+    """helpful, problem-solver, popular-idea, visionary from the thread and idea scopes."""
+    accepted: list[Key] = []
+    timelines: list[list[tuple[Key, bool]]] = []
+    popular: list[Key] = []
+    visionary: list[Key] = []
+    for credit in cr.values():
+        info = credit.get("b")
+        if not info:
+            continue
+        if "accepted" in info:
+            accepted += [k for x in info["accepted"] if (k := _key(x)) is not None]
+            timelines.append(
+                [(k, x["solved"]) for x in info["solved"] if (k := _key(x["at"])) is not None]
+            )
+        else:
+            popular += [k for k in [_key(info.get("popular"))] if k is not None]
+            visionary += [k for k in [_key(info.get("visionary"))] if k is not None]
+    out: dict[str, str] = {}
+    for badge, key in (
+        ("helpful", earliest(*accepted)),
+        ("problem-solver", problem_solver(timelines, accepted)),
+        ("popular-idea", earliest(*popular)),
+        ("visionary", earliest(*visionary)),
+    ):
+        if key is not None:
+            out[badge] = _text(key) or ""
+    return out
+
+
 class Users:
     def __init__(self, db: ReputationDb, *, publish: bool) -> None:
         self.db = db
         self.publish = publish
-        self._finished = Finished()  # user → version whose pend was written
 
     async def apply(
         self, adds: dict[str, ProfileFacts], pushes: dict[str, dict[str, Push]]
     ) -> None:
-        #: user → (version, pending ledger parts, event id → its thread/post/idea)
-        done: dict[str, tuple[int, list[Any], dict[str, Ref]]] = {}
         todo = sorted(set(adds) | set(pushes))
         for _ in range(MAX_ROUNDS):
             if not todo:
@@ -114,32 +153,15 @@ class Users:
             # the outbox (what the relay has yet to publish) plays no part in the derivation
             found = self.db.users.find({"_id": {"$in": todo}}, {"outbox": 0})
             docs = {d["_id"]: d async for d in found}
-            token, ops, staged = new_token(), {}, {}
+            token, ops = new_token(), {}
             for uid in todo:
-                step = self._derive(uid, adds.get(uid), pushes.get(uid, {}), docs.get(uid), token)
-                if step is None:
-                    continue
-                op, result = step
-                if op is None:
-                    done[uid] = result
-                else:
-                    ops[uid], staged[uid] = op, result
+                op = self._derive(uid, adds.get(uid), pushes.get(uid, {}), docs.get(uid), token)
+                if op is not None:
+                    ops[uid] = op
             won = await cas(self.db.users, ops, token)
-            done.update({uid: staged[uid] for uid in won})
             todo = [uid for uid in ops if uid not in won]
         if todo:
             raise RuntimeError(f"user documents kept changing under us: {todo[:5]}")
-        # the profile's ledger parts; the next update of each user drops what was pending
-        pending = {uid: r for uid, r in done.items() if r[1]}
-        await write(
-            self.db.ledger,
-            [
-                ledger_op(uid, e, "p", n, row, refs.get(e))
-                for uid, (_v, pend, refs) in pending.items()
-                for e, row, n in pend
-            ],
-        )
-        self._finished.add((uid, v) for uid, (v, _p, _r) in pending.items())
 
     def _derive(
         self,
@@ -148,100 +170,57 @@ class Users:
         pushes: dict[str, Push],
         doc: Doc | None,
         token: str,
-    ) -> tuple[Op | None, tuple[int, list[Any], dict[str, Ref]]] | None:
+    ) -> Op | None:
         doc = doc or {}
         v_old = int(doc.get("v", 0))
         v = v_old + 1
-        pend = {e: (row, n) for e, row, n in map(unpack, doc.get("pend", []))}
-        if doc and self._finished.has(uid, v_old):
-            pend = {}  # this process finished it: drop it with this write
-        stored = unpacked(doc.get("pf", [])), dict(doc.get("act", {})), unpacked(doc.get("prm", []))
-        pf, act, prm = dict(stored[0]), dict(stored[1]), dict(stored[2])
+        act = dict(doc.get("act", {}))
+        reviews = list(doc.get("reviews", []))
+        keys = dict(doc.get("badge_keys", {}))
         if add:
-            pf.update({e: r for e, r in add.pf.items() if e not in pf})
-            prm.update({e: r for e, r in add.prm.items() if e not in prm})
-            for key, points in add.points.items():
-                now = sorted({*points, *act.get(key, [])})
-                act[key] = [now[0], now[-1]]
-        profile_changed = (pf, act, prm) != stored
+            for slot, points in add.points.items():
+                now = sorted({*points, *act.get(slot, [])})
+                act[slot] = [now[0], now[-1]]
+            reviews = sorted({*reviews, *add.reviews})[: rules.REVIEWER_REVIEWS]
+            keys = _activity_badges(keys, act, add, reviews)
         cr = dict(doc.get("cr", {}))
         changes: list[tuple[str, str, int, str, list[Any] | None, int]] = []
         for scope, push in pushes.items():
             f = scope_field(scope)
             if f not in cr or cr[f]["n"] < push.n:
                 cr[f] = {"n": push.n, "c": push.credit, "l": push.last}
+                if push.badges is not None:
+                    cr[f]["b"] = push.badges
                 changes += [(scope, e, d, r, row, push.n) for e, d, r, row in push.changes]
-        badges = dict(doc.get("badge_events", {}))
-        times = dict(doc.get("badge_times", {}))
-        pout = [unpack(x) for x in doc.get("pout", [])]
-        if profile_changed:
-            pout, badges, times = self._profile(uid, pf, act, prm, pout, v, pend, changes, cr)
-        if not profile_changed and not changes:  # a redelivery: finish what a crash left
-            if not pend:
-                return None
-            rows = [[e, r, n] for e, (r, n) in sorted(pend.items())]
-            return None, (v_old, rows, _refs(pend, pf, prm))
+        if (
+            act == doc.get("act", {})
+            and cr == doc.get("cr", {})
+            and keys == doc.get("badge_keys", {})
+            and reviews == doc.get("reviews", [])
+        ):
+            return None  # a redelivery: nothing new
+        candidates = {**keys, **_scope_badges(cr)}
+        badges = {b: k.split("|", 1)[1] for b, k in sorted(candidates.items())}
+        times = {b: k.split("|", 1)[0] for b, k in sorted(candidates.items())}
         fields = self._totals(cr)
         fields.update(
             v=v,
-            tok=token,
-            pf=packed(pf),
+            write_token=token,
             act=act,
-            prm=packed(prm),
-            pout=[pack(x) for x in pout],
+            reviews=reviews,
+            badge_keys=keys,
             cr=cr,
             badges=sorted(badges),
             badge_events=badges,
             badge_times=times,
-            pend=[pack([e, r, n]) for e, (r, n) in sorted(pend.items())],
         )
         events = self._events(uid, doc, fields, changes, v) if self.publish else []
-        op: Op
         if not doc:
-            op = InsertOne(
+            return InsertOne(
                 {"_id": uid, **fields, **outbox_fields(topics.REPUTATION_EVENTS, events)}
             )
-        else:
-            update = outbox_ops(topics.REPUTATION_EVENTS, events, {"$set": _changed(doc, fields)})
-            op = UpdateOne({"_id": uid, "v": v_old}, update)
-        return op, (v, [unpack(x) for x in fields["pend"]], _refs(pend, pf, prm))
-
-    def _profile(
-        self,
-        uid: str,
-        pf: dict[str, list[Any]],
-        act: dict[str, list[str]],
-        prm: dict[str, list[Any]],
-        pout: list[Any],
-        v: int,
-        pend: dict[str, tuple[list[Any] | None, int]],
-        changes: list[tuple[str, str, int, str, list[Any] | None, int]],
-        cr: dict[str, Any],
-    ) -> tuple[list[Any], dict[str, str], dict[str, str]]:
-        """Re-fold the profile scope; note its changed ledger parts and its credit."""
-        facts = [profile_fact(uid, e, row) for e, row in pf.items()]
-        points = {
-            (key.split("|")[0], date.fromisoformat(key.split("|")[1])): [
-                point_fact(uid, p) for p in pts
-            ]
-            for key, pts in act.items()
-        }
-        facts += activity_facts(uid, points)
-        removals = [removal_of_row(e, row) for e, row in prm.items()]
-        prof = derive_profile(uid, facts, removals)
-        new_out: list[list[Any]] = sorted([p.source_event_id, part_row(p)] for p in prof.parts)
-        old: dict[str, list[Any]] = {e: r for e, r in pout}
-        new: dict[str, list[Any]] = {e: r for e, r in new_out}
-        for e in old.keys() | new.keys():
-            if old.get(e) != new.get(e):
-                pend[e] = (new.get(e), v)
-                was = old.get(e)
-                changes.append(("p", e, was[0] if was else 0, was[1] if was else "", new.get(e), v))
-        credit, last = credit_of([r for _e, r in new_out])
-        cr["p"] = {"n": v, "c": credit, "l": last}
-        badges = dict(sorted(prof.badges.items()))
-        times = {b: at_key(t) for b, t in sorted(prof.badge_times.items())}
-        return new_out, badges, times
+        update = outbox_ops(topics.REPUTATION_EVENTS, events, {"$set": _changed(doc, fields)})
+        return UpdateOne({"_id": uid, "v": v_old}, update)
 
     @staticmethod
     def _totals(cr: dict[str, Any]) -> dict[str, Any]:

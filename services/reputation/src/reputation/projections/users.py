@@ -18,7 +18,7 @@ that follows the batch (issue 8), never the history:
 
 Storing before reading makes concurrent replicas safe: of two that store facts of the same
 pair (or post) at the same time, at least one reads both and hands both on. A crash at any
-point replays the batch; every step is idempotent and ``pend`` finishes half-done writes.
+point replays the batch; every step is idempotent and ``pending`` finishes half-done writes.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from communitykit.consumer import Received
 from ..adapters.mongo import Doc, ReputationDb
 from ..domain.facts import Fact, Removal, facts_of, removal_of
 from ..domain.fold import utc_day
-from ..domain.scopes import activity_label, in_profile, pair_of
+from ..domain.scopes import activity_label, pair_of
 from .codec import day_id, pack, point, profile_row, removal_row, unpacked, vote_row
-from .days import DayFacts, DayScopes
+from .days import DayFacts, DayScopes, Push
 from .people import ProfileFacts, Users
 from .writes import write
 
@@ -47,6 +47,8 @@ class UsersProjection:
     def __init__(self, db: ReputationDb, *, publish: bool = True) -> None:
         self.db = db
         self.days = DayScopes(db)
+        self.threads = DayScopes(db, db.threads)  # accepts, per question thread
+        self.ideas = DayScopes(db, db.ideas)  # statuses and votes, per idea
         self.users = Users(db, publish=publish)  # a rebuild derives state without publishing
 
     async def apply(self, batch: Sequence[Received]) -> None:
@@ -64,10 +66,26 @@ class UsersProjection:
         await self._store(list(votes.values()), accepts, removals)
         pairs, removed, holders = await self._lookup(list(votes.values()), accepts, removals)
         adds = self._days(pairs, removed)
-        profiles = self._profiles(facts, removed, holders)
-        pushes, pending = await self.days.apply(adds)
+        threads, ideas = self._threads_and_ideas(facts, removals, removed, holders)
+        profiles = self._profiles(facts)
+        (
+            (day_pushes, day_pending),
+            (thread_pushes, thread_pending),
+            (
+                idea_pushes,
+                idea_pending,
+            ),
+        ) = await asyncio.gather(
+            self.days.apply(adds), self.threads.apply(threads), self.ideas.apply(ideas)
+        )
+        pushes: dict[str, dict[str, Push]] = defaultdict(dict)
+        for part in (day_pushes, thread_pushes, idea_pushes):
+            for uid, by_scope in part.items():
+                pushes[uid].update(by_scope)
         await self.users.apply(profiles, pushes)
-        self.days.finished(pending)
+        self.days.finished(day_pending)
+        self.threads.finished(thread_pending)
+        self.ideas.finished(idea_pending)
 
     async def _store(self, votes: list[Fact], accepts: list[Fact], removals: list[Removal]) -> None:
         """Step 1: idempotent upserts (a whole event is one set element)."""
@@ -147,21 +165,48 @@ class UsersProjection:
         return adds
 
     @staticmethod
-    def _profiles(
+    def _threads_and_ideas(
         facts: list[Fact],
+        removals: list[Removal],
         removed: dict[str, dict[str, list[Any]]],
         holders: dict[str, list[str]],
-    ) -> dict[str, ProfileFacts]:
+    ) -> tuple[dict[str, DayFacts], dict[str, DayFacts]]:
+        """Accepts go to their thread's scope with the removals of the answers they name;
+        a removal of an answer that was ever accepted goes to its thread's scope; statuses
+        and votes of an idea go to the idea's scope."""
+        threads: dict[str, DayFacts] = {}
+        ideas: dict[str, DayFacts] = {}
+        for f in facts:
+            d = f.data
+            if f.kind == "accept":
+                t = threads.setdefault(
+                    f"t|{d['thread_id']}", DayFacts(d["thread_id"], None, kind="thread")
+                )
+                t.votes[f.event_id] = profile_row(f)
+                t.rm.update(removed.get(d["answer_post_id"], {}))
+            elif f.kind == "status" or (f.kind == "vote" and d["target_type"] == "idea"):
+                idea = d["idea_id"] if f.kind == "status" else d["target_id"]
+                author = f.user_id if f.kind == "status" else d["author_id"]
+                i = ideas.setdefault(f"i|{idea}", DayFacts(author, None, kind="idea"))
+                i.votes[f.event_id] = profile_row(f)
+        for r in removals:
+            if r.post_id in holders:
+                t = threads.setdefault(
+                    f"t|{r.thread_id}", DayFacts(r.thread_id, None, kind="thread")
+                )
+                t.rm.update(removed.get(r.post_id, {}))
+        return threads, ideas
+
+    @staticmethod
+    def _profiles(facts: list[Fact]) -> dict[str, ProfileFacts]:
+        """Activity points (first and last per kind and UTC day) and reviews per user."""
         profiles: dict[str, ProfileFacts] = defaultdict(ProfileFacts)
         for f in facts:
-            if in_profile(f):
-                profiles[f.user_id].pf[f.event_id] = profile_row(f)
-            if (label := activity_label(f)) is not None:
+            label = activity_label(f)
+            if f.kind == "post" and f.data["kind"] == "review":
+                label = "review"
+                profiles[f.user_id].reviews.append(point(f))
+            if label is not None:
                 key = f"{label}|{utc_day(f.at).isoformat()}"
                 profiles[f.user_id].points.setdefault(key, []).append(point(f))
-            if f.kind == "accept":
-                profiles[f.user_id].prm.update(removed.get(f.data["answer_post_id"], {}))
-        for post, users in holders.items():
-            for uid in users:
-                profiles[uid].prm.update(removed.get(post, {}))
         return dict(profiles)

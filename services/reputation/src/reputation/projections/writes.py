@@ -39,7 +39,7 @@ async def cas(coll: AsyncCollection[Any], ops: dict[str, Op], token: str) -> set
     """Run compare-and-set writes (each an insert of a new document or an update whose
     filter pins the version that was read) and return the ids whose write won. When every
     statement matched or inserted (the usual case) they all won; otherwise, since a bulk
-    write does not say which one missed, every written document carries ``tok``, this
+    write does not say which one missed, every written document carries ``write_token``, this
     round's token, and is read back."""
     if not ops:
         return set()
@@ -52,15 +52,15 @@ async def cas(coll: AsyncCollection[Any], ops: dict[str, Op], token: str) -> set
         applied = int(e.details.get("nMatched", 0)) + int(e.details.get("nInserted", 0))
     if applied == len(ops):
         return set(ops)
-    got = coll.find({"_id": {"$in": list(ops)}}, {"tok": 1})
-    return {d["_id"] async for d in got if d.get("tok") == token}
+    got = coll.find({"_id": {"$in": list(ops)}}, {"write_token": 1})
+    return {d["_id"] async for d in got if d.get("write_token") == token}
 
 
 class Finished:
-    """The versions of documents whose ``pend`` this process finished writing (day and user
-    documents): the document's next compare-and-set update drops such a ``pend`` instead of
+    """The versions of documents whose ``pending`` this process finished writing (day and user
+    documents): the document's next compare-and-set update drops such a ``pending`` instead of
     clearing it with a write of its own. Bounded: the least recently finished are forgotten
-    (a forgotten ``pend`` is carried and written once more, which its version guards make
+    (a forgotten ``pending`` is carried and written once more, which its version guards make
     harmless)."""
 
     def __init__(self, memory: int = 200_000) -> None:

@@ -1,0 +1,73 @@
+"""communitykit.memory: the in-memory collection answers bulk writes as PyMongo does."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pymongo import InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError
+
+from communitykit.memory import MemoryDatabase
+
+
+def test_bulk_write_counts_inserts_matches_and_upserts() -> None:
+    coll = MemoryDatabase()["c"]
+    asyncio.run(coll.insert_one({"_id": "a", "v": 1}))
+    ops = [
+        InsertOne({"_id": "b", "v": 1}),
+        UpdateOne({"_id": "a", "v": 1}, {"$set": {"v": 2}}),  # matches
+        UpdateOne({"_id": "a", "v": 1}, {"$set": {"v": 3}}),  # lost its guard: no match
+        UpdateOne({"_id": "c"}, {"$inc": {"n": 1}}, upsert=True),
+    ]
+    result = asyncio.run(coll.bulk_write(ops, ordered=False))
+    assert (result.inserted_count, result.matched_count, result.upserted_count) == (1, 1, 1)
+    assert coll.docs == {
+        "a": {"_id": "a", "v": 2},
+        "b": {"_id": "b", "v": 1},
+        "c": {"_id": "c", "n": 1},
+    }
+
+
+def test_unordered_bulk_write_with_a_duplicate_reports_what_applied() -> None:
+    coll = MemoryDatabase()["c"]
+    asyncio.run(coll.insert_one({"_id": "a", "v": 1}))
+    ops = [
+        InsertOne({"_id": "a"}),
+        InsertOne({"_id": "b"}),
+        UpdateOne({"_id": "a"}, {"$max": {"v": 5}}),
+    ]
+    with pytest.raises(BulkWriteError) as err:
+        asyncio.run(coll.bulk_write(ops, ordered=False))
+    details = err.value.details
+    assert [e["index"] for e in details["writeErrors"]] == [0]
+    assert details["writeErrors"][0]["code"] == 11000
+    assert (details["nInserted"], details["nMatched"]) == (1, 1)
+    assert coll.docs["a"]["v"] == 5  # unordered: the statements after the error ran
+
+
+def test_ordered_bulk_write_stops_at_the_first_error() -> None:
+    coll = MemoryDatabase()["c"]
+    asyncio.run(coll.insert_one({"_id": "a"}))
+    with pytest.raises(BulkWriteError) as err:
+        asyncio.run(coll.bulk_write([InsertOne({"_id": "a"}), InsertOne({"_id": "b"})]))
+    assert err.value.details["nInserted"] == 0
+    assert "b" not in coll.docs
+
+
+def test_find_with_an_exclusion_projection_and_a_sort_by_several_keys() -> None:
+    coll = MemoryDatabase()["c"]
+    for i, (k, n) in enumerate([("x", 2), ("y", 1), ("x", 1)]):
+        asyncio.run(coll.insert_one({"_id": i, "k": k, "n": n, "outbox": [1]}))
+    docs = asyncio.run(coll.find({}, {"outbox": 0}).sort([("k", 1), ("n", -1)]).to_list(None))
+    assert [d["_id"] for d in docs] == [0, 2, 1]
+    assert all("outbox" not in d for d in docs)
+
+
+def test_find_by_id_in_a_list() -> None:
+    coll = MemoryDatabase()["c"]
+    for i in range(5):
+        asyncio.run(coll.insert_one({"_id": i, "even": i % 2 == 0}))
+    got = asyncio.run(coll.find({"_id": {"$in": [4, 1, 9, 4]}, "even": True}).to_list(None))
+    assert [d["_id"] for d in got] == [4]
+    assert asyncio.run(coll.count_documents({"_id": {"$in": [0, 1, 2]}})) == 3
