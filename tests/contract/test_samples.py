@@ -40,10 +40,16 @@ KEY_FIELD: dict[str, tuple[str, ...]] = {
     "community.ideas.VoteCast.v1": ("target_id",),
     "community.ideas.IdeasMerged.v1": ("source_idea_id", "target_idea_id"),
 }
-DEFAULT_KEY_FIELD = {"forum": ("thread_id",), "ideas": ("idea_id",), "reputation": ("user_id",)}
+DEFAULT_KEY_FIELD = {
+    "forum": ("thread_id",),
+    "ideas": ("idea_id",),
+    "reputation": ("user_id",),
+    "notifications": ("recipient_id",),
+}
 
 #: who the ``actorid`` is, as a field of data (None: the actor is not part of the data)
 ACTOR_FIELD: dict[str, str | None] = {
+    "community.notifications.NotificationRead.v1": "recipient_id",
     "community.forum.GroupCreated.v1": "owner_id",
     "community.forum.GroupJoined.v1": "user_id",
     "community.forum.GroupLeft.v1": "user_id",
@@ -78,6 +84,9 @@ def _is_system_event(sample: dict[str, Any]) -> bool:
     """Events nobody caused directly (SPEC 2.1: ``actorid`` omitted)."""
     if sample["source"] == "/community/reputation":
         return True
+    if sample["source"] == "/community/notifications":
+        # the service's own decisions and digests; a read is the member's act
+        return sample["type"] != "community.notifications.NotificationRead.v1"
     return bool(
         sample["type"] == "community.forum.QuestionEscalated.v1"
         and sample["data"]["reason"] == "unanswered"
