@@ -28,9 +28,13 @@ from pymongo import AsyncMongoClient
 from communitykit.auth import make_token
 from communitykit.kafka import ensure_topics
 from schemas.topics import (
+    ANALYTICS_EVENTS,
     EVENT_TOPIC_PARTITIONS,
     FORUM_EVENTS,
+    GATHERINGS_EVENTS,
     IDEAS_EVENTS,
+    MEDIA_EVENTS,
+    NOTIFICATIONS_EVENTS,
     REPUTATION_EVENTS,
 )
 
@@ -144,6 +148,15 @@ CONSUMES = {
     "ideas": [],
     "search": [FORUM_EVENTS, IDEAS_EVENTS],
     "analytics": [FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS],
+    "notifications": [
+        FORUM_EVENTS,
+        IDEAS_EVENTS,
+        REPUTATION_EVENTS,
+        GATHERINGS_EVENTS,
+        MEDIA_EVENTS,
+        ANALYTICS_EVENTS,
+        NOTIFICATIONS_EVENTS,
+    ],
 }
 
 

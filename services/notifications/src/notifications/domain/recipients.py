@@ -46,6 +46,8 @@ class Candidate:
     link: str
     #: follow level of the scope it comes from (None: not followed)
     level: str | None = None
+    #: the entry's text once several collapse into it ("{n}" is their number)
+    many: str = ""
 
     @property
     def notification_id(self) -> str:
@@ -254,8 +256,11 @@ def _post_created(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
         to = w.post_authors.get(parent) if parent else None
         if to is None and meta_or is not None:
             to = meta_or.author
+        many = "{n} new replies in " + title
         for m, lv in w.thread_watchers(thread).items():
-            out.append(Candidate(m, "watched_post", eid, group, f"New reply in {title}", link, lv))
+            out.append(
+                Candidate(m, "watched_post", eid, group, f"New reply in {title}", link, lv, many)
+            )
         if to:
             out.append(
                 Candidate(
@@ -266,6 +271,7 @@ def _post_created(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
                     f"New reply to your post in {title}",
                     link,
                     w.thread_level(thread, to),
+                    many,
                 )
             )
         w.default_follow(author, "thread", thread, "watching")  # you watch what you answered
