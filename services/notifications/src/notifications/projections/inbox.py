@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from communitykit.consumer import Received
 from communitykit.mongo import bulk_write, only_duplicates
@@ -228,9 +229,9 @@ class InboxProjection:
             for s in work[m]:
                 if s.offset <= state.pos.get(s.tp, -1):
                     if s.candidate is not None:
-                        note = state.recall(s.tp, s.candidate.notification_id)
-                        if note is not None:
-                            remat.append((state, note))
+                        kept = state.recall(s.tp, s.candidate.notification_id)
+                        if kept is not None:
+                            remat.append((state, _note(s.candidate, s.at, address, kept)))
                     continue
                 state.pos[s.tp] = s.offset
                 if s.visit:
@@ -255,15 +256,7 @@ class InboxProjection:
                 if self.publish:
                     update = outbox_ops(topics.NOTIFICATIONS_EVENTS, events, update)
                 member_ops.append(UpdateOne({"_id": m, "version": state.version}, update))
-        errors = await bulk_write(self.db.members, member_ops)
-        if errors and not only_duplicates(errors):
-            raise RuntimeError(f"members: {errors[0]}")
-        losers = {
-            d["_id"]
-            async for d in self.db.members.find(
-                {"_id": {"$in": ids}, "batch": {"$ne": token}}, {"_id": 1}
-            )
-        }
+        losers = await self._write_members(ids, member_ops, token)
         if remat:
             # decided before (redelivery): only what a crash kept from being written
             have = {
@@ -278,6 +271,29 @@ class InboxProjection:
         await self._write_outputs(notes, entries, digest_items, losers, now)
         if losers:
             raise MemberWriteConflictError(f"{len(losers)} member documents changed meanwhile")
+
+    async def _write_members(self, ids: list[str], ops: list[Any], token: str) -> set[str]:
+        """One unordered bulk write of the member documents (``ops[i]`` writes ``ids[i]``);
+        the ids whose guard missed (a concurrent writer), found without reading the documents
+        back in the usual case."""
+        if not ops:
+            return set()
+        updates = sum(isinstance(op, UpdateOne) for op in ops)
+        try:
+            res = await self.db.members.bulk_write(ops, ordered=False)
+            matched, errors = res.matched_count, []
+        except BulkWriteError as e:
+            matched, errors = e.details.get("nMatched", 0), e.details.get("writeErrors", [])
+        if errors and not only_duplicates(errors):
+            raise RuntimeError(f"members: {errors[0]}")
+        if matched == updates and not errors:
+            return set()
+        return {
+            d["_id"]
+            async for d in self.db.members.find(
+                {"_id": {"$in": ids}, "batch": {"$ne": token}}, {"_id": 1}
+            )
+        }
 
     def _decide(
         self,
@@ -303,25 +319,10 @@ class InboxProjection:
             o = {**o, "count": o["count"] + 1}
             state.open[gk] = o
             entry_id = o["entry"]
-        note = {
-            "_id": nid,
-            "recipient": c.recipient,
-            "kind": c.kind,
-            "priority": priority_of(c.kind).label,
-            "source_event_id": c.source_event_id,
-            "group": c.group,
-            "text": c.text,
-            "link": c.link,
-            "many": c.many,
-            "at": s.at,
-            "entry": entry_id,
-            "channels": list(d.channels),
-            "reason": d.reason,
-            "in_digest": d.in_digest,
-            "email": "pending" if "email" in d.channels else "none",
-            "to": address,
-        }
-        state.remember(s.tp, nid, note)
+        decision = {"c": list(d.channels), "r": d.reason, "d": d.in_digest, "e": entry_id}
+        note = _note(c, s.at, address, decision)
+        # the decision only (the rest is the candidate again on a redelivery): small documents
+        state.remember(s.tp, nid, decision)
         self._materialise(state, note, notes, entries, digest_items)
         if d.reason is not None:
             state.held({"text": c.text, "kind": c.kind, "reason": d.reason, "at": s.at})
@@ -384,9 +385,13 @@ class InboxProjection:
         items = {nid: v for nid, v in digest_items.items() if v[0] not in losers}
         if items:
             await self._add_to_digests(items, now)
-        entry_ops = [
-            # $inc version: a concurrent "mark read" (a guarded Repository write) sees it
-            UpdateOne(
+        entry_ops: list[Any] = [
+            # a new entry is an insert (cheaper; a duplicate is a redelivered one, kept as
+            # is); a grown one is an update whose $inc version a concurrent "mark read" (a
+            # guarded Repository write) sees
+            InsertOne({"_id": eid, **e, "read": False, "version": 1})
+            if e["count"] == 1
+            else UpdateOne(
                 {"_id": eid},
                 {"$set": {**e, "read": False}, "$inc": {"version": 1}},
                 upsert=True,
@@ -397,11 +402,8 @@ class InboxProjection:
         errors = await bulk_write(self.db.inbox, entry_ops)
         if errors and not only_duplicates(errors):
             raise RuntimeError(f"inbox: {errors[0]}")
-        note_ops = [
-            UpdateOne({"_id": nid}, {"$setOnInsert": n}, upsert=True)
-            for nid, n in notes.items()
-            if n["recipient"] not in losers
-        ]
+        # inserts, cheaper than upserts: a duplicate id is a note already written, kept as is
+        note_ops = [InsertOne(n) for n in notes.values() if n["recipient"] not in losers]
         errors = await bulk_write(self.db.notifications, note_ops)
         if errors and not only_duplicates(errors):
             raise RuntimeError(f"notifications: {errors[0]}")
@@ -457,6 +459,29 @@ class InboxProjection:
                 for nid in digests[did][3]:
                     when[nid] = datetime.fromtimestamp(digests[did][2], UTC)
         raise RuntimeError("no open digest period accepted the held notifications")
+
+
+def _note(c: Candidate, at: datetime, address: str | None, decision: Doc) -> Doc:
+    """The notification document of a candidate and its decision."""
+    channels = list(decision.get("c") or [])
+    return {
+        "_id": c.notification_id,
+        "recipient": c.recipient,
+        "kind": c.kind,
+        "priority": priority_of(c.kind).label,
+        "source_event_id": c.source_event_id,
+        "group": c.group,
+        "text": c.text,
+        "link": c.link,
+        "many": c.many,
+        "at": at,
+        "entry": decision.get("e"),
+        "channels": channels,
+        "reason": decision.get("r"),
+        "in_digest": bool(decision.get("d")),
+        "email": "pending" if "email" in channels else "none",
+        "to": address,
+    }
 
 
 def _aware(t: datetime) -> datetime:
