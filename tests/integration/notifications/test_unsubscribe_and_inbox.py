@@ -133,7 +133,7 @@ async def test_inbox_read_one_read_all_and_unread_counts(
         ),
         ("PUT", "/me/preferences", {"timezone": "Mars/Base"}, 422, "timezone"),
         ("PUT", "/me/preferences", {"preset": "loud"}, 422, "preset"),
-        ("PUT", "/me/preferences", {"unsubscribed": ["spam"]}, 422, "unsubscribed"),
+        ("PUT", "/me/preferences", {"unsubscribed": ["spam"]}, 422, "unsubscribed.0"),
         ("POST", "/unsubscribe?token=not-a-token", None, 403, "token"),
         ("GET", "/me/notifications?cursor=garbage", None, 422, "cursor"),
     ],

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .domain.classes import UNSUBSCRIBABLE
 from .domain.follows import Level, Scope
 from .domain.preferences import MAX_CAP
+
+#: a kind of notification one can unsubscribe from (the schema lists them)
+Kind = Annotated[str, Field(pattern="^(" + "|".join(sorted(UNSUBSCRIBABLE)) + ")$")]
 
 
 class Body(BaseModel):
@@ -32,14 +36,18 @@ class FollowPage(BaseModel):
     next_cursor: str | None
 
 
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
 class QuietHoursBody(Body):
-    start: str = Field(max_length=5, examples=["22:00"])
-    end: str = Field(max_length=5, examples=["07:30"])
+    start: str = Field(max_length=5, pattern=HHMM, examples=["22:00"])
+    end: str = Field(max_length=5, pattern=HHMM, examples=["07:30"])
 
 
 class CapsBody(Body):
-    email_per_week: int | None = Field(default=None, ge=0, le=MAX_CAP)
-    push_per_day: int | None = Field(default=None, ge=0, le=MAX_CAP)
+    # strict: `false` is not a cap of 0
+    email_per_week: int | None = Field(default=None, ge=0, le=MAX_CAP, strict=True)
+    push_per_day: int | None = Field(default=None, ge=0, le=MAX_CAP, strict=True)
 
 
 class PreferencesBody(Body):
@@ -50,7 +58,7 @@ class PreferencesBody(Body):
     caps: CapsBody = Field(default_factory=CapsBody)
     digest: Literal["daily", "weekly"] = "daily"
     #: kinds whose emails are off; omitted: unchanged
-    unsubscribed: list[str] | None = Field(default=None, max_length=40)
+    unsubscribed: list[Kind] | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
 
 

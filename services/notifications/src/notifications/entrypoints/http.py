@@ -115,7 +115,11 @@ async def one_click_unsubscribe(
     return await handlers.unsubscribe(db_of(request), settings.jwt_secret, token, caller)
 
 
-@router.get("/unsubscribe", response_class=HTMLResponse, include_in_schema=False)
+@router.get(
+    "/unsubscribe",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}, "description": "a page with the button"}},
+)
 async def unsubscribe_page(token: Token) -> HTMLResponse:
     """A person who opens the link sees a button; a GET never unsubscribes (RFC 8058 3.2:
     link scanners follow GETs)."""
