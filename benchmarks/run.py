@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from tests.servers import resolve  # noqa: E402
 
 #: scenario modules in the order they run; a missing one is skipped with a note
-SCENARIOS = ("reputation", "relay", "forum", "search", "gatherings", "system")
+SCENARIOS = ("reputation", "relay", "forum", "search", "gatherings", "system", "notifications")
 RESULTS = ROOT / "benchmarks" / "results"
 FIELDS = ("scenario", "size", "metric", "value", "unit", "baseline", "baseline_value", "ratio")
 

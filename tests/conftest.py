@@ -28,10 +28,13 @@ from pymongo import AsyncMongoClient
 from communitykit.auth import make_token
 from communitykit.kafka import ensure_topics
 from schemas.topics import (
+    ANALYTICS_EVENTS,
     EVENT_TOPIC_PARTITIONS,
     FORUM_EVENTS,
     GATHERINGS_EVENTS,
     IDEAS_EVENTS,
+    MEDIA_EVENTS,
+    NOTIFICATIONS_EVENTS,
     REPUTATION_EVENTS,
 )
 
@@ -146,6 +149,15 @@ CONSUMES = {
     "search": [FORUM_EVENTS, IDEAS_EVENTS],
     "analytics": [FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS],
     "gatherings": [REPUTATION_EVENTS, FORUM_EVENTS, GATHERINGS_EVENTS],
+    "notifications": [
+        FORUM_EVENTS,
+        IDEAS_EVENTS,
+        REPUTATION_EVENTS,
+        GATHERINGS_EVENTS,
+        MEDIA_EVENTS,
+        ANALYTICS_EVENTS,
+        NOTIFICATIONS_EVENTS,
+    ],
 }
 
 

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -226,6 +227,52 @@ def _private_local(name: str) -> Servers:
         profile=profile,
         faults=Faults(kill=kill, restart=restart),
     )
+
+
+@dataclass
+class Smtp:
+    """An SMTP server that keeps every message, and where a test reads them."""
+
+    url: str
+    #: the Maildir the server writes (None: messages are not readable by the tests)
+    maildir: Path | None
+    source: str
+    stop: Callable[[], None] = field(default=lambda: None)
+
+    def messages(self) -> list[Any]:
+        """Every message received so far (``email.message.EmailMessage``), oldest first."""
+        from email import policy
+        from email.parser import BytesParser
+
+        if self.maildir is None or not (self.maildir / "new").exists():
+            return []
+        parser = BytesParser(policy=policy.default)
+        files = [p for sub in ("new", "cur") for p in (self.maildir / sub).iterdir()]
+        # the Maildir layout: new/ and cur/ hold one message per file
+        return [parser.parsebytes(p.read_bytes()) for p in sorted(files, key=_mtime)]
+
+
+def _mtime(p: Path) -> tuple[float, str]:
+    return (p.stat().st_mtime, p.name)
+
+
+def smtp() -> Smtp:
+    """1. ``NOTIFICATIONS_SMTP_URL`` (and ``NOTIFICATIONS_SMTP_MAILDIR``, where the tests read
+    what it received) from the environment; 2. otherwise a local aiosmtpd process on a free
+    port, keeping messages in a Maildir of this run (``.run/test-smtp-<port>``)."""
+    url = os.environ.get("NOTIFICATIONS_SMTP_URL")
+    if url:
+        maildir = os.environ.get("NOTIFICATIONS_SMTP_MAILDIR")
+        return Smtp(url, Path(maildir) if maildir else None, "environment")
+    port = localrun.free_port()
+    profile = localrun.Profile(f"test-smtp-{port}")
+    url, maildir = localrun.start_smtp(profile, port)
+
+    def stop() -> None:
+        profile.stop("smtp")
+        shutil.rmtree(profile.base, ignore_errors=True)
+
+    return Smtp(url, maildir, f"local aiosmtpd on {port}", stop)
 
 
 def private(name: str = "chaos") -> Servers:

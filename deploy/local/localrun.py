@@ -14,6 +14,8 @@
   over a directory, built once with ``go install`` from the Go module proxy into
   ``.cache/bin`` (needs Go >= 1.25).
 * ffmpeg/ffprobe (the media worker) are Debian packages: ``make media-tools`` installs them.
+* SMTP (for the notifications service): aiosmtpd from the dev lock on 127.0.0.1:1025,
+  keeping every message in the Maildir ``.run/<profile>/maildir`` for inspection.
 * State, PIDs and logs live in ``.run/<profile>/`` (``dev`` for ``make up``; the test session
   uses ``test``). Everything is on 127.0.0.1.
 
@@ -501,6 +503,36 @@ def create_topics(bootstrap: str, log: Path) -> None:
         time.sleep(1)
 
 
+def start_smtp(profile: Profile, port: int = 1025) -> tuple[str, Path]:
+    """A local SMTP server that keeps every message (aiosmtpd's Maildir handler) for the
+    notifications service: (``smtp://`` URL, Maildir). ``-n``: never drop privileges (as
+    root it would become ``nobody`` and could not write the Maildir)."""
+    url = f"smtp://127.0.0.1:{port}"
+    maildir = profile.base / "maildir"
+    if "smtp" in profile.running():
+        return url, maildir
+    if port_open(port):
+        raise StartError(f"port {port} is already taken by another program; stop it first")
+    log = profile.log("smtp")
+    _say(f"starting SMTP (aiosmtpd) on {url}, mail kept in {maildir} (log: {log})")
+    proc = profile.spawn(
+        "smtp",
+        [
+            str(VENV_PY),
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            str(maildir),
+        ],
+    )
+    _wait(lambda: port_open(port), "SMTP", log, 30, proc)
+    return url, maildir
+
+
 # ----------------------------------------------------------------------------- services
 
 SERVICES = {
@@ -511,6 +543,7 @@ SERVICES = {
     "search": 8005,
     "gatherings": 8006,
     "media": 8007,
+    "notifications": 8008,
 }
 
 
@@ -543,9 +576,11 @@ def up(profile: Profile, with_services: bool = True) -> dict[str, str]:
     mongo = start_ferretdb(profile)
     create_topics(bootstrap, profile.log("topics"))
     s3 = start_s3(profile)
-    where = {"kafka": bootstrap, "mongodb": mongo, "s3": s3}
+    smtp, maildir = start_smtp(profile)
+    where = {"kafka": bootstrap, "mongodb": mongo, "s3": s3, "smtp": smtp, "maildir": str(maildir)}
     if with_services:
         env = {
+            "NOTIFICATIONS_SMTP_URL": smtp,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "MONGODB_URL": mongo,
             # the search index is local state of the profile, like the servers' data
@@ -562,7 +597,7 @@ def up(profile: Profile, with_services: bool = True) -> dict[str, str]:
 
 
 def down(profile: Profile) -> None:
-    order = [*SERVICES, "s3", "ferretdb", "kafka"]
+    order = [*SERVICES, "s3", "smtp", "ferretdb", "kafka"]
     running = profile.running()
     for name in order + [n for n in running if n not in order]:
         if profile.stop(name):

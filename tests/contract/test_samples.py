@@ -51,10 +51,12 @@ DEFAULT_KEY_FIELD = {
     "reputation": ("user_id",),
     "gatherings": ("gathering_id",),
     "media": ("media_id",),
+    "notifications": ("recipient_id",),
 }
 
 #: who the ``actorid`` is, as a field of data (None: the actor is not part of the data)
 ACTOR_FIELD: dict[str, str | None] = {
+    "community.notifications.NotificationRead.v1": "recipient_id",
     "community.forum.GroupCreated.v1": "owner_id",
     "community.forum.GroupJoined.v1": "user_id",
     "community.forum.GroupLeft.v1": "user_id",
@@ -127,6 +129,9 @@ def _is_system_event(sample: dict[str, Any]) -> bool:
         return True
     if sample["type"] == "community.media.MediaHidden.v1" and sample["data"]["hidden_by"] is None:
         return True  # hidden by the flags' count, not by a moderator
+    if sample["source"] == "/community/notifications":
+        # the service's own decisions and digests; a read is the member's act
+        return sample["type"] != "community.notifications.NotificationRead.v1"
     return bool(
         sample["type"] == "community.forum.QuestionEscalated.v1"
         and sample["data"]["reason"] == "unanswered"

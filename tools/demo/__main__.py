@@ -131,6 +131,17 @@ def report(console: Console, tally: Tally, took: float, extra: dict[str, Any], u
         console.print("analytics overview (today): " + ", ".join(shown))
     if "unavailable" in extra:
         console.print(f"[yellow]summary data unavailable: {extra['unavailable']}[/yellow]")
+    held = Table(title="notifications: what each member's budget held back, and why")
+    for col in ("user", "opened one", "unread", "email cap (effective)", "held back by reason"):
+        held.add_column(col)
+    rows = sorted(extra.get("notifications", []), key=lambda r: -sum(r["held"].values()))
+    for r in rows[:10]:
+        held.add_row(
+            r["user"], "yes" if r["read"] else "ignored", str(r["unread"]),
+            f"{r['caps']['email_per_week']} ({r['effective']['email_per_week']})",
+            ", ".join(f"{k} {v}" for k, v in sorted(r["held"].items())) or "-",
+        )  # fmt: skip
+    console.print(held)
     console.print(f"dashboard: [bold]{urls.analytics}/dashboard[/bold]")
 
 
@@ -160,6 +171,7 @@ async def main(argv: list[str] | None = None) -> int:
             def advance() -> None:
                 bar.update(task, advance=1, errors=sim.tally.total_errors)
 
+            await sim.notification_preferences(users)
             took = await sim.run(plan, args.rate, advance)
         scene: dict[str, Any] | None = None
         if not args.no_gathering:
@@ -173,6 +185,7 @@ async def main(argv: list[str] | None = None) -> int:
                     f"[yellow]gatherings not reachable at {urls.gatherings}: skipped[/yellow]"
                 )
         extra = await summary_data(sim, settle=15)
+        extra["notifications"] = await sim.read_some(users)
     finally:
         await sim.close()
     report(console, sim.tally, took, extra, urls)

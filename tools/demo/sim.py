@@ -35,6 +35,7 @@ class Urls:
     analytics: str = "http://127.0.0.1:8004"
     search: str = "http://127.0.0.1:8005"
     gatherings: str = "http://127.0.0.1:8006"
+    notifications: str = "http://127.0.0.1:8008"
 
 
 @dataclass
@@ -82,6 +83,40 @@ class Simulator:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+    # --- notifications (issue 25) ---------------------------------------------------------
+
+    async def notification_preferences(self, users: list[User]) -> None:
+        """Every member gives an address (mail lands in `make up`'s Maildir); every third
+        one asks for quiet, every fifth for digests only."""
+        for i, u in enumerate(users):
+            preset = "digest_only" if i % 5 == 4 else "quiet" if i % 3 == 2 else "balanced"
+            await self.call(
+                "notifications.preferences", "PUT", f"{self.urls.notifications}/me/preferences",
+                u.name, json={"preset": preset, "email": f"{u.name}@demo.test"},
+            )  # fmt: skip
+
+    async def read_some(self, users: list[User]) -> list[dict[str, Any]]:
+        """Members look at their inbox; every other one opens the newest entry (the budget
+        grows back), the others ignore theirs (it shrinks). What each was held back."""
+        out = []
+        for i, u in enumerate(users):
+            base = self.urls.notifications
+            r = await self.call("notifications.inbox", "GET", f"{base}/me/notifications", u.name)
+            if r is None:
+                continue
+            page = r.json()
+            if i % 2 == 0 and page["items"]:
+                entry = page["items"][0]["id"]
+                await self.call(
+                    "notifications.read", "POST", f"{base}/me/notifications/{entry}/read", u.name
+                )
+            b = await self.call("notifications.budget", "GET", f"{base}/me/notifications/budget",
+                                u.name)  # fmt: skip
+            if b is not None:
+                out.append({"user": u.name, "read": i % 2 == 0, "unread": page["unread"],
+                            **b.json()})  # fmt: skip
+        return out
 
     # --- plumbing -------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from ...servers import ROOT, Servers
 pytestmark = pytest.mark.integration
 live = pytest.mark.asyncio(loop_scope="session")
 
-NAMES = ("forum", "ideas", "reputation", "analytics", "search")
+NAMES = ("forum", "ideas", "reputation", "analytics", "search", "notifications")
 
 
 @pytest.fixture(scope="module")

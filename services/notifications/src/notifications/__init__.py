@@ -1,0 +1,1 @@
+"""Notifications service: follows, an inbox, digests and a per-member budget."""

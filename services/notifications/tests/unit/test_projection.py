@@ -1,0 +1,108 @@
+"""The consumer's projection on the in-memory store: fan-out, collapse, budget, digest items,
+and a redelivery that changes nothing (no budget spent twice, no second email intent)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from communitykit.consumer import Received
+from communitykit.memory import MemoryDatabase
+from notifications.adapters.mongo import NotificationsDb
+from notifications.projections.inbox import InboxProjection
+from schemas import new_event, topics
+from schemas.forum import PostCreated
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def received(events: list[Any], topic: str = topics.FORUM_EVENTS) -> list[Received]:
+    return [Received(e, topic, 0, i) for i, e in enumerate(events)]
+
+
+def thread_with_replies(n: int) -> list[Any]:
+    t = uuid.uuid4().hex
+    out = [
+        new_event(
+            PostCreated(
+                post_id="op",
+                thread_id=t,
+                kind="question",
+                author_id="asker",
+                title="Printer on fire",
+                body_length=5,
+            ),
+            subject=t,
+            actor_id="asker",
+            time=T0,
+        )
+    ]
+    for i in range(n):
+        out.append(
+            new_event(
+                PostCreated(
+                    post_id=f"r{i}",
+                    thread_id=t,
+                    kind="reply",
+                    author_id=f"helper{i % 3}",
+                    body_length=5,
+                ),
+                subject=t,
+                actor_id=f"helper{i % 3}",
+                time=T0 + timedelta(hours=1, seconds=i),
+            )
+        )
+    return out
+
+
+@pytest.mark.asyncio
+async def test_fifty_replies_collapse_spend_the_budget_and_fold_the_rest_into_the_digest() -> None:
+    mem = MemoryDatabase()
+    db = NotificationsDb(mem)  # type: ignore[arg-type]
+    proj = InboxProjection(db, email_domain="example.test", clock=lambda: T0.timestamp())
+    batch = received(thread_with_replies(50))
+    await proj.apply(batch)
+    notes = [n for n in mem["notifications"].docs.values() if n["recipient"] == "asker"]
+    assert len(notes) == 50 and {n["kind"] for n in notes} == {"reply"}
+    emails = sum(n["email"] == "pending" for n in notes)
+    pushes = sum("in_app" in n["channels"] for n in notes)
+    assert 0 < emails <= 7 and 0 < pushes <= 10  # balanced: 7 emails a week, 10 pushes a day
+    held = [n for n in notes if n["in_digest"]]
+    assert len(held) == 50 - sum(bool(n["channels"]) for n in notes)
+    entries = [e for e in mem["inbox"].docs.values() if e["r"] == "asker"]
+    assert len(entries) == 1 and entries[0]["count"] == 50
+    assert entries[0]["text"] == "50 new replies in Printer on fire"
+    digest = next(d for d in mem["digests"].docs.values() if d["r"] == "asker")
+    assert len(digest["items"]) == len(held)
+    # helpers watch what they answered; each is told of the others' replies
+    assert any(
+        n["recipient"] == "helper0" and n["kind"] == "watched_post"
+        for n in mem["notifications"].docs.values()
+    )
+    assert not any(n["recipient"] == n.get("author") for n in notes)
+
+    before = {k: dict(v) for k, v in mem["members"].docs.items()}
+    notes_before = dict(mem["notifications"].docs)
+    digests_before = {k: dict(v) for k, v in mem["digests"].docs.items()}
+    proj.clock = lambda: T0.timestamp() + 3 * 86400  # days later: another digest period
+    await proj.apply(batch)  # redelivered
+    assert mem["notifications"].docs == notes_before
+    assert mem["digests"].docs == digests_before  # nothing joins a later digest again
+    for k, v in mem["members"].docs.items():
+        assert v["budget"] == before[k]["budget"] and v["pos"] == before[k]["pos"]
+
+
+@pytest.mark.asyncio
+async def test_a_lost_notification_write_is_rematerialised_on_redelivery() -> None:
+    mem = MemoryDatabase()
+    db = NotificationsDb(mem)  # type: ignore[arg-type]
+    proj = InboxProjection(db, email_domain="example.test", clock=lambda: T0.timestamp())
+    batch = received(thread_with_replies(3))
+    await proj.apply(batch)
+    kept = dict(mem["notifications"].docs)
+    mem["notifications"].docs.clear()  # as if the process died after the member writes
+    await proj.apply(batch)
+    assert mem["notifications"].docs == kept

@@ -1,0 +1,239 @@
+"""Who is told what (issue 25 item 2), on plain events and an in-memory World."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pytest
+
+from notifications.domain.recipients import World, candidates, mentions, notification_id
+from schemas import EventData, new_event
+from schemas.forum import (
+    AnswerAccepted,
+    EscalationAcknowledged,
+    EscalationResolved,
+    PostCreated,
+    PostHidden,
+    VoteCast,
+)
+from schemas.ideas import IdeaStatusChanged, IdeaSubmitted, IdeaVoteCast
+from schemas.reputation import BadgeAwarded, LevelChanged
+
+
+def question(thread: str, author: str, **kw: Any) -> Any:
+    return new_event(
+        PostCreated(
+            post_id=f"{thread}-op",
+            thread_id=thread,
+            kind="question",
+            author_id=author,
+            title="How?",
+            body_length=3,
+            **kw,
+        ),
+        subject=thread,
+        actor_id=author,
+    )
+
+
+def reply(thread: str, post: str, author: str, body: str = "", parent: str | None = None) -> Any:
+    return new_event(
+        PostCreated(
+            post_id=post,
+            thread_id=thread,
+            kind="reply",
+            author_id=author,
+            parent_post_id=parent,
+            body_length=len(body),
+            body=body,
+        ),
+        subject=thread,
+        actor_id=author,
+    )
+
+
+def told(event: Any, w: World) -> dict[str, str]:
+    return {c.recipient: c.kind for c in candidates(event, w)}
+
+
+def test_a_reply_tells_the_asker_directly_and_the_watchers_as_followed_activity() -> None:
+    w = World()
+    assert told(question("t1", "asker"), w) == {}
+    assert told(reply("t1", "p1", "helper"), w) == {"asker": "reply"}
+    # helper now watches what they answered: the next reply tells both
+    assert told(reply("t1", "p2", "third"), w) == {"asker": "reply", "helper": "watched_post"}
+    # a reply to helper's reply goes to helper directly
+    assert told(reply("t1", "p3", "asker", parent="p1"), w) == {
+        "helper": "reply",
+        "third": "watched_post",
+    }
+
+
+def test_never_notify_members_of_their_own_actions() -> None:
+    w = World()
+    candidates(question("t1", "asker"), w)
+    assert told(reply("t1", "p1", "asker"), w) == {}
+    accepted = new_event(
+        AnswerAccepted(
+            thread_id="t1",
+            answer_post_id="p1",
+            answer_author_id="asker",
+            question_author_id="asker",
+        ),
+        subject="t1",
+        actor_id="asker",
+    )
+    assert told(accepted, w) == {}
+
+
+def test_mentions_reach_only_users_the_community_knows() -> None:
+    w = World()
+    candidates(question("t1", "asker"), w)
+    vote = new_event(
+        VoteCast(
+            target_id="x",
+            thread_id="t9",
+            target_kind="question",
+            target_author_id="bob",
+            voter_id="carol",
+            value=1,
+            previous_value=0,
+        ),
+        subject="t9",
+        actor_id="carol",
+    )
+    candidates(vote, w)  # bob and carol now exist
+    got = told(reply("t1", "p1", "dave", body="thanks @bob and @nobody, cc @carol."), w)
+    assert got == {"asker": "reply", "bob": "mention", "carol": "mention"}
+    assert mentions("mail me at x@bob.com or @bob") == ["bob"]
+
+
+def test_classes_of_direct_and_transactional_events() -> None:
+    w = World()
+    candidates(question("t1", "asker"), w)
+    ev = [
+        (
+            new_event(
+                PostHidden(post_id="p", thread_id="t1", author_id="asker", reason="spam"),
+                subject="t1",
+                actor_id="mod",
+            ),
+            {"asker": "post_hidden"},
+        ),
+        (
+            new_event(
+                EscalationAcknowledged(thread_id="t1", acknowledged_by="sup"),
+                subject="t1",
+                actor_id="sup",
+            ),
+            {"asker": "escalation_acknowledged"},
+        ),
+        (
+            new_event(
+                EscalationResolved(
+                    thread_id="t1", resolved_by="sup", resolution="answered_by_support"
+                ),
+                subject="t1",
+            ),
+            {"asker": "escalation_answered"},
+        ),
+        (
+            new_event(
+                EscalationResolved(thread_id="t1", resolved_by="x", resolution="closed"),
+                subject="t1",
+            ),
+            {},
+        ),
+        (
+            new_event(BadgeAwarded(user_id="u", badge="helper", source_event_id="e"), subject="u"),
+            {"u": "badge"},
+        ),
+        (
+            new_event(LevelChanged(user_id="u", from_level=1, to_level=2), subject="u"),
+            {"u": "level"},
+        ),
+        (new_event(LevelChanged(user_id="u", from_level=2, to_level=1), subject="u"), {}),
+    ]
+    for event, expected in ev:
+        assert told(event, w) == expected, event.type
+
+
+def test_idea_voters_and_author_watch_status_changes() -> None:
+    w = World()
+    candidates(
+        new_event(
+            IdeaSubmitted(
+                idea_id="i1", author_id="a", title="Dark mode", category="ui", product_area="app"
+            ),
+            subject="i1",
+        ),
+        w,
+    )
+    candidates(
+        new_event(
+            IdeaVoteCast(
+                target_id="i1", target_author_id="a", voter_id="v", value=1, previous_value=0
+            ),
+            subject="i1",
+        ),
+        w,
+    )
+    changed = new_event(
+        IdeaStatusChanged(
+            idea_id="i1", author_id="a", from_status="new", to_status="planned", changed_by="staff"
+        ),
+        subject="i1",
+        actor_id="staff",
+    )
+    assert told(changed, w) == {"a": "idea_status", "v": "idea_status"}
+
+
+def test_explicit_levels_beat_defaults_and_muted_is_carried() -> None:
+    w = World(follows={"group|g": {"fan": "watching", "hater": "muted"}})
+    w.follows["thread|t1"] = {"hater": "muted"}
+    got = {c.recipient: (c.kind, c.level) for c in candidates(question("t1", "a", group_id="g"), w)}
+    assert got == {"fan": ("watched_post", "watching")}
+
+
+class _GatheringReminderDue(EventData):
+    producer: ClassVar[str] = "gatherings"
+    event_name: ClassVar[str] = "GatheringReminderDue"
+    gathering_id: str
+    user_id: str
+    title: str
+
+
+class _GiveawayDrawn(EventData):
+    producer: ClassVar[str] = "gatherings"
+    event_name: ClassVar[str] = "GiveawayDrawn"
+    gathering_id: str
+    giveaway_id: str
+    winners: list[str]
+
+
+class _SomethingNew(EventData):
+    producer: ClassVar[str] = "gatherings"
+    event_name: ClassVar[str] = "SomethingNobodyKnows"
+    gathering_id: str
+
+
+def test_gatherings_events_by_type_name_and_unknown_types_ignored() -> None:
+    w = World()
+    rem = new_event(
+        _GatheringReminderDue(gathering_id="g1", user_id="m", title="AMA"), subject="g1"
+    )
+    assert told(rem, w) == {"m": "gathering_reminder"}
+    drawn = new_event(
+        _GiveawayDrawn(gathering_id="g1", giveaway_id="gw", winners=["a", "b"]),
+        subject="g1",
+        actor_id="staff",
+    )
+    assert told(drawn, w) == {"a": "giveaway_won", "b": "giveaway_won"}
+    assert told(new_event(_SomethingNew(gathering_id="g1"), subject="g1"), w) == {}
+
+
+@pytest.mark.parametrize("kind", ["reply", "mention"])
+def test_notification_ids_are_deterministic_per_recipient_event_and_reason(kind: str) -> None:
+    assert notification_id("u", "e", kind) == notification_id("u", "e", kind)
+    assert notification_id("u", "e", kind) != notification_id("v", "e", kind)
+    assert notification_id("u", "e", "reply") != notification_id("u", "e", "badge")
