@@ -4,10 +4,10 @@ For unit tests (no server): the same calls as ``AsyncCollection`` — ``find_one
 ``sort``/``limit``/``to_list``/async iteration), ``insert_one``/``insert_many``, ``update_one``/
 ``update_many`` (``upsert``), ``find_one_and_update``, ``delete_one``/``delete_many``,
 ``count_documents`` and ``bulk_write`` of ``InsertOne``/``UpdateOne``/``UpdateMany``/
-``ReplaceOne``/``DeleteOne`` — with the query operators ``$eq $ne $gt $gte $lt $lte $in $nin
-$exists`` on dotted paths and the update operators ``$set $unset $inc $max $min $setOnInsert
-$push $addToSet``. Unique ``_id`` only. What it does not know raises ``NotImplementedError``
-instead of quietly matching nothing. The integration suites prove the same code on the real
+``ReplaceOne``/``DeleteOne``/``DeleteMany`` — with the query operators ``$eq $ne $gt $gte $lt
+$lte $in $nin $exists`` on dotted paths and the update operators ``$set $unset $inc $max $min
+$setOnInsert $push $addToSet``. Unique ``_id`` only. What it does not know raises
+``NotImplementedError`` instead of quietly matching nothing. The integration suites prove the same code on the real
 server.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
+from pymongo import DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Doc = dict[str, Any]
@@ -348,28 +348,36 @@ class MemoryCollection:
 
     async def bulk_write(self, ops: Iterable[Any], ordered: bool = True) -> Result:
         errors: list[Doc] = []
+        total = Result()
         for i, op in enumerate(ops):
-            doc = op._doc
+            doc: Any = getattr(op, "_doc", None)  # (DeleteMany has none)
             try:
                 if isinstance(op, InsertOne):
                     await self.insert_one(doc)
-                elif isinstance(op, UpdateOne):
-                    await self.update_one(op._filter, doc, upsert=bool(op._upsert))
+                    continue
+                if isinstance(op, UpdateOne):
+                    res = await self.update_one(op._filter, doc, upsert=bool(op._upsert))
                 elif isinstance(op, UpdateMany):
-                    await self.update_many(op._filter, doc, upsert=bool(op._upsert))
+                    res = await self.update_many(op._filter, doc, upsert=bool(op._upsert))
                 elif isinstance(op, ReplaceOne):
-                    await self.replace_one(op._filter, doc, upsert=bool(op._upsert))
+                    res = await self.replace_one(op._filter, doc, upsert=bool(op._upsert))
                 elif isinstance(op, DeleteOne):
-                    await self.delete_one(op._filter)
+                    res = await self.delete_one(op._filter)
+                elif isinstance(op, DeleteMany):
+                    res = await self.delete_many(op._filter)
                 else:
                     raise NotImplementedError(type(op).__name__)
+                # the totals a BulkWriteResult reports (callers check matched_count)
+                total.matched_count += res.matched_count
+                total.modified_count += res.modified_count
+                total.deleted_count += res.deleted_count
             except DuplicateKeyError as e:
                 errors.append({"index": i, "code": 11000, "errmsg": str(e)})
                 if ordered:
                     break
         if errors:
             raise BulkWriteError({"writeErrors": errors})
-        return Result()
+        return total
 
     async def create_index(self, *args: Any, **kwargs: Any) -> str:
         return "memory-index"
