@@ -7,8 +7,8 @@ For unit tests (no server): the same calls as ``AsyncCollection`` — ``find_one
 ``ReplaceOne``/``DeleteOne``/``DeleteMany`` — with the query operators ``$eq $ne $gt $gte $lt
 $lte $in $nin $exists`` on dotted paths and the update operators ``$set $unset $inc $max $min
 $setOnInsert $push $addToSet``. Unique ``_id`` only. What it does not know raises
-``NotImplementedError`` instead of quietly matching nothing. The integration suites prove the same code on the real
-server.
+``NotImplementedError`` instead of quietly matching nothing. The integration suites prove the
+same code on the real server.
 """
 
 from __future__ import annotations
