@@ -1,6 +1,7 @@
 """The baseline of the reply benchmark: a bare FastAPI endpoint that inserts the same post
-document (outbox entry included) that ``POST /threads/{id}/replies`` writes, and nothing else:
-no auth, no thread read, no thread update, no relay.
+document (outbox entry included) that ``POST /threads/{id}/replies`` writes (the forum's own
+document builder), and nothing else: no auth, no thread or parent read, no relay, no
+projection.
 
 ``BARE_MONGODB_URL`` / ``BARE_MONGODB_DATABASE``; run with
 ``python -m uvicorn benchmarks.bare_app:app --port N``.
@@ -20,6 +21,7 @@ from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 
 from communitykit.outbox import outbox_fields
+from forum.adapters.documents import post_doc
 from schemas import new_event, topics
 from schemas.forum import PostCreated
 
@@ -62,22 +64,9 @@ async def reply(thread_id: str, cmd: Reply) -> dict[str, str]:
     )
     await state["posts"].insert_one(
         {
-            "_id": post_id,
-            "thread_id": thread_id,
-            "parent_post_id": thread_id,
-            "kind": "reply",
-            "author_id": user,
-            "body": cmd.body,
-            "score": 0,
-            "score_seq": 0,
-            "hidden": False,
-            "deleted": False,
-            "flaggers": [],
-            "version": 0,
-            "created_at": at,
-            "edited_at": None,
-            "by_support": False,
-            "sync_add_at": at,
+            **post_doc(
+                post_id, thread_id, thread_id, "reply", user, cmd.body, at, by_support=False
+            ),
             **outbox_fields(topics.FORUM_EVENTS, [event]),
         }
     )

@@ -131,6 +131,10 @@ def service_env(servers: Servers, name: str, suffix: str = "", **extra: str) -> 
         "LOG_LEVEL": "INFO",
         f"{prefix}_MONGODB_DATABASE": f"t{RUN_ID}{suffix}_{name}",
         f"{prefix}_CONSUMER_GROUP": f"t{RUN_ID}{suffix}-{name}",
+        **{
+            f"{prefix}_{var}": f"t{RUN_ID}{suffix}-{name}-{short}"
+            for var, short, _ in MORE_GROUPS.get(name, ())
+        },
         f"{prefix}_OUTBOX_POLL_SECONDS": "0.5",
         f"{prefix}_CONSUMER_RETRY_SECONDS": "0.5",
         # a test's few users write far faster than people do: the per-user write limit
@@ -161,6 +165,13 @@ CONSUMES = {
 }
 
 
+#: a service's further consumer groups: (variable, group name suffix, topics)
+MORE_GROUPS: dict[str, list[tuple[str, str, list[str]]]] = {
+    # the forum's own projection of forum.events (services/forum projections/threads.py)
+    "forum": [("THREADS_CONSUMER_GROUP", "threads", [FORUM_EVENTS])],
+}
+
+
 def group_of(svc: ServiceProcess) -> str:
     return svc.env[f"{svc.name.upper()}_CONSUMER_GROUP"]
 
@@ -184,6 +195,10 @@ def from_end(servers: Servers, *procs: ServiceProcess) -> None:
     for p in procs:
         if CONSUMES[p.name]:
             asyncio.run(commit_end_offsets(servers.kafka, group_of(p), CONSUMES[p.name]))
+        for var, _, names in MORE_GROUPS.get(p.name, ()):
+            group = p.env.get(f"{p.name.upper()}_{var}")
+            if group:
+                asyncio.run(commit_end_offsets(servers.kafka, group, names))
 
 
 @contextmanager

@@ -4,6 +4,7 @@ good token is accepted), so the test fails if the service stops checking."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ..conftest import ServiceProcess
+from ..conftest import ServiceProcess, eventually
 from .conftest import auth, bearer, claims, signed, uid
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -91,6 +92,12 @@ async def test_bad_tokens_are_401_and_write_nothing(
     # the control: the same write with a good token is accepted
     r = await http.request(method, f"{svc.url}{path}", json=body(tag), headers=auth(user))
     assert r.status_code == 201, r.text
+
+    async def listed() -> bool:  # the forum's lists are a read model, a batch behind
+        return await _created(http, svc, tag) == 1
+
+    await eventually(listed, timeout=30, interval=0.2)
+    await asyncio.sleep(0.5)  # an earlier (refused) write would be listed by now too
     assert await _created(http, svc, tag) == 1
 
 

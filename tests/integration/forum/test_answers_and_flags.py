@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 
 from ...conftest import ServiceProcess, auth, eventually
 from .conftest import Recorder, uid
-from .test_threads import new_thread, reply
+from .test_threads import new_thread, reply, settled
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -34,7 +34,7 @@ async def test_accept_change_and_unaccept(
     assert (await http.put(url, headers=auth(asker), json={"post_id": pb})).status_code == 200
     assert (await http.delete(url, headers=auth(asker))).status_code == 200
     assert (await http.delete(url, headers=auth(asker))).status_code == 200  # idempotent
-    got = (await http.get(f"{forum.url}/threads/{tid}")).json()
+    got = await settled(http, forum.url, tid, reply_count=2)  # others' replies projected
     assert got["status"] == "answered" and got["accepted_post_id"] is None
 
     await recorder.wait(tid, "AnswerUnaccepted", 2)

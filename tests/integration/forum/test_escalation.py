@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 from ...conftest import RUN_ID, ServiceProcess, auth
 from ...servers import Servers
 from .conftest import Recorder, start_forum, uid
-from .test_threads import new_thread, reply
+from .test_threads import new_thread, reply, settled
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -80,7 +80,7 @@ async def test_unanswered_questions_escalate_exactly_once(
     await reply(http, b, q1, support, "support", body="support here")
     (r1,) = await recorder.wait(q1, "EscalationResolved")
     assert (r1.data.resolution, r1.data.resolved_by) == ("answered_by_support", support)
-    assert (await http.get(f"{a}/threads/{q1}")).json()["status"] == "answered"
+    assert (await settled(http, a, q1, reply_count=1))["status"] == "answered"
     p3 = await reply(http, a, q3, peer)
     assert (await http.get(f"{a}/threads/{q3}")).json()["status"] == "escalated"
     r = await http.put(

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ...conftest import ServiceProcess, auth
+from ...conftest import ServiceProcess, auth, eventually
 from .conftest import Recorder, uid
-from .test_threads import new_thread, reply
+from .test_threads import new_thread, reply, settled
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -66,7 +66,7 @@ async def test_acknowledge_then_resolve_then_reopen_then_confirm(
     await reply(http, url, q, support, "support", body="support answer")
     (res1,) = await recorder.wait(q, "EscalationResolved")
     assert res1.data.resolution == "answered_by_support"
-    got = (await http.get(t)).json()
+    got = await settled(http, url, q, reply_count=1)
     assert got["status"] == "answered" and got["escalation"]["state"] == "resolved"
     assert q in await queue(http, url, "resolved") and q not in await queue(http, url, "open")
 
@@ -174,8 +174,12 @@ async def test_unaccept_puts_the_question_back_in_play(
     assert (await http.delete(acc, headers=auth(asker))).status_code == 200
     got = (await http.get(f"{url}/threads/{q}")).json()
     assert got["status"] == "open" and got["accepted_post_id"] is None
-    r = await http.get(f"{url}/threads", params={"status": "unanswered", "limit": 100})
-    assert q in {x["thread_id"] for x in r.json()["items"]}
+
+    async def unanswered_again() -> bool:  # the list is a read model, a batch behind
+        r = await http.get(f"{url}/threads", params={"status": "unanswered", "limit": 100})
+        return q in {x["thread_id"] for x in r.json()["items"]}
+
+    await eventually(unanswered_again, timeout=15, interval=0.1)
     # escalate again: the same escalation reopens (one ticket per question)
     r = await post(http, f"{url}/threads/{q}/escalate", asker)
     assert r.status_code == 200 and r.json()["status"] == "escalated", r.text
@@ -190,7 +194,7 @@ async def test_unaccept_puts_the_question_back_in_play(
     acc2 = f"{url}/threads/{q2}/accepted-answer"
     assert (await http.put(acc2, headers=auth(asker), json={"post_id": p})).status_code == 200
     assert (await http.delete(acc2, headers=auth(asker))).status_code == 200
-    assert (await http.get(f"{url}/threads/{q2}")).json()["status"] == "answered"
+    assert (await settled(http, url, q2, reply_count=1))["status"] == "answered"
     assert (await post(http, f"{url}/threads/{q2}/escalate", asker)).status_code == 200
     (esc,) = await recorder.wait(q2, "QuestionEscalated")
     assert esc.data.reason == "requested"

@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 from forum.adapters.mongo import ForumDb
 from forum.domain.errors import InvalidCommandError, NotAllowedError
 from forum.domain.group import GroupArchivedError
-from forum.handlers.groups import GroupRepository, require_member
+from forum.handlers.groups import require_member
 
 from ...conftest import ServiceProcess, auth
 from .conftest import Recorder, uid
@@ -183,7 +183,7 @@ async def test_require_member_is_the_posting_rule(
     ).status_code == 200
     db = await forum_db(mongo, forum)
     assert (await require_member(db, gid, owner)).owner_id == owner
-    assert (await GroupRepository(db).require_member(gid, member)).group_id == gid
+    assert (await require_member(db, gid, member)).group_id == gid
     with pytest.raises(NotAllowedError) as e:
         await require_member(db, gid, outsider)
     assert e.value.status == 403 and e.value.field == "group_id"

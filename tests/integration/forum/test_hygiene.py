@@ -14,7 +14,7 @@ import pytest
 
 from ...conftest import ServiceProcess, auth, eventually
 from .conftest import Recorder, uid
-from .test_threads import new_thread, reply
+from .test_threads import new_thread, reply, settled
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -51,8 +51,12 @@ async def test_one_review_per_user_and_product(
     assert r.status_code == 204
     r = await http.post(url, headers=auth(me), json=review(product, 3))
     assert r.status_code == 201, r.text
-    listed = (await http.get(url, params={"product_id": product, "limit": 100})).json()["items"]
-    assert sorted((x["author_id"], x["rating"]) for x in listed) == sorted([(me, 3), (other, 5)])
+
+    async def reviews_listed() -> bool:  # the list is a read model, a batch behind
+        items = (await http.get(url, params={"product_id": product, "limit": 100})).json()["items"]
+        return sorted((x["author_id"], x["rating"]) for x in items) == sorted([(me, 3), (other, 5)])
+
+    await eventually(reviews_listed, timeout=15, interval=0.1)
 
 
 async def test_reviews_stay_unique_under_concurrency(
@@ -71,8 +75,12 @@ async def test_reviews_stay_unique_under_concurrency(
     assert codes == [201] + [409] * 11, [r.text for r in rs]
     (won,) = [r.json()["thread_id"] for r in rs if r.status_code == 201]
     assert {r.json()["review_thread_id"] for r in rs if r.status_code == 409} == {won}
-    listed = await http.get(f"{forum.url}/threads", params={"product_id": product})
-    assert [x["thread_id"] for x in listed.json()["items"]] == [won]
+
+    async def only_the_winner() -> bool:
+        listed = await http.get(f"{forum.url}/threads", params={"product_id": product})
+        return [x["thread_id"] for x in listed.json()["items"]] == [won]
+
+    await eventually(only_the_winner, timeout=15, interval=0.1)
 
 
 async def test_tags_replies_and_parents(
@@ -168,7 +176,7 @@ async def test_idempotency_key_on_thread_and_reply_creates(
         f"{url}/threads/{tid}/replies", headers={**auth(peer), **rkey}, json={"body": "x"}
     )
     assert r.status_code == 422 and r.json()["field"] == "Idempotency-Key"
-    got = (await http.get(f"{url}/threads/{tid}")).json()
+    got = await settled(http, url, tid, reply_count=1)
     assert got["reply_count"] == 1 and len(got["posts"]) == 2
     await recorder.wait(tid, "PostCreated", 2)
     await asyncio.sleep(1)

@@ -1,6 +1,7 @@
-"""A writer that dies between its two documents (the source write with its event, and the
-effect on the thread or post) leaves a pending mark; the sync loop applies it exactly once,
-whether the writer died before or after applying it (handlers/sync.py)."""
+"""Against the real store: a reply is one insert and a vote one upsert, so a writer that dies
+leaves either the whole change (with its event) or nothing; the thread projection, which
+derives everything else, applies a batch exactly once however often it is delivered, and
+a consumer that dies between its commands and its writes re-issues them harmlessly."""
 
 from __future__ import annotations
 
@@ -11,191 +12,124 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from communitykit.auth import Principal
-from forum.adapters.mongo import ForumDb
+from communitykit.consumer import Received
+from forum.adapters.mongo import PROJECTION, ForumDb
 from forum.domain.commands import CastVote, CreateReply, CreateThread
-from forum.handlers import posts, replies, sync, threads, votes
+from forum.handlers import escalation, posts, replies, threads, votes
+from forum.projections import threads as projection
+from schemas import parse, topics
 
 from ...conftest import RUN_ID
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
+SUPPORT = Principal("sup", roles=frozenset({"member", "support"}))
+
 
 class Died(Exception):
-    """The process stops here (nothing after this line of the handler runs)."""
+    """The process stops here (nothing after this line runs)."""
 
 
-def dies_after(calls: int, real: Any) -> Any:
-    """``real``, except that the process dies after its first ``calls`` calls."""
-    n = 0
-
-    async def wrapper(*args: Any, **kw: Any) -> Any:
-        nonlocal n
-        n += 1
-        if n > calls:
-            raise Died
-        return await real(*args, **kw)
-
-    return wrapper
+async def outbox_records(db: ForumDb) -> list[Received]:
+    """Every event the write side recorded, as the relay would publish them (one partition,
+    each document's entries in order)."""
+    out: list[Received] = []
+    for name in ("threads", "posts", "votes"):
+        async for doc in db.db[name].find({"outbox_len": {"$gt": 0}}, {"outbox": 1}):
+            for e in sorted(doc["outbox"].values(), key=lambda e: e["seq"]):
+                out.append(Received(parse(e["value"].encode()), topics.FORUM_EVENTS, 0, len(out)))
+    return out
 
 
-async def test_interrupted_replies_and_votes_are_applied_once(
-    mongo: AsyncMongoClient[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = ForumDb(mongo[f"t{RUN_ID}_crash_{uuid.uuid4().hex[:4]}_forum"])
+async def fresh_db(mongo: AsyncMongoClient[dict[str, Any]], name: str) -> ForumDb:
+    db = ForumDb(mongo[f"t{RUN_ID}_{name}_{uuid.uuid4().hex[:4]}_forum"])
     await db.ensure_indexes()
+    return db
+
+
+async def state(db: ForumDb) -> dict[str, list[dict[str, Any]]]:
+    return {n: await db.db[n].find({}).sort("_id", 1).to_list(None) for n in PROJECTION}
+
+
+async def test_a_batch_is_applied_once_however_often_delivered(
+    mongo: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    db = await fresh_db(mongo, "once")
     asker, peer = Principal("asker"), Principal("peer")
-    mod = Principal("mod", roles=frozenset({"member", "moderator"}))
     t = (
         await threads.create_thread(
-            db, asker, CreateThread(kind="question", title="Crash", body="b")
+            db, asker, CreateThread(kind="question", title="Q", body="b", tags=["x"])
         )
     ).body
     tid, opening = t["thread_id"], t["post_id"]
-
-    # a reply whose writer died right after inserting the post (before the thread update)
-    with monkeypatch.context() as m:
-        m.setattr(replies, "apply_reply_change", dies_after(0, sync.apply_reply_change))
-        with pytest.raises(Died):
-            await replies.create_reply(db, peer, tid, CreateReply(body="lost?"))
-    # a reply applied normally, then deleted by a writer that died after the post update
-    kept = (await replies.create_reply(db, peer, tid, CreateReply(body="kept"))).body["post_id"]
-    gone = (await replies.create_reply(db, peer, tid, CreateReply(body="gone"))).body["post_id"]
-    with monkeypatch.context() as m:
-        m.setattr(posts, "apply_reply_change", dies_after(0, sync.apply_reply_change))
-        with pytest.raises(Died):
-            await posts.delete_post(db, peer, gone)
-
-    # a vote whose writer died before touching the post ...
-    with monkeypatch.context() as m:
-        m.setattr(votes, "apply_vote_change", dies_after(0, sync.apply_vote_change))
-        with pytest.raises(Died):
-            await votes.cast_vote(db, peer, opening, CastVote(value=1))
-    # ... and one whose writer died after the post's $inc, before clearing its mark
-    with monkeypatch.context() as m:
-        m.setattr(db.votes, "update_one", dies_after(0, db.votes.update_one))
-        with pytest.raises(Died):
-            await votes.cast_vote(db, mod, opening, CastVote(value=-1))
-
-    before = await db.threads.find_one({"_id": tid})
-    assert before is not None and before["reply_count"] == 2  # kept, gone; not yet "lost?"
-
-    for _ in range(2):  # the sync loop of any replica; a second pass changes nothing
-        await sync.sync_due(db, grace_seconds=0)
-        thread = await db.threads.find_one({"_id": tid})
-        post = await db.posts.find_one({"_id": opening})
-        assert thread is not None and post is not None
-        assert (thread["reply_count"], thread["other_reply_count"]) == (2, 2)  # lost?, kept
-        assert thread["status"] == "answered"
-        assert post["score"] == 0 == thread["score"]  # +1 (peer) and -1 (mod), each once
-        for coll, field in (("posts", "sync_add_at"), ("posts", "sync_del_at")):
-            assert await db.db[coll].count_documents({field: {"$ne": None}}) == 0
-        assert await db.votes.count_documents({"sync_at": {"$ne": None}}) == 0
-
-    # the voter whose change was pending votes again: the delta is taken from the applied one
-    assert (await votes.cast_vote(db, peer, opening, CastVote(value=0))) == {"score": -1}
-    assert (await db.posts.find_one({"_id": kept})) is not None
+    for i in range(5):
+        await replies.create_reply(db, peer, tid, CreateReply(body=f"r{i}"))
+        await votes.cast_vote(db, Principal(f"v{i}"), opening, CastVote(value=1))
+    thread_doc = await db.threads.find_one({"_id": tid})
+    assert thread_doc is not None and "reply_count" not in thread_doc  # no counter written
+    batch = await outbox_records(db)
+    p = projection.ThreadsProjection(db)
+    await p.apply(batch)
+    once = await state(db)
+    (item,) = once["thread_list"]
+    assert (item["reply_count"], item["other_reply_count"], item["score"]) == (5, 5, 5)
+    assert item["status"] == "answered"
+    for part in (batch, batch[3:], batch[:4]):  # redelivered whole or in part
+        await p.apply(part)
+    assert await state(db) == once
+    agg = await db.threads.find_one({"_id": tid})
+    assert agg is not None and agg["has_other_reply"] and agg["version"] == 2
     await mongo.drop_database(db.db.name)
 
 
-async def test_a_stale_pending_read_never_applies_twice(
+async def test_a_consumer_dying_after_its_commands_redoes_them_once(
     mongo: AsyncMongoClient[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The sync loop (or the voter's next request) read a change as pending; its own writer
-    then finished and removed its token; the late applier must not apply it again."""
-    db = ForumDb(mongo[f"t{RUN_ID}_stale_{uuid.uuid4().hex[:4]}_forum"])
-    await db.ensure_indexes()
-    asker, peer = Principal("asker"), Principal("peer")
+    """The support reply's command resolved the escalation, then the consumer died before
+    its writes; the redelivered batch issues the command again (a no-op: the escalation is
+    resolved) and writes: one EscalationResolved, counters once."""
+    db = await fresh_db(mongo, "died")
+    asker = Principal("asker")
     t = (
-        await threads.create_thread(db, asker, CreateThread(kind="question", title="S", body="b"))
+        await threads.create_thread(db, asker, CreateThread(kind="question", title="Q", body="b"))
     ).body
-    with monkeypatch.context() as m:  # the vote is recorded, its effect not yet applied
-        m.setattr(votes, "apply_vote_change", dies_after(0, sync.apply_vote_change))
-        with pytest.raises(Died):
-            await votes.cast_vote(db, peer, t["post_id"], CastVote(value=1))
-    stale = await db.votes.find_one({"_id": f"{t['post_id']}:peer"})
-    assert stale is not None and stale["sync_event"]
-    assert await sync.apply_vote_change(db, stale, owner=True) == 1  # its writer finishes
-    assert await sync.apply_vote_change(db, stale, owner=False) == 1  # the late one: no-op
-    await sync.TOKENS.drain()
-    post = await db.posts.find_one({"_id": t["post_id"]})
-    assert post is not None and post["score"] == 1 and not post.get("applied_votes")
+    tid = t["thread_id"]
+    await escalation.request_escalation(db, asker, tid)
+    await replies.create_reply(db, SUPPORT, tid, CreateReply(body="fixed"))
+    batch = await outbox_records(db)
 
-    # the same for a reply: the sync loop's stale read of a pending post
+    async def dies(*_: Any, **__: Any) -> None:
+        raise Died
+
     with monkeypatch.context() as m:
-        m.setattr(replies, "apply_reply_change", dies_after(0, sync.apply_reply_change))
+        m.setattr(projection, "_write", dies)
         with pytest.raises(Died):
-            await replies.create_reply(db, peer, t["thread_id"], CreateReply(body="r"))
-    (p,) = await db.posts.find({"sync_add_at": {"$ne": None}}).to_list(None)
-    assert await sync.apply_reply_change(db, p, +1, owner=True)
-    assert await sync.apply_reply_change(db, p, +1, owner=False)
-    await sync.TOKENS.drain()
-    thread = await db.threads.find_one({"_id": t["thread_id"]})
-    assert thread is not None and thread["reply_count"] == 1 and not thread.get("applied")
+            await projection.ThreadsProjection(db).apply(batch)
+    assert await db.thread_list.count_documents({}) == 0  # nothing projected yet
+    await projection.ThreadsProjection(db).apply(batch)  # the redelivery
+    agg = await db.threads.find_one({"_id": tid})
+    assert agg is not None and agg["resolution"] == "answered_by_support"
+    resolved = [e for e in agg["outbox"].values() if "EscalationResolved" in e["type"]]
+    assert len(resolved) == 1
+    (item,) = await db.thread_list.find({}).to_list(None)
+    assert (item["reply_count"], item["other_reply_count"]) == (1, 1)
     await mongo.drop_database(db.db.name)
 
 
-async def test_interrupted_removal_of_a_thread_flags_its_opening_post(
-    mongo: AsyncMongoClient[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+async def test_deleting_opening_post_is_one_write_then_the_projection_flags_it(
+    mongo: AsyncMongoClient[dict[str, Any]],
 ) -> None:
-    """DELETE of an opening post removes the thread (with a pending mark) and then flags the
-    post; a writer that dies in between leaves the mark, and the sync loop finishes it
-    without a retried DELETE."""
-    db = ForumDb(mongo[f"t{RUN_ID}_rm_{uuid.uuid4().hex[:4]}_forum"])
-    await db.ensure_indexes()
+    db = await fresh_db(mongo, "rm")
     asker = Principal("asker")
     t = (
         await threads.create_thread(db, asker, CreateThread(kind="discussion", title="R", body="b"))
     ).body
-    tid, opening = t["thread_id"], t["post_id"]
-    with monkeypatch.context() as m:
-        m.setattr(posts, "finish_opening_removal", dies_after(0, sync.finish_opening_removal))
-        with pytest.raises(Died):
-            await posts.delete_post(db, asker, opening)
-    thread = await db.threads.find_one({"_id": tid})
-    post = await db.posts.find_one({"_id": opening})
-    assert thread is not None and thread["deleted"] and thread["opening_del_at"] is not None
-    assert post is not None and post["deleted"] is False  # the crash's leftover
-    assert len(thread["outbox"]) == 2  # PostCreated, PostDeleted: once
-
-    for _ in range(2):  # any replica's sync loop; a second pass changes nothing
-        await sync.sync_due(db, grace_seconds=0)
-        post = await db.posts.find_one({"_id": opening})
-        thread = await db.threads.find_one({"_id": tid})
-        assert post is not None and post["deleted"] is True and post["deleted_at"] is not None
-        assert thread is not None and "opening_del_at" not in thread
-    # a normal removal leaves no mark behind
-    t2 = (
-        await threads.create_thread(db, asker, CreateThread(kind="discussion", title="N", body="b"))
-    ).body
-    await posts.delete_post(db, asker, t2["post_id"])
-    thread = await db.threads.find_one({"_id": t2["thread_id"]})
-    assert thread is not None and thread["deleted"] and "opening_del_at" not in thread
-    assert (await db.posts.find_one({"_id": t2["post_id"]}) or {}).get("deleted") is True
-    await mongo.drop_database(db.db.name)
-
-
-async def test_reply_tokens_go_with_the_next_reply(
-    mongo: AsyncMongoClient[dict[str, Any]],
-) -> None:
-    """A reply's token on its thread is removed by the thread's next reply update (no write
-    of its own), and by the sync loop's flush (or drain) when no reply follows."""
-    db = ForumDb(mongo[f"t{RUN_ID}_tok_{uuid.uuid4().hex[:4]}_forum"])
-    await db.ensure_indexes()
-    asker, peer = Principal("asker"), Principal("peer")
-    t = (
-        await threads.create_thread(db, asker, CreateThread(kind="question", title="T", body="b"))
-    ).body
-    tid = t["thread_id"]
-    ids = [
-        (await replies.create_reply(db, peer, tid, CreateReply(body=f"r{i}"))).body["post_id"]
-        for i in range(4)
-    ]
-    await posts.delete_post(db, peer, ids[0])
-    thread = await db.threads.find_one({"_id": tid})
-    assert thread is not None and (thread["reply_count"], thread["status"]) == (3, "answered")
-    assert list(thread["applied"]) == [f"{ids[0]}_del"]  # only the last change's token
-    assert await db.posts.count_documents({"sync_add_at": {"$ne": None}}) == 0
-    await sync.TOKENS.drain()
-    thread = await db.threads.find_one({"_id": tid})
-    assert thread is not None and not thread.get("applied") and thread["reply_count"] == 3
+    await posts.delete_post(db, asker, t["post_id"])
+    post = await db.posts.find_one({"_id": t["post_id"]})
+    assert post is not None and post["deleted"] is False  # the thread's update only
+    await projection.ThreadsProjection(db).apply(await outbox_records(db))
+    post = await db.posts.find_one({"_id": t["post_id"]})
+    assert post is not None and post["deleted"] is True
+    (item,) = await db.thread_list.find({}).to_list(None)
+    assert item["status"] == "deleted" and item["deleted"]
     await mongo.drop_database(db.db.name)

@@ -173,8 +173,12 @@ async def test_auto_hide_restore_and_hide_again(
     )
     assert r.status_code == 200 and r.json()["hidden"] is False
     assert (await http.get(f"{forum.url}/threads/{tid}")).status_code == 200
-    listed = (await http.get(f"{forum.url}/threads", params={"limit": 100})).json()["items"]
-    assert tid in [x["thread_id"] for x in listed]
+
+    async def listed_again() -> bool:  # the list is a read model, a batch behind
+        items = (await http.get(f"{forum.url}/threads", params={"limit": 100})).json()["items"]
+        return tid in [x["thread_id"] for x in items]
+
+    await eventually(listed_again, timeout=15, interval=0.1)
     notices = (await http.get(f"{forum.url}/me/notices", headers=auth(author))).json()["items"]
     assert [(n["post_id"], n["kind"], n["hidden"]) for n in notices] == [
         (opener, "post_restored", False)

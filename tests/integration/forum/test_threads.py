@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ...conftest import ServiceProcess, auth
+from ...conftest import ServiceProcess, auth, eventually
 from .conftest import Recorder, uid
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -18,6 +18,20 @@ async def new_thread(
     r = await http.post(f"{url}/threads", headers=auth(user), json=payload)
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
+
+
+async def settled(
+    http: httpx.AsyncClient, url: str, thread: str, **expected: object
+) -> dict[str, object]:
+    """GET /threads/{id} once the thread projection shows ``expected`` (reply counts, last
+    activity and scores follow a batch behind the write: forum README)."""
+
+    async def check() -> dict[str, object] | None:
+        got: dict[str, object] = (await http.get(f"{url}/threads/{thread}")).json()
+        return got if all(got.get(k) == v for k, v in expected.items()) else None
+
+    result: dict[str, object] = await eventually(check, timeout=15, interval=0.1)
+    return result
 
 
 async def reply(
@@ -42,10 +56,10 @@ async def test_reply_updates_status_and_publishes_post_created(
     t = await new_thread(http, forum.url, asker, tags=["Router", "wifi"])
     tid = t["thread_id"]
     own = await reply(http, forum.url, tid, asker, body="more details")
-    got = (await http.get(f"{forum.url}/threads/{tid}")).json()
+    got = await settled(http, forum.url, tid, reply_count=1)
     assert got["status"] == "open" and got["reply_count"] == 1
     peer_post = await reply(http, forum.url, tid, peer)
-    got = (await http.get(f"{forum.url}/threads/{tid}")).json()
+    got = await settled(http, forum.url, tid, reply_count=2)
     assert got["status"] == "answered" and got["reply_count"] == 2
     assert [p["post_id"] for p in got["posts"]] == [t["post_id"], own, peer_post]
     assert got["last_activity_at"] >= got["created_at"]
@@ -104,6 +118,7 @@ async def test_edit_and_delete(
     assert (await http.delete(f"{forum.url}/posts/{p1}", headers=auth(peer))).status_code == 404
     got = (await http.get(f"{forum.url}/threads/{tid}")).json()
     assert [p["post_id"] for p in got["posts"]] == [opening]  # deleted posts are absent
+    got = await settled(http, forum.url, tid, reply_count=0)
     assert got["reply_count"] == 0 and got["status"] == "open"
     # voting on a deleted post is a 404
     r = await http.put(f"{forum.url}/posts/{p1}/vote", headers=auth(asker), json={"value": 1})
@@ -147,4 +162,9 @@ async def test_votes(forum: ServiceProcess, http: httpx.AsyncClient, recorder: R
         author,
         voter,
     )
-    assert (await http.get(f"{forum.url}/threads/{tid}")).json()["score"] == 1
+    assert (await settled(http, forum.url, tid, score=1))["score"] == 1
+    # a second voter sees both votes in the answer even before the projection ran
+    other = uid("voter2")
+    r = await http.put(url, headers=auth(other), json={"value": 1})
+    assert r.json() == {"score": 2}
+    await settled(http, forum.url, tid, score=2)

@@ -112,7 +112,18 @@ async def test_two_replicas_concurrent_writes_are_exact(
     # the state: counters equal to what the source documents say, on both replicas
     live_replies = 1 + REPLIERS * REPLIES_EACH - DELETES
     for url in (a, b):
-        got = (await http.get(f"{url}/threads/{tid}")).json()
+        # once the thread projection caught up (a bounded wait); then it is exact
+        async def exact(url: str = url) -> dict[str, Any] | None:
+            got: dict[str, Any] = (await http.get(f"{url}/threads/{tid}")).json()
+            scores = {p["post_id"]: p["score"] for p in got["posts"]}
+            done = (
+                got["reply_count"] == live_replies
+                and got["status"] == "solved"
+                and {k: scores.get(k) for k in expected_scores} == expected_scores
+            )
+            return got if done else None
+
+        got = await eventually(exact, timeout=30, interval=0.2)
         assert got["reply_count"] == live_replies
         assert len(got["posts"]) == 1 + live_replies
         assert got["status"] == "solved" and got["accepted_post_id"] == first_reply
@@ -120,7 +131,7 @@ async def test_two_replicas_concurrent_writes_are_exact(
         assert {k: scores[k] for k in expected_scores} == expected_scores
         assert got["score"] == expected_scores[opening]
 
-    # the thread's copy in the lists, too
+    # the thread's item in the lists, too
     listed = (await http.get(f"{a}/threads", params={"sort": "top", "limit": 100})).json()
     assert [x["score"] for x in listed["items"] if x["thread_id"] == tid] == [
         expected_scores[opening]
@@ -130,15 +141,14 @@ async def test_two_replicas_concurrent_writes_are_exact(
     for post, score in expected_scores.items():
         votes = await db.votes.find({"post_id": post}).to_list(None)
         assert sum(v["value"] for v in votes) == score  # the standing votes are the truth
+    item = await db.thread_list.find_one({"_id": tid})
+    assert item is not None
+    assert item["other_reply_count"] == live_replies  # the asker never replied
+    # the thread aggregate: no counter, no token, no pending mark; told once that others
+    # replied (the projection's command), and accepted once
     thread = await db.threads.find_one({"_id": tid})
-    assert thread is not None
-    assert thread["other_reply_count"] == live_replies  # the asker never replied
-
-    async def tokens_removed() -> bool:  # every writer removes its own (in the background)
-        t = await db.threads.find_one({"_id": tid})
-        return t is not None and not t.get("applied")
-
-    await eventually(tokens_removed, timeout=10)
+    assert thread is not None and thread["has_other_reply"] is True
+    assert not {"reply_count", "other_reply_count", "applied", "score"} & set(thread)
 
     # events: exactly one per 2xx write (distinct ids; the relays are at-least-once)
     async def all_published() -> bool:
@@ -165,9 +175,6 @@ async def test_two_replicas_concurrent_writes_are_exact(
         return True
 
     await eventually(drained, timeout=30)
-    assert await db.posts.count_documents({"sync_add_at": {"$ne": None}}) == 0
-    assert await db.posts.count_documents({"sync_del_at": {"$ne": None}}) == 0
-    assert await db.votes.count_documents({"sync_at": {"$ne": None}}) == 0
 
 
 async def test_one_review_per_user_and_product_across_replicas(
@@ -189,5 +196,9 @@ async def test_one_review_per_user_and_product_across_replicas(
     assert all(r.status_code == 409 for r in rs if r.status_code != 201)
     assert {r.json()["review_thread_id"] for r in rs if r.status_code == 409} == set(created)
     for url in (replicas[0].url, replicas[1].url):
-        listed = (await http.get(f"{url}/threads", params={"product_id": product})).json()
-        assert [x["thread_id"] for x in listed["items"]] == created
+
+        async def only_created(url: str = url) -> bool:  # the list: a batch behind
+            listed = (await http.get(f"{url}/threads", params={"product_id": product})).json()
+            return [x["thread_id"] for x in listed["items"]] == created
+
+        await eventually(only_created, timeout=15, interval=0.1)

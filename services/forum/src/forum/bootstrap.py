@@ -13,8 +13,7 @@ from .adapters.mongo import OUTBOX_COLLECTIONS, ForumDb
 from .config import Settings
 from .entrypoints import consumers
 from .entrypoints.http import routers
-from .handlers.escalation import escalation_loop
-from .handlers.sync import TOKENS, sync_loop
+from .jobs.escalation import escalation_loop
 
 
 def make_runtime(settings: ServiceSettings) -> Runtime:
@@ -28,6 +27,7 @@ async def _on_start(runtime: Runtime) -> None:
     settings = runtime.settings
     assert isinstance(settings, Settings)
     consumers.register(runtime, settings.consumer_group)
+    consumers.register_threads(runtime, settings.threads_consumer_group)
     # every replica runs the check; the conditional update makes it escalate once
     runtime.tasks.append(
         asyncio.create_task(
@@ -40,21 +40,6 @@ async def _on_start(runtime: Runtime) -> None:
             name="escalation-check",
         )
     )
-    # changes left pending by a writer that died are applied by whichever replica looks first
-    runtime.tasks.append(
-        asyncio.create_task(
-            sync_loop(db, settings.sync_grace_seconds, settings.sync_check_seconds),
-            name="sync-check",
-        )
-    )
-
-
-async def _on_stop(runtime: Runtime) -> None:
-    # the tokens whose removal is in flight (handlers/sync.py); any left would be harmless
-    try:
-        await asyncio.wait_for(TOKENS.drain(), timeout=5)
-    except TimeoutError:
-        pass
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -64,5 +49,4 @@ def build_app(settings: Settings) -> FastAPI:
         routers=routers,
         runtime_factory=make_runtime,
         on_start=[_on_start],
-        on_stop=[_on_stop],
     )

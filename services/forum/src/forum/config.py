@@ -15,11 +15,8 @@ class Settings(ServiceSettings):
     escalation_after_seconds: float = 86400
     #: how often each replica looks for questions to escalate
     escalation_check_seconds: float = 30
-    #: a change whose effect on another document (a reply on its thread's counters, a vote
-    #: on its post's score) is still pending after this long was left by a writer that died;
-    #: every replica's sync loop applies it (exactly once: handlers/sync.py)
-    sync_grace_seconds: float = 30
-    #: how often each replica looks for such changes
-    sync_check_seconds: float = 10
     #: consumer group on reputation.events (trust levels)
     consumer_group: str = "forum"
+    #: consumer group of the forum's own forum.events → the thread read models
+    #: (projections/threads.py; rebuilt with ``make rebuild SERVICE=forum``)
+    threads_consumer_group: str = "forum-threads"

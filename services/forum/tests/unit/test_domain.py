@@ -28,8 +28,24 @@ def question(**kw: object) -> Thread:
     t = Thread(id="t1", kind="question", author_id="asker", created_at=T0, opening_post_id="p0")
     for k, v in kw.items():
         setattr(t, k, v)
-    t.snapshot = t.fields()
     return t
+
+
+def replies_seen(
+    t: Thread,
+    *,
+    support: str | None = None,
+    at: datetime = T0,
+    deleted: frozenset[str] = frozenset(),
+) -> list[object]:
+    """What the thread projection tells the thread (projections/threads.py)."""
+    return t.observe_replies(  # type: ignore[return-value]
+        others_live=True,
+        support_reply_at=at if support else None,
+        support_author_id=support,
+        deleted_post_ids=deleted,
+        at=at,
+    )
 
 
 def a_reply(author: str = "peer", pid: str = "p1", **kw: object) -> Post:
@@ -135,7 +151,7 @@ def test_accepting_own_reply_closes_and_changing_the_answer_unaccepts_first() ->
 def test_support_reply_resolves_and_protects_the_question() -> None:
     t = question()
     t.escalate_unanswered(T0)
-    events = t.apply_reply(a_reply("sup", by_support=True), +1, 1, T0)
+    events = replies_seen(t, support="sup")
     assert names(events) == ["EscalationResolved"]
     assert events[0].data.resolution == "answered_by_support"
     assert t.status == "answered" and t.support_replied
@@ -148,9 +164,41 @@ def test_support_reply_resolves_and_protects_the_question() -> None:
 def test_a_peer_or_own_reply_does_not_resolve() -> None:
     t = question()
     t.request_escalation(ASKER, T0)
-    assert t.apply_reply(a_reply(), +1, 1, T0) == []
-    assert t.apply_reply(a_reply("asker", by_support=True), +1, 1, T0) == []
+    assert replies_seen(t) == []
+    assert replies_seen(t, support="asker") == []
     assert t.status == "escalated"
+
+
+def test_a_support_reply_resolves_only_the_round_it_was_written_in() -> None:
+    """Redelivered to the projection after the asker reopened, an old support reply must
+    not resolve the new round (the command is idempotent by the reply's time)."""
+    t = question()
+    t.request_escalation(ASKER, T0)
+    assert names(replies_seen(t, support="sup", at=T0 + timedelta(seconds=1))) == [
+        "EscalationResolved"
+    ]
+    t.reopen(ASKER, "did not help", T0 + timedelta(seconds=5))
+    assert replies_seen(t, support="sup", at=T0 + timedelta(seconds=1)) == []  # redelivered
+    assert t.status == "escalated"
+    assert names(replies_seen(t, support="sup", at=T0 + timedelta(seconds=9))) == [
+        "EscalationResolved"
+    ]
+
+
+def test_observing_replies_sets_the_flags_it_saw() -> None:
+    t = question()
+    t.accept(ASKER, a_reply(), T0)
+    assert t.unanswered_since is None and t.status == "solved"
+    assert replies_seen(t, deleted=frozenset({"p1"})) == []  # the accepted answer deleted
+    assert t.accepted_post_id is None and t.status == "answered"
+    t.observe_replies(
+        others_live=False,
+        support_reply_at=None,
+        support_author_id=None,
+        deleted_post_ids=frozenset(),
+        at=T0,
+    )
+    assert t.status == "open" and t.unanswered_since == T0  # the sweep's clock again
 
 
 def test_removal_rules_and_every_end_publishes_resolved() -> None:
@@ -202,9 +250,9 @@ def test_once_per_round_event_ids() -> None:
     t = question()
     (esc,) = t.request_escalation(ASKER, T0)
     assert esc.id == question().request_escalation(ASKER, T0)[0].id  # deterministic
-    (r1,) = t.apply_reply(a_reply("sup", by_support=True), +1, 1, T0)
+    (r1,) = replies_seen(t, support="sup")
     t.reopen(ASKER, "again", T0)
-    (r2,) = t.apply_reply(a_reply("sup", "p2", by_support=True), +1, 1, T0)
+    (r2,) = replies_seen(t, support="sup")
     assert r1.id != r2.id
 
 
@@ -220,8 +268,9 @@ def test_auto_escalation_once_and_only_when_unanswered() -> None:
 
 def test_repository_shape_only_changed_fields() -> None:
     t = question()
+    before = t.to_doc()
     t.request_escalation(ASKER, T0)
-    changed = {k for k, v in t.fields().items() if t.snapshot.get(k) != v}
+    changed = {k for k, v in t.to_doc().items() if before.get(k) != v}
     assert "status" in changed and "escalation_state" in changed
     assert "accepted_post_id" not in changed
     assert (
@@ -287,4 +336,5 @@ def test_open_starts_unanswered_and_never_escalated() -> None:
     (created,) = events
     assert created.subject == "t9" and created.actorid == "asker"
     assert (created.data.post_id, created.data.tags, created.data.body_length) == ("p9", ["a"], 4)
-    assert t.fields()["escalation_queue"] is None
+    assert t.to_doc()["escalation_queue"] is None
+    assert t.to_doc()["unanswered_since"] == T0

@@ -74,7 +74,7 @@ def test_author_or_moderator() -> None:
 
 
 def test_once_ids_are_deterministic_per_fact() -> None:
-    from forum.handlers._common import once_id
+    from forum.domain.thread import once_id
 
     assert once_id("t1", "escalated") == once_id("t1", "escalated")
     assert once_id("t1", "escalated") != once_id("t2", "escalated")

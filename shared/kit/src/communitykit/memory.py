@@ -4,11 +4,11 @@ For unit tests (no server): the same calls as ``AsyncCollection`` — ``find_one
 ``sort``/``limit``/``to_list``/async iteration), ``insert_one``/``insert_many``, ``update_one``/
 ``update_many`` (``upsert``), ``find_one_and_update``, ``delete_one``/``delete_many``,
 ``count_documents`` and ``bulk_write`` of ``InsertOne``/``UpdateOne``/``UpdateMany``/
-``ReplaceOne``/``DeleteOne`` — with the query operators ``$eq $ne $gt $gte $lt $lte $in $nin
-$exists $not`` on dotted paths and the update operators ``$set $unset $inc $max $min $setOnInsert
-$push $addToSet``. Unique ``_id`` only. What it does not know raises ``NotImplementedError``
-instead of quietly matching nothing. The integration suites prove the same code on the real
-server.
+``ReplaceOne``/``DeleteOne``/``DeleteMany`` — with the query operators ``$eq $ne $gt $gte $lt
+$lte $in $nin $exists $not`` on dotted paths and the update operators ``$set $unset $inc $max $min
+$setOnInsert $push $addToSet``. Unique ``_id`` only. What it does not know raises
+``NotImplementedError`` instead of quietly matching nothing. The integration suites prove the
+same code on the real server.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
+from pymongo import DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Doc = dict[str, Any]
@@ -365,7 +365,7 @@ class MemoryCollection:
         errors: list[Doc] = []
         total = Result()
         for i, op in enumerate(ops):
-            doc = op._doc
+            doc: Any = getattr(op, "_doc", None)  # (DeleteMany has none)
             try:
                 if isinstance(op, InsertOne):
                     await self.insert_one(doc)
@@ -379,6 +379,8 @@ class MemoryCollection:
                     r = await self.replace_one(op._filter, doc, upsert=bool(op._upsert))
                 elif isinstance(op, DeleteOne):
                     r = await self.delete_one(op._filter)
+                elif isinstance(op, DeleteMany):
+                    r = await self.delete_many(op._filter)
                 else:
                     raise NotImplementedError(type(op).__name__)
                 total.matched_count += r.matched_count

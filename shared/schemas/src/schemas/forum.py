@@ -82,6 +82,12 @@ class PostCreated(ForumEvent):
     body_length: int = Field(ge=0)
     #: the post's text, for the search index (optional v1 field, an additive change)
     body: str | None = None
+    #: replies: the thread's author (the asker), so that a projection counts replies "by
+    #: someone other than the asker" without the opening post (optional, additive)
+    thread_author_id: str | None = None
+    #: replies: written by a ``support`` user (a support reply resolves an escalation;
+    #: optional, additive)
+    by_support: bool | None = None
 
 
 @register
@@ -106,6 +112,8 @@ class PostDeleted(ForumEvent):
     author_id: str
     deleted_by: str
     kind: PostKind
+    #: the thread's author (the asker), for reply counters (optional, additive)
+    thread_author_id: str | None = None
 
 
 @register

@@ -1,22 +1,28 @@
 """The forum's MongoDB collections and their indexes (database ``forum``).
 
-* ``threads``      one document per thread (denormalised opening-post metadata, status,
-                   counters, accepted answer, escalation state, ``version``, outbox)
-* ``posts``        one document per post, opening post included (body, score, flaggers,
-                   hidden/deleted, ``version``, outbox)
-* ``votes``        one document per (post, voter): the standing vote and its outbox
-* ``groups``       one document per group and its outbox
-* ``memberships``  one document per (group, user): member or not, ``version``, outbox
-* ``levels``       trust level per user, projected from ``reputation.events``
-* ``reviews``      one document per (product, user): which thread is that user's review of
-                   that product (its unique ``_id`` makes "one review per user and product")
-* ``thread_tags``  one row per (thread, tag) with the thread's sort keys: GET /threads?tag=
-                   reads it by index (a ``tags`` array is multikey, which MongoDB indexes but
-                   the embedded store's index pushdown does not; these rows are plain fields)
+Write side: one document per aggregate, each with its own outbox (communitykit.outbox),
+changed by ONE guarded single-document update (communitykit.repository). Each carries only
+the indexes of its own lookups: index maintenance is most of a write's cost on our store.
 
-Every document that produces events carries its own outbox (communitykit.outbox). Every
-write is one atomic single-document update (no application locks: the store applies
-concurrent updates of one document atomically, as MongoDB does).
+* ``threads``      the thread aggregate: kind, asker, accepted answer, escalation, status
+                   facts (no body, no counters, no lists). Indexes: the escalation sweep
+                   (``unanswered_since``) and the support queue.
+* ``posts``        one per post (body, moderation state). A reply is ONE insert of its post
+                   with PostCreated in its outbox. Indexes: ``(thread_id, created_at)`` for
+                   GET /threads/{id}, the flag queue, the authors' notices.
+* ``votes``        one per (post, voter): the standing vote and its outbox; ``_id`` only.
+* ``groups``       one per group; ``memberships`` one per (group, user).
+* ``reviews``      one per (product, user): its unique ``_id`` is "one review per user and
+                   product".
+
+Read side, derived from ``forum.events`` by the forum's own consumer
+(projections/threads.py), each document written once per batch with the consumed position:
+
+* ``thread_list``  one per thread: the list item (title, tags, status, counters, last
+                   activity, score) with the (filter, sort, _id) indexes of GET /threads.
+* ``thread_tags``  one per (thread, tag) with the thread's sort keys (GET /threads?tag=).
+* ``post_stats``   one per voted post: its score and the tags of the last votes applied.
+* ``levels``       trust level per user, projected from ``reputation.events``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 OUTBOX_COLLECTIONS = ("threads", "posts", "votes", "groups", "memberships")
+#: what the thread projection owns (rebuilt from forum.events: rebuild.py)
+PROJECTION = ("thread_list", "thread_tags", "post_stats")
 
 Doc = dict[str, Any]
 
@@ -46,53 +54,21 @@ class ForumDb:
         self.groups: AsyncCollection[Doc] = db["groups"]
         self.memberships: AsyncCollection[Doc] = db["memberships"]
         self.levels: AsyncCollection[Doc] = db["levels"]
-        self.thread_tags: AsyncCollection[Doc] = db["thread_tags"]
         self.reviews: AsyncCollection[Doc] = db["reviews"]
+        self.thread_list: AsyncCollection[Doc] = db["thread_list"]
+        self.thread_tags: AsyncCollection[Doc] = db["thread_tags"]
+        self.post_stats: AsyncCollection[Doc] = db["post_stats"]
 
     async def ensure_indexes(self) -> None:
-        # GET /threads: every query is equality on at most one filter + a range on the sort
-        # key (keyset cursor) + sort + limit, answered by one of these indexes
-        for sort in THREAD_SORTS:
-            await self.threads.create_index([(sort, DESCENDING), ("_id", DESCENDING)])
-            for f in THREAD_FILTERS:
-                await self.threads.create_index(
-                    [(f, ASCENDING), (sort, DESCENDING), ("_id", DESCENDING)]
-                )
-            await self.thread_tags.create_index(
-                [("tag", ASCENDING), (sort, DESCENDING), ("_id", DESCENDING)]
-            )
-        await self.thread_tags.create_index([("thread_id", ASCENDING)])
-        # status=unanswered is kind=question AND status=open
-        for sort in THREAD_SORTS:
-            await self.threads.create_index(
-                [
-                    ("kind", ASCENDING),
-                    ("status", ASCENDING),
-                    (sort, DESCENDING),
-                    ("_id", DESCENDING),
-                ]
-            )
-        # escalation scan and the support queue
-        await self.threads.create_index(
-            [
-                ("kind", ASCENDING),
-                ("status", ASCENDING),
-                ("escalated_at", ASCENDING),
-                ("created_at", ASCENDING),
-            ]
-        )
+        await self.ensure_projection_indexes()
+        # the escalation sweep: open questions nobody else answered, oldest first
+        await self.threads.create_index([("unanswered_since", ASCENDING)])
         # the support queue: GET /escalations?status=open|resolved (queue) / acknowledged
         for field in ("escalation_queue", "escalation_state"):
             await self.threads.create_index(
                 [(field, ASCENDING), ("queued_at", DESCENDING), ("_id", DESCENDING)]
             )
         await self.posts.create_index([("thread_id", ASCENDING), ("created_at", ASCENDING)])
-        await self.votes.create_index([("post_id", ASCENDING)])
-        # changes whose effect on another document is not yet confirmed (handlers/sync.py)
-        for field in ("sync_add_at", "sync_del_at"):
-            await self.posts.create_index([(field, ASCENDING)])
-        await self.votes.create_index([("sync_at", ASCENDING)])
-        await self.threads.create_index([("opening_del_at", ASCENDING)])  # removal pending
         await self.groups.create_index([("created_at", DESCENDING), ("_id", DESCENDING)])
         await self.memberships.create_index(
             [("group_id", ASCENDING), ("member", ASCENDING), ("_id", DESCENDING)]
@@ -111,6 +87,31 @@ class ForumDb:
         await self.posts.create_index(
             [("notice_for", ASCENDING), ("notice_at", DESCENDING), ("_id", DESCENDING)]
         )
+
+    async def ensure_projection_indexes(self) -> None:
+        """The read models' indexes (also for a rebuild into a fresh database)."""
+        # GET /threads: every query is equality on at most one filter + a range on the sort
+        # key (keyset cursor) + sort + limit, answered by one of these indexes
+        for sort in THREAD_SORTS:
+            await self.thread_list.create_index([(sort, DESCENDING), ("_id", DESCENDING)])
+            for f in THREAD_FILTERS:
+                await self.thread_list.create_index(
+                    [(f, ASCENDING), (sort, DESCENDING), ("_id", DESCENDING)]
+                )
+            # status=unanswered is kind=question AND status=open
+            await self.thread_list.create_index(
+                [
+                    ("kind", ASCENDING),
+                    ("status", ASCENDING),
+                    (sort, DESCENDING),
+                    ("_id", DESCENDING),
+                ]
+            )
+            await self.thread_tags.create_index(
+                [("tag", ASCENDING), (sort, DESCENDING), ("_id", DESCENDING)]
+            )
+        await self.thread_tags.create_index([("thread_id", ASCENDING)])
+        await self.post_stats.create_index([("thread_id", ASCENDING)])
 
     async def _backfill_group_name_keys(self) -> None:
         """Groups created before names were unique get their ``name_key``; of older groups
@@ -132,12 +133,19 @@ class ForumDb:
                         raise
 
     async def migrate(self) -> None:
-        """Idempotent: threads escalated before the support queue had its own field."""
-        for state, queue in (("open", "open"), ("acknowledged", "open"), ("resolved", "resolved")):
-            await self.threads.update_many(
-                {"escalation_state": state, "escalation_queue": {"$exists": False}},
-                {"$set": {"escalation_queue": queue}},
-            )
+        """Idempotent: drop the write side's indexes that no lookup uses any more (the list
+        indexes moved to ``thread_list``; the pending marks of the old two-write hot path are
+        gone): each one was maintained by every write. ``thread_list`` itself is filled by
+        the projection's consumer group, which starts from the topic's beginning."""
+        keep = {"_id_", "outbox_pending"}
+        for coll, ours in (
+            (self.threads, ("unanswered_since_", "escalation_queue_", "escalation_state_")),
+            (self.posts, ("thread_id_1_created_at_1", "flag_review_", "notice_for_")),
+            (self.votes, ()),
+        ):
+            for name in await coll.index_information():
+                if name not in keep and not name.startswith(ours):
+                    await coll.drop_index(name)
 
     async def levels_of(self, user_ids: set[str]) -> dict[str, int]:
         """Trust levels of several users at once (unknown users are level 0: absent)."""

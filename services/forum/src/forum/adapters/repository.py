@@ -1,116 +1,163 @@
-"""Repositories / units of work: load an aggregate, let it decide, save its changed fields and
-its events in ONE single-document update guarded by the document's ``version``.
+"""The forum's aggregates on the kit's write idiom (communitykit.repository).
 
-This is the only optimistic-concurrency loop of the write side (handlers used to repeat it):
-a concurrent writer makes the filter miss, and the command is run again on a fresh load, so
-every rule is checked against the state it is applied to. The events go to the document's
-outbox in the same update (communitykit.outbox), so state and events are durable together.
-The hot paths (a reply's counters, a vote's score) do not come here: they are atomic
-``$inc`` updates applied exactly once (handlers/sync.py).
+Each repository loads one kind of aggregate from its one document, lets a command decide,
+and saves the changed fields with the command's events in the document's outbox, in ONE
+``update_one`` guarded by the document's ``version`` (the kit's loop re-runs the command on
+a lost race: the only retry loop of the write side). Several views of one document (a post's
+text vs. its moderation state) are several repositories over one collection: each diffs its
+own fields, and the shared ``version`` guards them against each other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from communitykit.outbox import outbox_ops
-from schemas import Envelope, topics
+from communitykit.repository import Repository
+from schemas import topics
 
-from ..domain.errors import ConflictError, PostNotFoundError, ThreadNotFoundError
+from ..domain.errors import GroupNotFoundError, PostNotFoundError, ThreadNotFoundError
+from ..domain.group import Group
+from ..domain.moderation import PostModeration
 from ..domain.post import Post
 from ..domain.thread import Thread
+from ..domain.vote import Vote
+from .documents import group_fields, moderation_fields, to_group, to_moderation
 from .mongo import Doc, ForumDb
 
 TOPIC = topics.FORUM_EVENTS
-MAX_RETRIES = 20
-
-Event = Envelope[Any]
 
 
-def _diff(before: Doc, after: Doc) -> Doc:
-    return {k: v for k, v in after.items() if before.get(k) != v}
+def _thread_missing(i: str) -> Exception:
+    return ThreadNotFoundError(f"no thread {i!r}")
 
 
-class Threads:
-    def __init__(self, db: ForumDb) -> None:
-        self.db = db
+def _post_missing(i: str) -> Exception:
+    return PostNotFoundError(f"no post {i!r}")
 
-    async def get(self, thread_id: str, *, deleted_ok: bool = False) -> Thread:
-        q: Doc = {"_id": thread_id}
-        if not deleted_ok:
-            q["deleted"] = {"$ne": True}
-        d = await self.db.threads.find_one(q, {"outbox": 0, "applied": 0})
-        if d is None:
-            raise ThreadNotFoundError(f"no thread {thread_id!r}")
-        return Thread.from_doc(d)
 
-    async def save(self, thread: Thread, events: list[Event], also: Doc | None = None) -> bool:
-        """One update guarded by the loaded version; False if someone changed it meanwhile.
-        ``also``: fields the handler sets in the same update when there is a change (e.g. a
-        pending mark the sync loop follows)."""
-        sets = _diff(thread.snapshot, thread.fields())
-        if not sets and not events:
-            return True
-        update: Doc = {"$inc": {"version": 1}}
-        if sets or also:
-            update["$set"] = {**sets, **(also or {})}
-        res = await self.db.threads.update_one(
-            {"_id": thread.id, "version": thread.version}, outbox_ops(TOPIC, events, update)
+def threads(db: ForumDb, *, deleted_ok: bool = False) -> Repository[Thread]:
+    """Thread aggregates; a removed thread is missing unless ``deleted_ok``."""
+    return Repository(
+        db.threads,
+        TOPIC,
+        load=Thread.from_doc,
+        dump=Thread.to_doc,
+        missing=_thread_missing,
+        live=None if deleted_ok else {"deleted": {"$ne": True}},
+    )
+
+
+def posts(db: ForumDb, *, deleted_ok: bool = False) -> Repository[Post]:
+    """A post's text and life (edit, delete); a deleted post is missing unless
+    ``deleted_ok``."""
+    return Repository(
+        db.posts,
+        TOPIC,
+        load=Post.from_doc,
+        dump=Post.to_doc,
+        missing=_post_missing,
+        projection={"outbox": 0, "idem": 0},
+        live=None if deleted_ok else {"deleted": False},
+    )
+
+
+@dataclass
+class Moderated:
+    """A post's moderation state, replaced by each decision (PostModeration is immutable)."""
+
+    state: PostModeration
+
+
+def moderation(db: ForumDb) -> Repository[Moderated]:
+    return Repository(
+        db.posts,
+        TOPIC,
+        load=lambda d: Moderated(to_moderation(d)),
+        dump=lambda m: moderation_fields(m.state),
+        missing=_post_missing,
+        projection={"outbox": 0, "idem": 0, "body": 0},
+        live={"deleted": False},
+    )
+
+
+def votes(db: ForumDb) -> Repository[Vote]:
+    return Repository(db.votes, TOPIC, load=Vote.from_doc, dump=Vote.to_doc)
+
+
+@dataclass
+class Managed:
+    """A group, replaced by each decision (Group is immutable)."""
+
+    group: Group
+
+
+def groups(db: ForumDb) -> Repository[Managed]:
+    return Repository(
+        db.groups,
+        TOPIC,
+        load=lambda d: Managed(to_group(d)),
+        dump=lambda m: group_fields(m.group),
+        missing=lambda i: GroupNotFoundError(f"no group {i!r}"),
+    )
+
+
+@dataclass
+class Membership:
+    group_id: str
+    user_id: str
+    member: bool = False
+    role: str | None = None
+    joined_at: Any = None
+    updated_at: Any = None
+
+    @staticmethod
+    def from_doc(d: Doc) -> Membership:
+        return Membership(
+            d["group_id"],
+            d["user_id"],
+            bool(d.get("member")),
+            d.get("role"),
+            d.get("joined_at"),
+            d.get("updated_at"),
         )
-        if res.matched_count:
-            thread.version += 1
-            thread.snapshot = thread.fields()
-        return bool(res.matched_count)
 
-    async def change(
-        self,
-        thread_id: str,
-        command: Callable[[Thread], list[Event]],
-        *,
-        deleted_ok: bool = False,
-        also: Doc | None = None,
-    ) -> tuple[Thread, list[Event]]:
-        """load → command → save, re-run on a concurrent change."""
-        for _ in range(MAX_RETRIES):
-            thread = await self.get(thread_id, deleted_ok=deleted_ok)
-            events = command(thread)
-            if await self.save(thread, events, also):
-                return thread, events
-        raise ConflictError("the thread is changing too fast; try again")
+    def to_doc(self) -> Doc:
+        return {
+            "group_id": self.group_id,
+            "user_id": self.user_id,
+            "member": self.member,
+            "role": self.role,
+            "joined_at": self.joined_at,
+            "updated_at": self.updated_at,
+        }
 
 
-class Posts:
-    def __init__(self, db: ForumDb) -> None:
-        self.db = db
+def memberships(db: ForumDb) -> Repository[Membership]:
+    return Repository(db.memberships, TOPIC, load=Membership.from_doc, dump=Membership.to_doc)
 
-    async def get(self, post_id: str) -> Post:
-        d = await self.db.posts.find_one({"_id": post_id, "deleted": False}, {"outbox": 0})
-        if d is None:
-            raise PostNotFoundError(f"no post {post_id!r}")
-        return Post.from_doc(d)
 
-    async def save(self, post: Post, fields: Doc, events: list[Event]) -> bool:
-        update: Doc = {"$inc": {"version": 1}}
-        if fields:
-            update["$set"] = fields
-        res = await self.db.posts.update_one(
-            {"_id": post.id, "version": post.version, "deleted": False},
-            outbox_ops(TOPIC, events, update),
-        )
-        if res.matched_count:
-            post.version += 1
-        return bool(res.matched_count)
+@dataclass
+class ReviewClaim:
+    """(product, user) → the thread of that user's review of that product."""
 
-    async def change(
-        self, post_id: str, command: Callable[[Post], tuple[Doc, list[Event]]]
-    ) -> tuple[Post, Doc, list[Event]]:
-        """load → command (the fields to set and the events) → save, re-run on a change."""
-        for _ in range(MAX_RETRIES):
-            post = await self.get(post_id)
-            fields, events = command(post)
-            if not fields and not events:
-                return post, fields, events
-            if await self.save(post, fields, events):
-                return post, fields, events
-        raise ConflictError("the post is changing too fast; try again")
+    product_id: str
+    user_id: str
+    thread_id: str
+    at: Any
+
+    @staticmethod
+    def from_doc(d: Doc) -> ReviewClaim:
+        return ReviewClaim(d["product_id"], d["user_id"], d["thread_id"], d["at"])
+
+    def to_doc(self) -> Doc:
+        return {
+            "product_id": self.product_id,
+            "user_id": self.user_id,
+            "thread_id": self.thread_id,
+            "at": self.at,
+        }
+
+
+def reviews(db: ForumDb) -> Repository[ReviewClaim]:
+    return Repository(db.reviews, TOPIC, load=ReviewClaim.from_doc, dump=ReviewClaim.to_doc)

@@ -8,7 +8,7 @@ from typing import Any
 
 from communitykit.auth import Principal
 from schemas import Envelope, new_event
-from schemas.forum import PostEdited
+from schemas.forum import PostDeleted, PostEdited
 
 from . import rules
 from .errors import InvalidCommandError, NotAllowedError, PostNotFoundError
@@ -35,7 +35,7 @@ class Post:
     by_support: bool = False
     created_at: datetime | None = None
     edited_at: datetime | None = None
-    version: int = 0
+    deleted_at: datetime | None = None
 
     @staticmethod
     def from_doc(d: dict[str, Any]) -> Post:
@@ -53,8 +53,20 @@ class Post:
             by_support=bool(d.get("by_support")),
             created_at=d.get("created_at"),
             edited_at=d.get("edited_at"),
-            version=int(d.get("version", 0)),
+            deleted_at=d.get("deleted_at"),
         )
+
+    def to_doc(self) -> dict[str, Any]:
+        """What edits and deletes change (communitykit.repository diffs it); moderation has
+        its own view of the same document (domain/moderation.py)."""
+        return {
+            "body": self.body,
+            "title": self.title,
+            "tags": list(self.tags),
+            "edited_at": self.edited_at,
+            "deleted": self.deleted,
+            "deleted_at": self.deleted_at,
+        }
 
     @property
     def is_opening(self) -> bool:
@@ -122,6 +134,37 @@ class Post:
 
     def check_delete(self, by: Principal) -> None:
         rules.check_author_or_moderator(by.user_id, by.roles, self.author_id)
+
+    def delete(self, by: Principal, thread_author_id: str | None, at: datetime) -> list[Event]:
+        """DELETE of a reply: ``deleted`` and PostDeleted (nothing if already deleted). The
+        thread's counters follow from the event (projections/threads.py)."""
+        if self.deleted:
+            return []
+        self.check_delete(by)
+        self.deleted, self.deleted_at = True, at
+        return [
+            new_event(
+                PostDeleted(
+                    post_id=self.id,
+                    thread_id=self.thread_id,
+                    author_id=self.author_id,
+                    deleted_by=by.user_id,
+                    kind=self.kind,  # type: ignore[arg-type]
+                    thread_author_id=thread_author_id,
+                ),
+                subject=self.thread_id,
+                actor_id=by.user_id,
+                time=at,
+            )
+        ]
+
+    def mark_removed(self, at: datetime) -> list[Event]:
+        """The opening post of a removed thread (the thread's PostDeleted said so): flagged
+        deleted by the thread projection's command, idempotently, without an event of its
+        own (the thread's PostDeleted is the fact)."""
+        if not self.deleted:
+            self.deleted, self.deleted_at = True, at
+        return []
 
     def check_votable(self, by: Principal) -> None:
         if self.hidden:

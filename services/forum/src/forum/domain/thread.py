@@ -101,29 +101,34 @@ class Thread:
     author_id: str
     created_at: datetime
     opening_post_id: str
+    title: str = ""
+    group_id: str | None = None
+    product_id: str | None = None
     status: str = "open"
     accepted_post_id: str | None = None
     accepted_author_id: str | None = None
+    #: someone other than the asker has a live reply (set by the thread projection's
+    #: command: projections/threads.py; the reply itself is one insert of its post)
     has_other_reply: bool = False
     #: a support user replied at some point (the question then holds a support answer)
     support_replied: bool = False
     escalation: Escalation | None = None
     deleted: bool = False
-    version: int = 0
     _events: list[Event] = field(default_factory=list, repr=False)
-    #: the persisted fields as loaded (the repository saves only what differs)
-    snapshot: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    # ---- persistence shape (the repository diffs these against what it loaded) ----
+    # ---- persistence shape (communitykit.repository diffs to_doc before/after) ----
 
     @staticmethod
     def from_doc(d: dict[str, Any]) -> Thread:
-        t = Thread(
+        return Thread(
             id=d["_id"],
             kind=d["kind"],
             author_id=d["author_id"],
             created_at=d["created_at"],
             opening_post_id=d.get("opening_post_id", ""),
+            title=d.get("title") or "",
+            group_id=d.get("group_id"),
+            product_id=d.get("product_id"),
             status=d.get("status", "open"),
             accepted_post_id=d.get("accepted_post_id"),
             accepted_author_id=d.get("accepted_author_id"),
@@ -131,21 +136,43 @@ class Thread:
             support_replied=bool(d.get("support_replied")),
             escalation=escalation_of(d),
             deleted=bool(d.get("deleted")),
-            version=int(d.get("version", 0)),
         )
-        t.snapshot = t.fields()
-        return t
 
-    def fields(self) -> dict[str, Any]:
+    def to_doc(self) -> dict[str, Any]:
+        """The stored fields: small (no body, no counters, no lists: those are the
+        projection's), with one field per lookup of its own (``unanswered_since`` for the
+        escalation sweep, ``escalation_queue``/``escalation_state`` for the support queue)."""
         return {
+            "kind": self.kind,
+            "author_id": self.author_id,
+            "created_at": self.created_at,
+            "opening_post_id": self.opening_post_id,
+            "title": self.title,
+            "group_id": self.group_id,
+            "product_id": self.product_id,
             "status": self.status,
             "accepted_post_id": self.accepted_post_id,
             "accepted_author_id": self.accepted_author_id,
             "deleted": self.deleted,
             "has_other_reply": self.has_other_reply,
             "support_replied": self.support_replied,
+            "unanswered_since": self.unanswered_since,
             **escalation_fields(self.escalation),
         }
+
+    @property
+    def unanswered_since(self) -> datetime | None:
+        """When the escalation clock started: an open question nobody else answered and
+        never escalated (None otherwise); the sweep's indexed range (jobs/escalation.py)."""
+        if (
+            not self.is_question
+            or self.deleted
+            or self.has_other_reply
+            or self.escalation is not None
+            or self.accepted_post_id is not None
+        ):
+            return None
+        return self.created_at
 
     # ---- rules ----
 
@@ -161,6 +188,9 @@ class Thread:
             author_id=by.user_id,
             created_at=at,
             opening_post_id=post_id,
+            title=cmd.title,
+            group_id=cmd.group_id,
+            product_id=cmd.product_id,
         )
         t._event(
             PostCreated(
@@ -372,29 +402,49 @@ class Thread:
             raise ConflictError("this question has not been escalated")
         return self.escalation
 
-    def apply_reply(self, post: Post, delta: int, others_after: int, at: datetime) -> list[Event]:
-        """A reply added (+1) or deleted (-1), as the hot path counts it (``others_after``:
-        live replies by others than the asker). A support user's reply on an escalation
-        waiting for support resolves it (``answered_by_support``; the answer stays in the
-        community); a deleted accepted answer is no longer accepted."""
-        self.has_other_reply = others_after > 0
-        if delta < 0 and self.accepted_post_id == post.id:
+    def observe_replies(
+        self,
+        *,
+        others_live: bool,
+        support_reply_at: datetime | None,
+        support_author_id: str | None,
+        deleted_post_ids: frozenset[str],
+        at: datetime,
+    ) -> list[Event]:
+        """What the thread projection saw of its replies (projections/threads.py), as a
+        command: whether someone other than the asker has a live reply (``answered``, and
+        the escalation sweep skips it); a support user's reply written while an escalation
+        waited for support resolves it (``answered_by_support``; the answer stays in the
+        community); a deleted accepted answer is no longer accepted.
+
+        Idempotent: flags are set to what was seen, and a support reply resolves only the
+        round it was written in (``queued_at`` <= its time), so a redelivered one never
+        resolves a later, reopened round."""
+        self.has_other_reply = others_live
+        if self.accepted_post_id is not None and self.accepted_post_id in deleted_post_ids:
             self.accepted_post_id = self.accepted_author_id = None
-        if delta > 0 and post.by_support and post.author_id != self.author_id:
+        if support_reply_at is not None and support_author_id not in (None, self.author_id):
+            assert support_author_id is not None
             self.support_replied = True
-            self._end_escalation("answered_by_support", post.author_id, post.author_id, at)
+            e = self.escalation
+            if e is not None and e.pending and e.queued_at <= support_reply_at:
+                self._end_escalation(
+                    "answered_by_support", support_author_id, support_author_id, at
+                )
         self._restatus()
         return self._take()
 
-    def check_removal(self, by: Principal) -> None:
+    def check_removal(self, by: Principal, *, support_answered: bool = False) -> None:
         """The answer stays for the next customer: a question with an accepted answer, a
-        support reply or an escalation waiting for support is removed by a moderator only."""
+        support reply or an escalation waiting for support is removed by a moderator only.
+        ``support_answered``: a support reply the projection has not told the thread about
+        yet (the caller read the posts)."""
         rules.check_author_or_moderator(by.user_id, by.roles, self.author_id)
         if rules.can_moderate(by.roles) or not self.is_question:
             return
         if self.accepted_post_id is not None:
             why = "it has an accepted answer"
-        elif self.support_replied:
+        elif self.support_replied or support_answered:
             why = "support answered it"
         elif self.escalation is not None and self.escalation.pending:
             why = "it is escalated to support"
@@ -402,12 +452,14 @@ class Thread:
             return
         raise NotAllowedError(f"only a moderator may remove this question: {why}")
 
-    def remove(self, by: Principal, opening: Post, at: datetime) -> list[Event]:
+    def remove(
+        self, by: Principal, opening: Post, at: datetime, *, support_answered: bool = False
+    ) -> list[Event]:
         """Deleting the opening post removes the thread: PostDeleted, and an escalation still
         waiting for support ends as ``closed`` (nobody will answer a removed question)."""
         if self.deleted:
             return []
-        self.check_removal(by)
+        self.check_removal(by, support_answered=support_answered)
         self._event(
             PostDeleted(
                 post_id=opening.id,

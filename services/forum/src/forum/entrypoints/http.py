@@ -24,7 +24,7 @@ from ..domain.commands import (
     ReopenEscalation,
 )
 from ..handlers import answers, escalation, moderation, posts, replies, threads, votes
-from ..handlers.views import (
+from ..views import (
     Accepted,
     Edited,
     EscalationOut,

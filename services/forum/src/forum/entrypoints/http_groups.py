@@ -13,7 +13,7 @@ from ..domain.commands import CreateGroup
 from ..domain.group import UpdateGroup
 from ..handlers import groups
 from ..handlers.groups import GroupPage, GroupView, MemberPage, MembershipView, NewGroup
-from ..handlers.views import problems
+from ..views import problems
 from .deps import Cursor, Db, Limit, published
 
 router = APIRouter(tags=["groups"])

@@ -1,32 +1,27 @@
 """Escalation of questions to the support centre (SPEC 3; lifecycle in domain/escalation.py).
 
-Every command is load → call → save (adapters/repository.py): one update of the thread,
-guarded by its version, with the events in its outbox.
+Every command is load → call → save (communitykit.repository): one update of the thread,
+guarded by its version, with the events in its outbox. The background sweep that escalates
+unanswered questions is jobs/escalation.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from datetime import timedelta
 from typing import Any
 
 from communitykit.auth import Principal
 from communitykit.pagination import page
 
-from ..adapters.mongo import ForumDb
-from ..adapters.repository import Threads
+from ..adapters import repository as repos
+from ..adapters.mongo import Doc, ForumDb
 from ..domain.errors import NotAllowedError
-from ..domain.thread import Thread
+from ..views import EscalationItem, EscalationOut, escalation_item, escalation_out
 from ._common import now
-from .views import EscalationItem, EscalationOut, escalation_item, escalation_out
-
-log = logging.getLogger(__name__)
 
 
 async def _run(db: ForumDb, thread_id: str, command: Any) -> EscalationOut:
-    thread, _ = await Threads(db).change(thread_id, command)
-    return escalation_out(thread)
+    saved = await repos.threads(db).change(thread_id, command)
+    return escalation_out(saved.aggregate)
 
 
 async def request_escalation(db: ForumDb, user: Principal, thread_id: str) -> EscalationOut:
@@ -52,55 +47,6 @@ async def reopen(db: ForumDb, user: Principal, thread_id: str, reason: str) -> E
     return await _run(db, thread_id, lambda t: t.reopen(user, reason, now()))
 
 
-async def escalate_due(db: ForumDb, after_seconds: float, batch: int = 100) -> int:
-    """Escalate every open question older than the threshold with no reply from others.
-
-    Each escalation is ONE update guarded by the version the thread was read at (any reply
-    by someone else, accept or escalation bumps it) that records QuestionEscalated in the
-    same update (outbox): replicas racing on the same thread, or a restart, cannot escalate
-    twice (Thread.escalate_unanswered refuses a thread escalated before)."""
-    at = now()
-    cutoff = at - timedelta(seconds=after_seconds)
-    # exactly the (kind, status, escalated_at, created_at) index's range, oldest first; a
-    # deleted thread has status "deleted", so none can fill the batch forever
-    due = (
-        await db.threads.find(
-            {
-                "kind": "question",
-                "status": "open",
-                "escalated_at": None,
-                "created_at": {"$lte": cutoff},
-            },
-            {"outbox": 0, "applied": 0},
-        )
-        .sort([("created_at", 1)])
-        .limit(batch)
-        .to_list(None)
-    )
-    repo, done = Threads(db), 0
-    for d in due:
-        thread = Thread.from_doc(d)
-        events = thread.escalate_unanswered(at)
-        if events and await repo.save(thread, events):  # a miss: someone changed it first
-            done += 1
-    return done
-
-
-async def escalation_loop(
-    db: ForumDb, after_seconds: float, every_seconds: float, notify: Any
-) -> None:
-    """Background task of every replica (cancelled at shutdown)."""
-    while True:
-        try:
-            if await escalate_due(db, after_seconds):
-                notify()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.warning("escalation check failed; will retry", exc_info=True)
-        await asyncio.sleep(every_seconds)
-
-
 #: GET /escalations?status= → the equality it reads ("open" is the queue: open or acknowledged)
 QUEUE_FILTERS = {
     "open": {"escalation_queue": "open"},
@@ -113,7 +59,8 @@ async def list_escalations(
     db: ForumDb, user: Principal, status: str, limit: int, cursor: str | None
 ) -> tuple[list[EscalationItem], str | None]:
     """GET /escalations (support, staff): the support centre's queue, the most recently
-    (re)opened first, by the (queue or state, queued_at, _id) index."""
+    (re)opened first, by the (queue or state, queued_at, _id) index; each item's title is
+    the list item's (it follows edits), else the title the question was asked with."""
     if not user.has("support", "staff"):
         raise NotAllowedError("the escalation queue is for support and staff")
     docs, nxt = await page(
@@ -122,8 +69,17 @@ async def list_escalations(
         sort="queued_at",
         limit=limit,
         cursor=cursor,
-        projection={"outbox": 0, "applied": 0},
+        projection={"outbox": 0, "idem": 0},
         keep=lambda t: not t.get("deleted"),
         scope=f"escalations:{status}",
     )
-    return [escalation_item(t) for t in docs], nxt
+    titles: dict[str, Doc] = {
+        d["_id"]: d
+        for d in await db.thread_list.find(
+            {"_id": {"$in": [t["_id"] for t in docs]}}, {"title": 1}
+        ).to_list(None)
+    }
+    return [
+        escalation_item({**t, "title": titles.get(t["_id"], {}).get("title") or t.get("title")})
+        for t in docs
+    ], nxt

@@ -24,14 +24,17 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from communitykit.auth import Principal
 from communitykit.idempotency import Created, Idempotency, insert_once, replay
-from communitykit.outbox import outbox_fields, outbox_ops
+from communitykit.outbox import outbox_fields
 from communitykit.pagination import page
 
-from ..adapters.mongo import Doc, ForumDb, is_duplicate_key
+from ..adapters import repository as repos
+from ..adapters.documents import group_fields, to_group
+from ..adapters.mongo import ForumDb, is_duplicate_key
+from ..adapters.repository import TOPIC
 from ..domain.commands import CreateGroup
-from ..domain.errors import ConflictError, GroupNotFoundError, InvalidCommandError
+from ..domain.errors import ConflictError, InvalidCommandError
 from ..domain.group import Group, UpdateGroup
-from ._common import MAX_RETRIES, TOPIC, new_id, now
+from ._common import new_id, now
 
 
 class GroupView(BaseModel):
@@ -81,20 +84,6 @@ def _taken(name: str) -> GroupNameTakenError:
     )
 
 
-def to_group(d: Doc) -> Group:
-    return Group(
-        group_id=d["_id"],
-        name=d["name"],
-        description=d.get("description", ""),
-        owner_id=d["owner_id"],
-        created_at=d["created_at"],
-        archived=bool(d.get("archived", False)),
-        archived_at=d.get("archived_at"),
-        archived_by=d.get("archived_by"),
-        version=int(d.get("version", 0)),
-    )
-
-
 def group_view(g: Group, members: int) -> dict[str, Any]:
     return {
         "group_id": g.group_id,
@@ -112,65 +101,29 @@ def membership_id(group_id: str, user_id: str) -> str:
     return f"{group_id}:{user_id}"
 
 
-class GroupRepository:
-    """Groups and memberships in the forum database."""
+async def find_group(db: ForumDb, group_id: str) -> Group | None:
+    found = await repos.groups(db).find(group_id)
+    return found[0].group if found is not None else None
 
-    def __init__(self, db: ForumDb) -> None:
-        self.db = db
 
-    async def find(self, group_id: str) -> Group | None:
-        d = await self.db.groups.find_one({"_id": group_id}, {"outbox": 0, "idem": 0})
-        return to_group(d) if d else None
+async def get_group_aggregate(db: ForumDb, group_id: str) -> Group:
+    return (await repos.groups(db).get(group_id)).group
 
-    async def get(self, group_id: str) -> Group:
-        g = await self.find(group_id)
-        if g is None:
-            raise GroupNotFoundError(f"no group {group_id!r}")
-        return g
 
-    async def is_member(self, group_id: str, user_id: str) -> bool:
-        m = await self.db.memberships.find_one(
-            {"_id": membership_id(group_id, user_id)}, {"member": 1}
-        )
-        return bool(m and m.get("member"))
-
-    async def require_member(self, group_id: str, user_id: str) -> Group:
-        """The group a user is about to post into: 422 (``group_id``) if there is no such
-        group, 409 if it is archived, 403 if the user is not a member. Call it before
-        creating a thread (or a reply) in a group."""
-        g = await self.find(group_id)
-        if g is None:
-            raise InvalidCommandError(f"no group {group_id!r}", field="group_id")
-        g.check_can_post(user_id, await self.is_member(group_id, user_id))
-        return g
-
-    async def save(self, old: Group, new: Group, events: list[Any]) -> bool:
-        """Apply a change decided on ``old`` (version-guarded); False if someone changed the
-        group first. A rename onto a taken name is a 409 (the unique ``name_key``)."""
-        sets: Doc = {
-            "name": new.name,
-            "name_key": new.name_key,
-            "description": new.description,
-            "archived": new.archived,
-            "archived_at": new.archived_at,
-            "archived_by": new.archived_by,
-            "updated_at": now(),
-        }
-        try:
-            res = await self.db.groups.update_one(
-                {"_id": old.group_id, "version": old.version},
-                outbox_ops(TOPIC, events, {"$set": sets, "$inc": {"version": 1}}),
-            )
-        except (DuplicateKeyError, OperationFailure) as e:
-            if is_duplicate_key(e):
-                raise _taken(new.name) from e
-            raise
-        return res.matched_count == 1
+async def is_member(db: ForumDb, group_id: str, user_id: str) -> bool:
+    m = await db.memberships.find_one({"_id": membership_id(group_id, user_id)}, {"member": 1})
+    return bool(m and m.get("member"))
 
 
 async def require_member(db: ForumDb, group_id: str, user_id: str) -> Group:
-    """Posting into ``group_id`` needs membership (see ``GroupRepository.require_member``)."""
-    return await GroupRepository(db).require_member(group_id, user_id)
+    """The group a user is about to post into: 422 (``group_id``) if there is no such
+    group, 409 if it is archived, 403 if the user is not a member. Call it before creating
+    a thread (or a reply) in a group."""
+    g = await find_group(db, group_id)
+    if g is None:
+        raise InvalidCommandError(f"no group {group_id!r}", field="group_id")
+    g.check_can_post(user_id, await is_member(db, group_id, user_id))
+    return g
 
 
 async def create_group(
@@ -192,18 +145,8 @@ async def create_group(
         raise _taken(group.name)
     mid = membership_id(group_id, user.user_id)
     try:
-        await db.memberships.insert_one(
-            {
-                "_id": mid,
-                "group_id": group_id,
-                "user_id": user.user_id,
-                "member": True,
-                "role": "owner",
-                "joined_at": at,
-                "updated_at": at,
-                "version": 1,
-            }
-        )
+        owner = repos.Membership(group_id, user.user_id, True, "owner", at, at)
+        await db.memberships.insert_one({"_id": mid, **owner.to_doc(), "version": 1})
     except DuplicateKeyError:
         pass  # a retry of this keyed create after a crash: already there
     try:
@@ -212,15 +155,8 @@ async def create_group(
             idem,
             {
                 "_id": group_id,
-                "name": group.name,
-                "name_key": group.name_key,
-                "description": group.description,
-                "owner_id": group.owner_id,
-                "archived": False,
-                "archived_at": None,
-                "archived_by": None,
-                "created_at": at,
-                "version": 0,
+                **group_fields(group),
+                "version": 1,
                 **outbox_fields(TOPIC, events),
             },
             status=201,
@@ -231,31 +167,43 @@ async def create_group(
         raise _taken(group.name) from e
 
 
+async def _decide(
+    db: ForumDb, group_id: str, decide: Any, new_name: str | None = None
+) -> dict[str, Any]:
+    """Load → decide → one guarded save (communitykit.repository); a rename onto a taken
+    name is a 409 (the store's unique ``name_key`` refuses the update)."""
+
+    def command(m: repos.Managed) -> list[Any]:
+        m.group, events = decide(m.group)
+        return list(events)
+
+    try:
+        saved = await repos.groups(db).change(group_id, command)
+    except (DuplicateKeyError, OperationFailure) as e:
+        if is_duplicate_key(e):
+            raise _taken(new_name or "") from e
+        raise
+    g = saved.aggregate.group
+    return group_view(g, (await _member_counts(db, [group_id])).get(group_id, 0))
+
+
 async def update_group(
     db: ForumDb, user: Principal, group_id: str, cmd: UpdateGroup
 ) -> dict[str, Any]:
     """PATCH /groups/{id} (owner or moderator) → GroupUpdated."""
     cmd.check()
-    repo = GroupRepository(db)
-    for _ in range(MAX_RETRIES):
-        group = await repo.get(group_id)
-        new, events = group.update(
+
+    def decide(g: Group) -> tuple[Group, list[Any]]:
+        return g.update(
             user.user_id, user.roles, name=cmd.name, description=cmd.description, at=now()
         )
-        if not events or await repo.save(group, new, events):
-            return await get_group(db, group_id)
-    raise ConflictError("the group is changing too fast; try again")
+
+    return await _decide(db, group_id, decide, cmd.name)
 
 
 async def archive_group(db: ForumDb, user: Principal, group_id: str) -> dict[str, Any]:
     """POST /groups/{id}/archive (owner or moderator) → GroupArchived once."""
-    repo = GroupRepository(db)
-    for _ in range(MAX_RETRIES):
-        group = await repo.get(group_id)
-        new, events = group.archive(user.user_id, user.roles, now())
-        if not events or await repo.save(group, new, events):
-            return await get_group(db, group_id)
-    raise ConflictError("the group is changing too fast; try again")
+    return await _decide(db, group_id, lambda g: g.archive(user.user_id, user.roles, now()))
 
 
 async def _member_counts(db: ForumDb, ids: list[str]) -> dict[str, int]:
@@ -287,7 +235,7 @@ async def list_groups(db: ForumDb, limit: int, cursor: str | None) -> dict[str, 
 
 
 async def get_group(db: ForumDb, group_id: str) -> dict[str, Any]:
-    g = await GroupRepository(db).get(group_id)
+    g = await get_group_aggregate(db, group_id)
     return group_view(g, (await _member_counts(db, [group_id])).get(group_id, 0))
 
 
@@ -297,45 +245,30 @@ async def set_membership(
     """PUT/DELETE /groups/{id}/members/me → the membership document; GroupJoined/GroupLeft in
     its outbox only when membership actually changes (idempotent, version-guarded). No joins
     into an archived group; the owner cannot leave."""
-    group = await GroupRepository(db).get(group_id)
-    mid = membership_id(group_id, user.user_id)
-    for _ in range(MAX_RETRIES):
-        current = await db.memberships.find_one({"_id": mid}, {"outbox": 0})
-        if bool(current and current.get("member")) == member:
-            return {"group_id": group_id, "member": member}
-        at = now()
+    group = await get_group_aggregate(db, group_id)
+    at = now()
+
+    def change(m: repos.Membership) -> list[Any]:
+        if m.member == member:
+            return []  # idempotent: nothing changes, nothing is published
         events = group.membership_change(user.user_id, member=member, at=at)
-        fields: Doc = {"member": member, "updated_at": at}
+        m.member, m.updated_at = member, at
         if member:
-            fields["joined_at"] = at
-        if current is None:
-            try:
-                await db.memberships.insert_one(
-                    {
-                        "_id": mid,
-                        "group_id": group_id,
-                        "user_id": user.user_id,
-                        "version": 1,
-                        **fields,
-                        **outbox_fields(TOPIC, events),
-                    }
-                )
-                return {"group_id": group_id, "member": member}
-            except DuplicateKeyError:
-                continue
-        res = await db.memberships.update_one(
-            {"_id": mid, "version": current["version"]},
-            outbox_ops(TOPIC, events, {"$set": fields, "$inc": {"version": 1}}),
-        )
-        if res.matched_count:
-            return {"group_id": group_id, "member": member}
-    raise ConflictError("membership is changing too fast; try again")
+            m.joined_at = at
+        return events
+
+    await repos.memberships(db).change(
+        membership_id(group_id, user.user_id),
+        change,
+        create=lambda: repos.Membership(group_id, user.user_id),
+    )
+    return {"group_id": group_id, "member": member}
 
 
 async def list_members(
     db: ForumDb, group_id: str, limit: int, cursor: str | None
 ) -> dict[str, Any]:
-    await GroupRepository(db).get(group_id)
+    await get_group_aggregate(db, group_id)
     docs, nxt = await page(
         db.memberships,
         {"group_id": group_id, "member": True},

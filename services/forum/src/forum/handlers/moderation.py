@@ -11,9 +11,8 @@ outbox. Post fields written here (besides ``version`` and the outbox)::
     notice        {kind: hidden|restored, reason, at}   notice_for / notice_at  (the author's
                                                         notices, by index)
 
-An opening post's ``hidden`` is copied onto its thread (lists skip hidden threads). That copy
-is a second write; every moderation call on the post first repairs a copy a crash left stale,
-so repeating the call (restore is idempotent) converges.
+An opening post's ``hidden`` reaches the thread's list item through PostHidden/PostRestored
+(projections/threads.py): no second write.
 """
 
 from __future__ import annotations
@@ -24,15 +23,14 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from communitykit.auth import Principal
-from communitykit.outbox import outbox_ops
 from communitykit.pagination import page
 
+from ..adapters import repository as repos
 from ..adapters.mongo import Doc, ForumDb
 from ..domain import rules
 from ..domain.commands import FlagPost
-from ..domain.errors import ConflictError
-from ..domain.moderation import Flag, Notice, PostModeration, ReviewFlags, check_moderator
-from ._common import MAX_RETRIES, TOPIC, live_post, now
+from ..domain.moderation import PostModeration, ReviewFlags, check_moderator
+from ._common import now
 
 
 class ModerationResult(BaseModel):
@@ -84,81 +82,16 @@ class NoticePage(BaseModel):
     next_cursor: str | None
 
 
-def to_state(p: Doc) -> PostModeration:
-    flaggers = tuple(p.get("flaggers") or ())
-    if "open_flags" in p:
-        open_flags = tuple(
-            Flag(f["user_id"], f.get("reason") or "", f.get("at")) for f in p["open_flags"] or ()
-        )
-    else:  # written before the review queue: every flag is still open
-        open_flags = tuple(Flag(u, "", None) for u in flaggers)
-    n = p.get("notice")
-    hidden = bool(p.get("hidden", False))
-    return PostModeration(
-        post_id=p["_id"],
-        thread_id=p["thread_id"],
-        author_id=p["author_id"],
-        version=int(p.get("version", 0)),
-        hidden=hidden,
-        hidden_at=p.get("hidden_at"),
-        hidden_reason=p.get("hidden_reason"),
-        hidden_by=p.get("hidden_by", "community" if hidden else None),
-        hide_count=int(p.get("hide_count", 1 if hidden else 0)),
-        restore_count=int(p.get("restore_count", 0)),
-        flaggers=flaggers,
-        open_flags=open_flags,
-        flagged_at=p.get("flagged_at"),
-        notice=Notice(n["kind"], n["reason"], n["at"]) if n else None,
-    )
+async def _change(db: ForumDb, post_id: str, decide: Any) -> PostModeration:
+    """Load → decide → one guarded update with the outbox (communitykit.repository). The
+    list item's copy of an opening post's ``hidden`` follows from PostHidden/PostRestored
+    (projections/threads.py)."""
 
+    def command(m: repos.Moderated) -> list[Any]:
+        m.state, events = decide(m.state)
+        return list(events)
 
-def state_fields(s: PostModeration) -> Doc:
-    fields: Doc = {
-        "hidden": s.hidden,
-        "hidden_at": s.hidden_at,
-        "hidden_reason": s.hidden_reason,
-        "hidden_by": s.hidden_by,
-        "hide_count": s.hide_count,
-        "restore_count": s.restore_count,
-        "flaggers": list(s.flaggers),
-        "open_flags": [
-            {"user_id": f.user_id, "reason": f.reason, "at": f.at} for f in s.open_flags
-        ],
-        "flag_review": "open" if s.in_queue else None,
-        "flagged_at": s.flagged_at,
-    }
-    if s.notice is not None:
-        fields["notice"] = {"kind": s.notice.kind, "reason": s.notice.reason, "at": s.notice.at}
-        fields["notice_for"] = s.author_id
-        fields["notice_at"] = s.notice.at
-    return fields
-
-
-async def _sync_thread_copy(db: ForumDb, post: Doc) -> None:
-    """An opening post's ``hidden`` on its thread (a copy for the lists)."""
-    if post.get("parent_post_id") is None:
-        await db.threads.update_one(
-            {"_id": post["thread_id"], "hidden": {"$ne": bool(post.get("hidden"))}},
-            {"$set": {"hidden": bool(post.get("hidden"))}},
-        )
-
-
-async def _change(db: ForumDb, post_id: str, decide: Any) -> tuple[Doc, PostModeration]:
-    """Load → decide → one guarded update with the outbox; retried when the post changed."""
-    for _ in range(MAX_RETRIES):
-        post = await live_post(db, post_id)
-        await _sync_thread_copy(db, post)  # repair a copy a crash left stale
-        state = to_state(post)
-        new, events = decide(state)
-        if not events and new == state:
-            return post, state
-        update = outbox_ops(TOPIC, events, {"$set": state_fields(new), "$inc": {"version": 1}})
-        res = await db.posts.update_one({"_id": post_id, "version": post.get("version", 0)}, update)
-        if res.matched_count:
-            if new.hidden != state.hidden:
-                await _sync_thread_copy(db, {**post, "hidden": new.hidden})
-            return post, new
-    raise ConflictError("the post is changing too fast; try again")
+    return (await repos.moderation(db).change(post_id, command)).aggregate.state
 
 
 def _result(s: PostModeration) -> dict[str, Any]:
@@ -174,7 +107,7 @@ async def flag_post(db: ForumDb, user: Principal, post_id: str, cmd: FlagPost) -
     """POST /posts/{id}/flags → PostFlagged (and PostHidden when the flag rule says so)."""
     level = rules.effective_level(await db.level_of(user.user_id), user.roles)
     at = now()
-    _, new = await _change(db, post_id, lambda s: s.flag(user.user_id, level, cmd.reason, at))
+    new = await _change(db, post_id, lambda s: s.flag(user.user_id, level, cmd.reason, at))
     return _result(new)
 
 
@@ -184,7 +117,7 @@ async def review_flags(
     """POST /flags/{post_id}/review (moderators): agree → hidden; disagree → flags cleared."""
     check_moderator(user.roles, "review flags")
     at = now()
-    _, new = await _change(
+    new = await _change(
         db, post_id, lambda s: s.review(user.user_id, user.roles, cmd.decision, cmd.reason, at)
     )
     return _result(new)
@@ -194,7 +127,7 @@ async def restore_post(db: ForumDb, user: Principal, post_id: str) -> dict[str, 
     """POST /posts/{id}/restore (moderators) → PostRestored; a visible post stays as it is."""
     check_moderator(user.roles, "restore posts")
     at = now()
-    _, new = await _change(db, post_id, lambda s: s.restore(user.user_id, user.roles, at))
+    new = await _change(db, post_id, lambda s: s.restore(user.user_id, user.roles, at))
     return _result(new)
 
 

@@ -10,15 +10,17 @@ update guarded by the thread id it held.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from schemas import Envelope
 
+from ..adapters import repository as repos
 from ..adapters.mongo import Doc, ForumDb
+from ..adapters.repository import ReviewClaim
 from ..domain.errors import ConflictError
 
 #: a claim younger than this whose thread is not there yet is a create in flight
 STALE_SECONDS = 60
-MAX_TRIES = 5
 
 
 def review_key(product_id: str, user_id: str) -> str:
@@ -27,30 +29,19 @@ def review_key(product_id: str, user_id: str) -> str:
 
 
 async def claim(db: ForumDb, product_id: str, user_id: str, thread_id: str, at: datetime) -> None:
-    """Claim the (product, user) review for ``thread_id`` or raise 409 naming the first."""
+    """Claim the (product, user) review for ``thread_id`` or raise 409 naming the first.
+
+    One command on the claim document (communitykit.repository): inserted if there is none
+    (the unique ``_id`` decides concurrent first reviews), kept if it is already ours (a
+    retry with the same Idempotency-Key), taken over if the review it holds was deleted or
+    its create died before the thread (one update guarded by the version it was read at)."""
+    repo = repos.reviews(db)
     key = review_key(product_id, user_id)
-    for _ in range(MAX_TRIES):
-        try:
-            await db.reviews.insert_one(
-                {
-                    "_id": key,
-                    "product_id": product_id,
-                    "user_id": user_id,
-                    "thread_id": thread_id,
-                    "at": at,
-                }
-            )
-            return
-        except DuplicateKeyError:
-            pass
-        held = await db.reviews.find_one({"_id": key})
-        if held is None:
-            continue  # (never deleted; defensive) try the insert again
-        if held["thread_id"] == thread_id:
-            return  # our own claim: a retry of the same request (Idempotency-Key)
+    found = await repo.find(key)
+    held = found[0].thread_id if found is not None else None
+    if found is not None and held != thread_id:
         first = await db.threads.find_one(
-            {"_id": held["thread_id"]},
-            {"deleted": 1, "opening_post_id": 1, "product_id": 1, "author_id": 1},
+            {"_id": held}, {"deleted": 1, "opening_post_id": 1, "product_id": 1, "author_id": 1}
         )
         if first is not None and _is_review(first, product_id, user_id):
             raise ConflictError(
@@ -58,18 +49,22 @@ async def claim(db: ForumDb, product_id: str, user_id: str, thread_id: str, at: 
                 review_thread_id=first["_id"],
                 review_post_id=first.get("opening_post_id"),
             )
-        if first is None and held["at"] > at - timedelta(seconds=STALE_SECONDS):
+        if first is None and found[0].at > at - timedelta(seconds=STALE_SECONDS):
             raise ConflictError(
-                "your review of this product is being created", review_thread_id=held["thread_id"]
+                "your review of this product is being created", review_thread_id=held
             )
-        # the first review was deleted, or its create died before the thread: take it over
-        res = await db.reviews.update_one(
-            {"_id": key, "thread_id": held["thread_id"]},
-            {"$set": {"thread_id": thread_id, "at": at}},
-        )
-        if res.matched_count:
-            return
-    raise ConflictError("your review of this product is changing too fast; try again")
+
+    def take(c: ReviewClaim) -> list[Envelope[Any]]:
+        if c.thread_id == thread_id:
+            return []  # ours (inserted now, or by a retry of this request)
+        if c.thread_id != held:  # another create claimed it after we looked
+            raise ConflictError(
+                "your review of this product is being created", review_thread_id=c.thread_id
+            )
+        c.thread_id, c.at = thread_id, at  # the first review is gone: take the claim over
+        return []
+
+    await repo.change(key, take, create=lambda: ReviewClaim(product_id, user_id, thread_id, at))
 
 
 def _is_review(t: Doc, product_id: str, user_id: str) -> bool:

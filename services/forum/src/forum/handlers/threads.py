@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from communitykit.auth import Principal
 from communitykit.idempotency import (
     Created,
     Idempotency,
     insert_ignoring_duplicate,
-    insert_once,
     replay,
 )
-from communitykit.outbox import outbox_fields
 from communitykit.pagination import page
 
+from ..adapters import repository as repos
+from ..adapters.documents import post_doc
 from ..adapters.mongo import Doc, ForumDb
 from ..domain import rules
 from ..domain.commands import CreateThread
 from ..domain.errors import ThreadNotFoundError
-from ..domain.thread import Thread, escalation_of
-from . import groups, reviews
-from . import tags as thread_tags
-from ._common import TOPIC, new_id, now
-from .views import (
+from ..domain.thread import Thread
+from ..views import (
     ThreadDetail,
     ThreadPage,
     escalation_view,
     post_view,
     thread_summary,
 )
+from . import groups, reviews
+from ._common import new_id, now
 
 SORTS = {"new": "created_at", "active": "last_activity_at", "top": "score"}
 
@@ -52,38 +49,10 @@ LIST_PROJECTION = dict.fromkeys(
         "last_activity_at",
         "deleted",
         "hidden",
+        "other_reply_count",
     ],
     1,
 )
-
-
-def post_doc(
-    post_id: str,
-    thread_id: str,
-    parent: str | None,
-    kind: str,
-    author: str,
-    body: str,
-    at: Any,
-    **extra: Any,
-) -> Doc:
-    return {
-        "_id": post_id,
-        "thread_id": thread_id,
-        "parent_post_id": parent,
-        "kind": kind,
-        "author_id": author,
-        "body": body,
-        "score": 0,
-        "score_seq": 0,
-        "hidden": False,
-        "deleted": False,
-        "flaggers": [],
-        "version": 0,
-        "created_at": at,
-        "edited_at": None,
-        **extra,
-    }
 
 
 async def create_thread(
@@ -111,7 +80,8 @@ async def create_thread(
     # The opening post first, then the thread that makes it visible and carries the event:
     # a crash in between leaves only an unreachable post, never a published ghost. Under an
     # Idempotency-Key the post carries the record too: of two requests with the same key and
-    # different bodies, the one whose post is stored wins, the other is a 422 here.
+    # different bodies, the one whose post is stored wins, the other is a 422 here. Its list
+    # item, tag rows and counters follow from PostCreated (projections/threads.py).
     post = post_doc(
         post_id,
         thread_id,
@@ -128,68 +98,73 @@ async def create_thread(
     elif not await insert_ignoring_duplicate(db.posts, {**post, **req.record(201, response)}):
         first = await db.posts.find_one({"_id": post_id}, {"idem": 1})
         req.answer(first or {})  # 422 unless it is this request's own post
-    thread: Doc = {
-        "_id": thread_id,
-        "kind": cmd.kind,
-        "title": cmd.title,
-        "author_id": user.user_id,
-        "group_id": cmd.group_id,
-        "tags": cmd.tags,
-        "product_id": cmd.product_id,
-        "rating": cmd.rating,
-        "media": [m.model_dump(mode="json") for m in cmd.media],
-        "opening_post_id": post_id,
-        "score": 0,
-        "score_seq": 0,
-        "reply_count": 0,
-        "other_reply_count": 0,
-        **opened.fields(),  # status, accepted answer, escalation: the domain's initial state
-        "hidden": False,
-        "version": opened.version,
-        "created_at": at,
-        "last_activity_at": at,
-        **outbox_fields(TOPIC, events),
-    }
-    # its tag rows before the thread: a crash in between leaves rows of no thread, skipped
-    await thread_tags.add(db, thread, cmd.tags)
-    return await insert_once(db.threads, req, thread, status=201, body=response)
+    return await repos.threads(db).add(thread_id, opened, events, idem=req, body=response)
 
 
 async def get_thread(db: ForumDb, thread_id: str, viewer: Principal | None) -> ThreadDetail:
-    """GET /threads/{id}: the thread, its escalation and its visible posts, each with its
-    author's trust level (``levels``, from reputation.events). Hidden posts: moderators see
-    them all, an author sees their own (a hidden opening post: their thread), both with the
-    ``hidden_reason``; anyone else does not see them (a hidden thread is a 404)."""
+    """GET /threads/{id}: the thread aggregate (accepted answer, escalation: as written),
+    its list item (reply count, last activity, score: as projected, a batch behind at
+    most), its visible posts with their projected scores, each with its author's trust level
+    (``levels``). Hidden posts: moderators see them all, an author sees their own (a hidden
+    opening post: their thread), both with the ``hidden_reason``; anyone else does not see
+    them (a hidden thread is a 404)."""
     moderator = viewer is not None and rules.can_moderate(viewer.roles)
     me = viewer.user_id if viewer is not None else None
-    t = await db.threads.find_one(
-        {"_id": thread_id, "deleted": {"$ne": True}}, {"outbox": 0, "applied": 0}
-    )
-    if t is None or (t.get("hidden") and not moderator and t.get("author_id") != me):
+    found = await repos.threads(db).find(thread_id)
+    if found is None:
         raise ThreadNotFoundError(f"no thread {thread_id!r}")
+    thread = found[0]
     query: Doc = {"thread_id": thread_id, "deleted": False}
-    if me and not moderator:
-        query["$or"] = [{"hidden": False}, {"author_id": me}]
-    elif not moderator:
-        query["hidden"] = False
     posts = (
-        await db.posts.find(query, {"outbox": 0, "applied_votes": 0})
+        await db.posts.find(query, {"outbox": 0, "idem": 0})
         .sort([("created_at", 1), ("_id", 1)])
         .to_list(None)
     )
+    opening = next((p for p in posts if p["_id"] == thread.opening_post_id), None)
+    if opening is None or (opening.get("hidden") and not moderator and thread.author_id != me):
+        raise ThreadNotFoundError(f"no thread {thread_id!r}")
+    posts = [p for p in posts if moderator or not p.get("hidden") or p["author_id"] == me]
+    item = await db.thread_list.find_one({"_id": thread_id}, LIST_PROJECTION) or {}
+    scores = {
+        s["_id"]: int(s["score"])
+        for s in await db.post_stats.find({"thread_id": thread_id}, {"score": 1}).to_list(None)
+    }
     levels = await db.levels_of({p["author_id"] for p in posts})
-    summary = thread_summary(t).model_dump()
-    opening = next((p for p in posts if p["_id"] == t.get("opening_post_id")), None)
-    if opening is not None:  # the post is the authority on its title and tags (PATCH)
-        summary["title"] = opening.get("title", summary["title"])
-        summary["tags"] = opening.get("tags", summary["tags"])
+    # the facts this service wrote (accepted, escalation) as written; whether others
+    # replied as projected (the aggregate learns it from the projection too)
+    others = int(item["other_reply_count"]) > 0 if "other_reply_count" in item else None
+    status = rules.thread_status(
+        has_other_reply=thread.has_other_reply if others is None else others,
+        accepted=thread.accepted_post_id is not None,
+        escalation_open=thread.escalation is not None and thread.escalation.pending,
+    )
+    summary = thread_summary(
+        {
+            "_id": thread.id,
+            "kind": thread.kind,
+            "author_id": thread.author_id,
+            "group_id": thread.group_id,
+            "product_id": thread.product_id,
+            "media": item.get("media", []),
+            "rating": item.get("rating"),
+            "score": scores.get(thread.opening_post_id, 0),
+            "reply_count": item.get("reply_count", 0),
+            "created_at": thread.created_at,
+            "last_activity_at": item.get("last_activity_at", thread.created_at),
+            # the post is the authority on its title and tags (PATCH)
+            "title": opening.get("title") or thread.title,
+            "tags": opening.get("tags") or [],
+            "status": status,
+            "accepted_post_id": thread.accepted_post_id,
+        }
+    ).model_dump()
     return ThreadDetail(
         **summary,
-        opening_post_id=t["opening_post_id"],
-        escalation=escalation_view(escalation_of(t)),
+        opening_post_id=thread.opening_post_id,
+        escalation=escalation_view(thread.escalation),
         posts=[
             post_view(
-                p,
+                {**p, "score": scores.get(p["_id"], 0)},
                 levels.get(p["author_id"], 0),
                 with_reason=moderator or p["author_id"] == me,
             )
@@ -220,10 +195,11 @@ async def list_threads(
     limit: int,
     cursor: str | None,
 ) -> ThreadPage:
-    """GET /threads: keyset-paginated; equality on the filters + a range on the sort key,
-    answered by the (filter, sort, _id) indexes (adapters/mongo.py). Deleted and hidden
-    threads (rare) are skipped after the index read rather than filtered with ``$ne``. The
-    cursor is bound to the sort and filters."""
+    """GET /threads: the ``thread_list`` read model (projections/threads.py), keyset-
+    paginated; equality on the filters + a range on the sort key, answered by its (filter,
+    sort, _id) indexes (adapters/mongo.py). Deleted and hidden threads (rare) are skipped
+    after the index read rather than filtered with ``$ne``. The cursor is bound to the sort
+    and filters."""
     query: Doc = {}
     for field, value in (("kind", kind), ("group_id", group_id), ("product_id", product_id)):
         if value is not None:
@@ -236,7 +212,7 @@ async def list_threads(
     scope = f"threads|{sort}|{sorted(query.items())!r}|{tag}"
     if tag is None:
         docs, nxt = await page(
-            db.threads,
+            db.thread_list,
             query,
             sort=SORTS[sort],
             limit=limit,
@@ -249,7 +225,7 @@ async def list_threads(
 
         async def threads_of(rows: list[Doc]) -> list[Doc | None]:
             ids = [r["thread_id"] for r in rows]  # one _id $in lookup for the page
-            found = await db.threads.find({"_id": {"$in": ids}}, LIST_PROJECTION).to_list(None)
+            found = await db.thread_list.find({"_id": {"$in": ids}}, LIST_PROJECTION).to_list(None)
             by_id = {t["_id"]: t for t in found}
             return [by_id.get(i) for i in ids]
 
@@ -267,4 +243,5 @@ async def list_threads(
 
 
 def listed(t: Doc) -> bool:
-    return not t.get("deleted") and not t.get("hidden")
+    """A list item whose opening PostCreated was projected, neither removed nor hidden."""
+    return "created_at" in t and not t.get("deleted") and not t.get("hidden")

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..adapters.mongo import Doc
-from ..domain.escalation import Escalation
-from ..domain.thread import Thread, escalation_of
+from .adapters.mongo import Doc
+from .domain.escalation import Escalation
+from .domain.thread import Thread, escalation_of
 
 Status = Literal["open", "answered", "solved", "escalated", "deleted"]
 
