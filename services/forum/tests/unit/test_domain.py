@@ -288,7 +288,7 @@ def test_post_edit_rules() -> None:
     p = a_reply()
     with pytest.raises(NotAllowedError):
         p.edit(ASKER, {"body": "x"}, T0)
-    with pytest.raises(InvalidCommandError):
+    with pytest.raises(ConflictError, match="only an opening post"):  # a 409, not a 422
         p.edit(PEER, {"title": "x"}, T0)
     changed, events = p.edit(MOD, {"body": "moderated"}, T0)
     assert changed == {"body": "moderated"} and names(events) == ["PostEdited"]

@@ -11,7 +11,7 @@ from schemas import Envelope, new_event
 from schemas.forum import PostDeleted, PostEdited
 
 from . import rules
-from .errors import InvalidCommandError, NotAllowedError, PostNotFoundError
+from .errors import ConflictError, InvalidCommandError, NotAllowedError, PostNotFoundError
 
 Event = Envelope[Any]
 
@@ -103,8 +103,11 @@ class Post:
         if not self.is_opening:
             for name in ("title", "tags"):
                 if changes.get(name) is not None:
-                    raise InvalidCommandError(
-                        "only an opening post has a title and tags", field=name
+                    # a well-formed body that this post cannot take (it is a reply): a
+                    # conflict with the post's state, not invalid input (schemathesis ST202)
+                    raise ConflictError(
+                        "only an opening post has a title and tags; this post is a reply",
+                        field=name,
                     )
         changed = {
             k: v

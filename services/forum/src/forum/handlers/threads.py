@@ -124,6 +124,8 @@ async def get_thread(db: ForumDb, thread_id: str, viewer: Principal | None) -> T
     if opening is None or (opening.get("hidden") and not moderator and thread.author_id != me):
         raise ThreadNotFoundError(f"no thread {thread_id!r}")
     posts = [p for p in posts if moderator or not p.get("hidden") or p["author_id"] == me]
+    # the opening post first, even when a reply shares its millisecond (stable sort)
+    posts.sort(key=lambda p: p["_id"] != thread.opening_post_id)
     item = await db.thread_list.find_one({"_id": thread_id}, LIST_PROJECTION) or {}
     scores = {
         s["_id"]: int(s["score"])
