@@ -124,6 +124,8 @@ class Changes:
 
     def _on_PostCreated(self, d: f.PostCreated, t: Any, day: str, dayops: Ops, _: Any) -> None:
         dayops.inc["c.posts"] = 1
+        if d.by_support:  # the forum says so (optional field): its author is a support user
+            self._ops(STAFF, d.author_id).add["roles"] = ["support"]
         if d.parent_post_id is None:  # an opening post starts a thread
             self.threads[d.thread_id] = ThreadInfo(d.author_id, d.kind)
             th = self._ops(THREADS, d.thread_id)
