@@ -8,9 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from communitykit.consumer import Received
+from communitykit.levels import fold
 from forum.domain.commands import CreateGroup, CreateReply, EditPost, FlagPost
 from forum.domain.errors import InvalidCommandError
-from forum.projections.levels import fold
 from schemas import new_event
 from schemas.reputation import LevelChanged, ReputationChanged
 

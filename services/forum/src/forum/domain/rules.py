@@ -65,8 +65,3 @@ def flag_outcome(*, level: int, flags_before: int, already_hidden: bool) -> Flag
     if already_hidden:
         return FlagOutcome(hides=False)
     return FlagOutcome(hides=level >= HIDE_AT_ONCE_LEVEL or flags_before + 1 >= FLAGS_TO_HIDE)
-
-
-def newer(a: tuple[object, str], b: tuple[object, str] | None) -> bool:
-    """Is event key ``a`` = (time, id) newer than ``b``? (level projection guard)"""
-    return b is None or a > b  # type: ignore[operator]

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 from communitykit.app import Runtime
 from communitykit.consumer import BatchConsumer, BatchHandler, Received
+from communitykit.levels import LevelsProjection
 from schemas import topics
 
 from ..adapters.mongo import ForumDb
-from ..projections.levels import LevelsProjection
 from ..projections.threads import ThreadsProjection
 
 
@@ -26,7 +26,7 @@ def _consumer(runtime: Runtime, topic: str, group_id: str, handler: BatchHandler
 
 
 def register(runtime: Runtime, group_id: str) -> BatchConsumer:
-    projection = LevelsProjection(ForumDb(runtime.db))
+    projection = LevelsProjection(ForumDb(runtime.db).levels)
 
     async def on_reputation_events(batch: Sequence[Received]) -> None:
         """LevelChanged → levels (newest by (time, id) wins; idempotent)."""

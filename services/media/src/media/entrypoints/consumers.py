@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from communitykit.consumer import BatchConsumer, Received
+from communitykit.levels import LevelsProjection
 from schemas import topics
 from schemas.media import MediaUploaded
 
@@ -13,13 +14,12 @@ from ..adapters.mongo import MediaDb
 from ..adapters.repository import Repos
 from ..config import Settings
 from ..projections.attachments import AttachmentsProjection
-from ..projections.levels import LevelsProjection
 from ..runtime import MediaRuntime
 from ..worker import Worker
 
 
 def register_levels(runtime: MediaRuntime, settings: Settings) -> BatchConsumer:
-    projection = LevelsProjection(MediaDb(runtime.db))
+    projection = LevelsProjection(MediaDb(runtime.db).levels)
 
     async def on_reputation_events(batch: Sequence[Received]) -> None:
         """LevelChanged → levels (newest by (time, id) wins; idempotent)."""

@@ -1,8 +1,11 @@
-"""reputation.events (LevelChanged) → ``levels``: each member's trust level (upload quotas).
+"""reputation.events (LevelChanged) → a ``levels`` collection: each user's current trust level.
 
-Idempotent and order-independent (the forum's levels projection, same rule): per user the
-level of the newest event by (time, id) wins, guarded inside the single-document update that
-writes it, so a redelivered or older event matches nothing.
+Every service that gates something on a member's level (the forum's privileges, media's upload
+quotas) keeps its own copy in its own database (database per service) with this one projection.
+
+Idempotent and order-independent: per user we keep the level of the newest event by
+(time, id). The guard lives in the filter of the same single-document update that writes
+the level, so a redelivered or older event simply matches nothing.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 
-from communitykit.consumer import Received
 from schemas.reputation import LevelChanged
 
-from ..adapters.mongo import MediaDb
+from .consumer import Received
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -37,12 +40,15 @@ def fold(batch: Sequence[Received]) -> dict[str, tuple[datetime, str, int]]:
 
 
 class LevelsProjection:
-    def __init__(self, db: MediaDb) -> None:
-        self.db = db
+    """Writes the batch's newest level per user into ``levels`` (one service's collection)."""
+
+    def __init__(self, levels: AsyncCollection[Any]) -> None:
+        self.levels = levels
 
     async def apply(self, batch: Sequence[Received]) -> None:
         ops: list[Any] = []
         for user, (t, eid, level) in fold(batch).items():
+            # 1) make sure the document exists (level 0 = what an unknown user has anyway)
             ops.append(
                 UpdateOne(
                     {"_id": user},
@@ -50,6 +56,7 @@ class LevelsProjection:
                     upsert=True,
                 )
             )
+            # 2) write the level only if this event is newer than the stored one
             ops.append(
                 UpdateOne(
                     {"_id": user, "$or": [{"at": {"$lt": t}}, {"at": t, "event_id": {"$lt": eid}}]},
@@ -57,4 +64,4 @@ class LevelsProjection:
                 )
             )
         if ops:
-            await self.db.levels.bulk_write(ops, ordered=True)
+            await self.levels.bulk_write(ops, ordered=True)
