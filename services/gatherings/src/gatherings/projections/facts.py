@@ -1,7 +1,8 @@
 """The service's projections, fed by one consumer (idempotent, order-independent):
 
-* reputation.events LevelChanged → ``levels`` {_id: user, level, at, event_id}: the newest by
-  (time, id) wins, as the forum projects levels (giveaway eligibility, ``min_level``);
+* reputation.events LevelChanged → ``levels`` {_id: user, level, at, event_id}: the kit's
+  trust-level projection (communitykit.levels: the newest by (time, id) wins), as the forum
+  and media keep theirs (giveaway eligibility, ``min_level``);
 * forum.events GroupCreated → ``group_owners`` {_id: group, owner_id} (who may schedule a
   group's gathering); a group's owner never changes, so the first write is the last;
 * gatherings.events RsvpChanged (our own) → ``rsvps`` {_id: "<gathering>|<user>", user_id,
@@ -15,36 +16,27 @@ the filter of the very update that writes: a redelivered or older event matches 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from communitykit.consumer import Received
+from communitykit.levels import LevelsProjection
 from communitykit.mongo import bulk_write
 from schemas.forum import GroupCreated
 from schemas.gatherings import RsvpChanged
-from schemas.reputation import LevelChanged
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Doc = dict[str, Any]
 
 
-def fold(
-    batch: Sequence[Received],
-) -> tuple[dict[str, tuple[datetime, str, int]], dict[str, str], dict[str, Doc]]:
-    levels: dict[str, tuple[datetime, str, int]] = {}
+def fold(batch: Sequence[Received]) -> tuple[dict[str, str], dict[str, Doc]]:
+    """Group owners and the newest RSVP per (gathering, member) of this batch."""
     owners: dict[str, str] = {}
     rsvps: dict[str, Doc] = {}
     for r in batch:
-        e, data = r.event, r.event.data
-        if isinstance(data, LevelChanged):
-            t = e.time.replace(microsecond=e.time.microsecond // 1000 * 1000)
-            prev = levels.get(data.user_id)
-            if prev is None or (t, e.id) > prev[:2]:
-                levels[data.user_id] = (t, e.id, data.to_level)
-        elif isinstance(data, GroupCreated):
+        data = r.event.data
+        if isinstance(data, GroupCreated):
             owners.setdefault(data.group_id, data.owner_id)
         elif isinstance(data, RsvpChanged):
             key = f"{data.gathering_id}|{data.user_id}"
@@ -55,33 +47,17 @@ def fold(
                     "status": data.to_status,
                     "sequence": data.sequence,
                 }
-    return levels, owners, rsvps
+    return owners, rsvps
 
 
 class Facts:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.db = db
+        self.levels = LevelsProjection(db["levels"])
 
     async def apply(self, batch: Sequence[Received]) -> None:
-        levels, owners, rsvps = fold(batch)
-        level_ops: list[Any] = []
-        for user, (t, eid, level) in levels.items():
-            level_ops.append(
-                UpdateOne(
-                    {"_id": user},
-                    {"$setOnInsert": {"level": 0, "at": EPOCH, "event_id": ""}},
-                    upsert=True,
-                )
-            )
-            level_ops.append(
-                UpdateOne(
-                    {"_id": user, "$or": [{"at": {"$lt": t}}, {"at": t, "event_id": {"$lt": eid}}]},
-                    {"$set": {"level": level, "at": t, "event_id": eid}},
-                )
-            )
-        if level_ops:
-            # ordered: the insert of a missing document comes before its guarded update
-            await self.db["levels"].bulk_write(level_ops, ordered=True)
+        await self.levels.apply(batch)
+        owners, rsvps = fold(batch)
         owner_ops = [
             UpdateOne({"_id": g}, {"$setOnInsert": {"owner_id": o}}, upsert=True)
             for g, o in owners.items()
