@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import pytest
@@ -15,6 +16,13 @@ from schemas.forum import (
     PostCreated,
     PostHidden,
     VoteCast,
+)
+from schemas.gatherings import (
+    GatheringCancelled,
+    GatheringReminderDue,
+    GiveawayDrawn,
+    RsvpChanged,
+    SeatOffered,
 )
 from schemas.ideas import IdeaStatusChanged, IdeaSubmitted, IdeaVoteCast
 from schemas.reputation import BadgeAwarded, LevelChanged
@@ -195,41 +203,73 @@ def test_explicit_levels_beat_defaults_and_muted_is_carried() -> None:
     assert got == {"fan": ("watched_post", "watching")}
 
 
-class _GatheringReminderDue(EventData):
-    producer: ClassVar[str] = "gatherings"
-    event_name: ClassVar[str] = "GatheringReminderDue"
-    gathering_id: str
-    user_id: str
-    title: str
-
-
-class _GiveawayDrawn(EventData):
-    producer: ClassVar[str] = "gatherings"
-    event_name: ClassVar[str] = "GiveawayDrawn"
-    gathering_id: str
-    giveaway_id: str
-    winners: list[str]
-
-
 class _SomethingNew(EventData):
     producer: ClassVar[str] = "gatherings"
     event_name: ClassVar[str] = "SomethingNobodyKnows"
     gathering_id: str
 
 
-def test_gatherings_events_by_type_name_and_unknown_types_ignored() -> None:
+def test_gatherings_events_with_their_landed_schemas_and_unknown_types_ignored() -> None:
     w = World()
+    starts = datetime(2026, 12, 24, 17, tzinfo=UTC)
     rem = new_event(
-        _GatheringReminderDue(gathering_id="g1", user_id="m", title="AMA"), subject="g1"
+        GatheringReminderDue(
+            gathering_id="g1", user_id="m", title="AMA", starts_at=starts, offset_seconds=3600
+        ),
+        subject="g1",
     )
     assert told(rem, w) == {"m": "gathering_reminder"}
     drawn = new_event(
-        _GiveawayDrawn(gathering_id="g1", giveaway_id="gw", winners=["a", "b"]),
+        GiveawayDrawn(
+            gathering_id="g1",
+            giveaway_id="gw",
+            round=1,
+            drawn_by="staff",
+            seed="s",
+            seed_commitment="0" * 64,
+            entrants_hash="1" * 64,
+            winners=["a", "b"],
+            algorithm="sha256-rank",
+        ),
         subject="g1",
         actor_id="staff",
     )
     assert told(drawn, w) == {"a": "giveaway_won", "b": "giveaway_won"}
     assert told(new_event(_SomethingNew(gathering_id="g1"), subject="g1"), w) == {}
+
+
+def test_going_watches_the_gathering_and_a_cancellation_tells_seats_and_waitlist() -> None:
+    w = World()
+
+    def rsvp(member: str, to: str) -> Any:
+        return new_event(
+            RsvpChanged(gathering_id="g1", user_id=member, from_status="none", to_status=to),
+            subject="g1",
+            actor_id=member,
+        )
+
+    assert told(rsvp("going1", "going"), w) == {}
+    assert told(rsvp("maybe1", "waitlisted"), w) == {}
+    assert w.level("gathering", "g1", "going1") == "watching"
+    assert w.level("gathering", "g1", "maybe1") is None
+    offered = new_event(SeatOffered(gathering_id="g1", user_id="maybe1"), subject="g1")
+    assert told(offered, w) == {"maybe1": "seat_offered"}
+    cancelled = new_event(
+        GatheringCancelled(
+            gathering_id="g1",
+            cancelled_by="host",
+            going_ids=["going1", "going2"],
+            waitlisted_ids=["late"],
+        ),
+        subject="g1",
+        actor_id="host",
+    )
+    assert told(cancelled, w) == {
+        "going1": "gathering_cancelled",
+        "going2": "gathering_cancelled",
+        "maybe1": "gathering_cancelled",
+        "late": "gathering_cancelled",
+    }
 
 
 @pytest.mark.parametrize("kind", ["reply", "mention"])

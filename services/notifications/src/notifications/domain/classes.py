@@ -34,6 +34,7 @@ KINDS: dict[str, tuple[Priority, str]] = {
     "mention": (Priority.P1, "You were mentioned"),
     "badge": (Priority.P1, "You earned a badge"),
     "level": (Priority.P1, "You reached a new level"),
+    "seat_offered": (Priority.P1, "A seat opened up for you"),
     # P2: followed activity
     "watched_post": (Priority.P2, "New posts in what you watch"),
     "idea_status": (Priority.P2, "Status changes of ideas you follow"),

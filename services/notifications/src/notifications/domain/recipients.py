@@ -380,24 +380,37 @@ def _level_changed(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
     ]
 
 
-# ---- gatherings (issue 23): by type name; data read as a dict (schema not landed yet) -------
-def _member_of(d: dict[str, Any]) -> str | None:
-    for k in ("user_id", "member_id", "recipient_id"):
-        if isinstance(d.get(k), str) and d[k]:
-            return str(d[k])
-    return None
-
-
+# ---- gatherings (issue 23): fields as in schemas.gatherings ---------------------------------
 def _rsvp_changed(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
-    member, gathering = _member_of(d), d.get("gathering_id")
+    """RsvpChanged: going to a gathering makes one watch it (issue 25's defaults)."""
+    member, gathering = d.get("user_id"), d.get("gathering_id")
     w.know(member)
-    if member and gathering and d.get("status") == "going":
+    if member and gathering and d.get("to_status") == "going":
         w.default_follow(member, "gathering", gathering, "watching")
     return []
 
 
+def _seat_offered(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
+    """SeatOffered: a waitlisted member got a seat; emitted once per promotion."""
+    member, gathering = d.get("user_id"), d.get("gathering_id")
+    if not member or not gathering:
+        return []
+    w.know(member)
+    w.default_follow(member, "gathering", gathering, "watching")
+    return [
+        Candidate(
+            member,
+            "seat_offered",
+            eid,
+            f"gathering:{gathering}",
+            "A seat opened up for you",
+            f"/gatherings/{gathering}",
+        )
+    ]
+
+
 def _reminder_due(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
-    member, gathering = _member_of(d), d.get("gathering_id")
+    member, gathering = d.get("user_id"), d.get("gathering_id")
     if not member or not gathering:
         return []
     title = d.get("title") or "a gathering"
@@ -408,34 +421,39 @@ def _reminder_due(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
             eid,
             f"gathering:{gathering}",
             f"Reminder: {title} starts soon",
-            f"/gatherings/{gathering}",
+            d.get("join_url") or f"/gatherings/{gathering}",
             w.level("gathering", gathering, member),
         )
     ]
 
 
 def _gathering_cancelled(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
+    """GatheringCancelled: everyone who held a seat or a waitlist place (named by the
+    event), and whoever watches the gathering."""
     gathering = d.get("gathering_id")
     if not gathering:
         return []
-    title = d.get("title") or "a gathering"
+    pool: dict[str, str | None] = {
+        m: lv for m, lv in w.followers("gathering", gathering).items() if lv != "normal"
+    }
+    for m in _strings(d.get("going_ids")) + _strings(d.get("waitlisted_ids")):
+        pool.setdefault(m, w.level("gathering", gathering, m))
     return [
         Candidate(
             m,
             "gathering_cancelled",
             eid,
             f"gathering:{gathering}",
-            f"Cancelled: {title}",
+            "A gathering you were going to was cancelled",
             f"/gatherings/{gathering}",
             lv,
         )
-        for m, lv in w.followers("gathering", gathering).items()
-        if lv != "normal"
+        for m, lv in pool.items()
     ]
 
 
 def _giveaway_drawn(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
-    prize = d.get("prize") or "a prize"
+    """GiveawayDrawn: each winner of this round (a redraw names only its new winners)."""
     gathering = d.get("gathering_id") or ""
     return [
         Candidate(
@@ -443,7 +461,7 @@ def _giveaway_drawn(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
             "giveaway_won",
             eid,
             f"giveaway:{d.get('giveaway_id', '')}",
-            f"You won {prize}",
+            "You won a giveaway",
             f"/gatherings/{gathering}",
         )
         for u in _strings(d.get("winners"))
@@ -492,6 +510,7 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("reputation", "LevelChanged"): _level_changed,
     ("reputation", "ReputationChanged"): _know("user_id"),
     ("gatherings", "RsvpChanged"): _rsvp_changed,
+    ("gatherings", "SeatOffered"): _seat_offered,
     ("gatherings", "GatheringReminderDue"): _reminder_due,
     ("gatherings", "GatheringCancelled"): _gathering_cancelled,
     ("gatherings", "GiveawayDrawn"): _giveaway_drawn,
