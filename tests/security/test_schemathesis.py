@@ -1,28 +1,18 @@
-"""Item 14: schemathesis against each service's OpenAPI document, with all its checks (one
-refined for what OpenAPI cannot express: ``schemathesis_hooks.py``) and every phase
-(examples, coverage, fuzzing, stateful), on the real processes: zero failures.
-
-Bounded for the suite's budget: ``SECURITY_ST_EXAMPLES`` test cases per operation (default
-5) with a fixed seed (``SECURITY_ST_SEED``, default 1) so that a failure reproduces; run it
-wider by hand, e.g. ``SECURITY_ST_EXAMPLES=100 SECURITY_ST_SEED=$RANDOM``.
+"""Item 14: schemathesis against each service's OpenAPI document, with all its checks and
+every phase (examples, coverage, fuzzing, stateful), on the real processes: zero failures.
+The run itself is ``tests/schemathesis_run.py`` (gatherings, media and notifications use it
+in their own suites, beside the servers they need); run it wider by hand, e.g.
+``SECURITY_ST_EXAMPLES=100 SECURITY_ST_SEED=$RANDOM``.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from ..conftest import ServiceProcess, token
+from ..conftest import ServiceProcess
+from ..schemathesis_run import assert_openapi_conformance
 
 pytestmark = [pytest.mark.integration]
-
-HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
-EXAMPLES = os.environ.get("SECURITY_ST_EXAMPLES", "5")
-SEED = os.environ.get("SECURITY_ST_SEED", "1")
 
 
 @pytest.mark.parametrize(
@@ -36,38 +26,4 @@ SEED = os.environ.get("SECURITY_ST_SEED", "1")
     ],
 )
 def test_openapi_conformance(name: str, services: dict[str, ServiceProcess]) -> None:
-    svc = services[name]
-    st = Path(sys.executable).with_name("st")
-    cmd = [
-        str(st),
-        "run",
-        f"{svc.url}/openapi.json",
-        "--checks",
-        "all",
-        # replaced by positive_data_acceptance_issued (the hooks file)
-        "--exclude-checks",
-        "positive_data_acceptance",
-        "--max-examples",
-        EXAMPLES,
-        "--seed",
-        SEED,
-        # one worker: hypothesis' source inspection is not thread-safe on CPython 3.11
-        "--workers",
-        "1",
-        "--request-timeout",
-        "10",
-        "--header",
-        f"Authorization: Bearer {token('schemathesis')}",
-        "--no-color",
-        "--generation-database",
-        "none",
-    ]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)}
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
-    lines = out.stdout.splitlines()
-    summary = [ln.strip("= ") for ln in lines if ln.startswith("=")][-1:] or [out.stdout[-300:]]
-    cases = [ln.strip() for ln in lines if " generated" in ln][-1:]
-    print(f"\n[schemathesis] {name}: {'; '.join(cases + summary)}")
-    start = next((i for i, ln in enumerate(lines) if "FAILURES" in ln or "ERRORS" in ln), 0)
-    report = "\n".join(ln[:400] for ln in lines[start:])  # generated values can be huge
-    assert out.returncode == 0, f"{report}\n{out.stderr[-2000:]}"
+    assert_openapi_conformance(name, services[name].url)

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from communitykit.timezones import TimeZoneName
+
 from .domain.classes import UNSUBSCRIBABLE
 from .domain.follows import Level, Scope
 from .domain.preferences import MAX_CAP
@@ -53,7 +55,7 @@ class CapsBody(Body):
 class PreferencesBody(Body):
     preset: Literal["realtime", "balanced", "quiet", "digest_only"] = "balanced"
     channels: list[Literal["in_app", "email"]] = Field(default=["in_app", "email"], max_length=2)
-    timezone: str = Field(default="UTC", max_length=64)
+    timezone: TimeZoneName = "UTC"
     quiet_hours: QuietHoursBody | None = None
     caps: CapsBody = Field(default_factory=CapsBody)
     digest: Literal["daily", "weekly"] = "daily"
