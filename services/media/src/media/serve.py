@@ -4,14 +4,38 @@ HTTP Range (single ranges: what a browser's video element asks for when it seeks
 from __future__ import annotations
 
 import re
+from typing import Literal, get_args
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
+from starlette.convertors import Convertor, register_url_convertor
 
 from .adapters.storage import ObjectMissingError, Storage
 from .config import Settings
 from .domain.errors import RangeNotSatisfiableError, RenditionNotFoundError
 from .domain.model import MediaItem
+
+#: every rendition the processing makes (images: processing.images.WIDTHS; video: the
+#: stream and its poster); checked against WIDTHS by the unit tests
+RenditionName = Literal["w320", "w640", "w1280", "video", "poster"]
+RENDITION_NAMES: tuple[str, ...] = get_args(RenditionName)
+
+
+class RenditionConvertor(Convertor[str]):
+    """``{rendition:rendition}``: only rendition names match the path, so that
+    ``/media/{id}/approve`` and its siblings are not also a GET of a rendition (an OPTIONS
+    or a wrong method there answers 405 with ``Allow`` naming exactly their methods)."""
+
+    regex = "|".join(RENDITION_NAMES)
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("rendition", RenditionConvertor())
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 #: public renditions never change under their URL (a new upload is a new id), but a hidden

@@ -96,3 +96,10 @@ def test_allowed_types() -> None:
     for bad in ("image/svg+xml", "text/html", "application/x-executable", "image/bmp"):
         with pytest.raises(Reject, match="not allowed"):
             kind_of(bad)
+
+
+def test_the_rendition_names_in_the_path_are_those_processing_makes() -> None:
+    from media.processing.images import WIDTHS
+    from media.serve import RENDITION_NAMES
+
+    assert set(RENDITION_NAMES) == {*WIDTHS, "video", "poster"}

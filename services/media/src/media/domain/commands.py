@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -11,6 +10,8 @@ from schemas.media import GalleryKind
 
 #: product, group and tag ids: no ``.`` or ``$`` (they become map keys and ids)
 ID = r"^[A-Za-z0-9_-]{1,64}$"
+#: some text besides white space (bodies are stripped: the document must not call "  " valid)
+TEXT = r"\S"
 
 
 class Command(BaseModel):
@@ -18,21 +19,20 @@ class Command(BaseModel):
 
 
 class CreateGallery(Command):
-    title: str = Field(min_length=1, max_length=120)
+    title: str = Field(min_length=1, max_length=120, pattern=TEXT)
     description: str = Field(default="", max_length=4000)
     kind: GalleryKind = "community"
     product_id: str | None = Field(default=None, pattern=ID)
     group_id: str | None = Field(default=None, pattern=ID)
-    tags: list[str] = Field(default_factory=list, max_length=10)
+    #: 1-64 letters, digits, _ or - each (the pattern is in the document); stored lower case
+    tags: list[Annotated[str, Field(pattern=ID)]] = Field(default_factory=list, max_length=10)
 
     @field_validator("tags")
     @classmethod
     def _tags(cls, v: list[str]) -> list[str]:
         out = []
         for t in v:
-            t = t.strip().lower()
-            if not re.match(ID, t):
-                raise ValueError("tags are 1-64 letters, digits, _ or -")
+            t = t.lower()
             if t not in out:
                 out.append(t)
         return out
@@ -54,8 +54,8 @@ class Vote(Command):
 
 
 class Flag(Command):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=TEXT)
 
 
 class Hide(Command):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=TEXT)

@@ -74,7 +74,7 @@ async def get_media(media_id: str, repos: RepoSet, viewer: Viewer) -> MediaView:
 
 
 @router.get(
-    "/media/{media_id}/{rendition}",
+    "/media/{media_id}/{rendition:rendition}",
     responses={
         **NOT_FOUND,
         206: {"description": "the requested byte range"},
@@ -86,7 +86,7 @@ async def get_media(media_id: str, repos: RepoSet, viewer: Viewer) -> MediaView:
 )
 async def get_rendition(
     media_id: str,
-    rendition: str,
+    rendition: serve.RenditionName,
     request: Request,
     repos: RepoSet,
     storage: Store,
