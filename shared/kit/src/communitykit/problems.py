@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 #: the methods an ``Allow`` header can name
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+#: what a 503 tells a client to wait when the store is unreachable (a restart, a failover)
+STORE_RETRY_AFTER_SECONDS = 5
+
+log = logging.getLogger(__name__)
 
 
 class ProblemError(Exception):
@@ -126,6 +132,19 @@ def install(app: FastAPI) -> None:
             f"{first['field']}: {first['message']}",
             field=first["field"],
             errors=errors,
+        )
+
+    @app.exception_handler(ConnectionFailure)
+    async def _store_down(_: Request, exc: ConnectionFailure) -> JSONResponse:
+        # the store is unreachable (no server selected, a connection reset, a network
+        # timeout): a dependency is down, not a bug of ours. The outcome of a write caught
+        # mid-flight is unknown, so the client retries with its Idempotency-Key.
+        log.warning("store unreachable: %s", exc)
+        return problem(
+            503,
+            "Service unavailable",
+            "the database is unreachable; retry shortly (with the same Idempotency-Key)",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
+from pymongo import errors
 
 from communitykit import problems
 
@@ -60,3 +61,32 @@ def test_valid_json_with_a_bad_field_still_names_the_field() -> None:
     p = r.json()
     assert p["title"] == "Invalid input" and p["field"] == "count"
     assert p["detail"].startswith("count: ")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.ServerSelectionTimeoutError("no server"),
+        errors.AutoReconnect("connection reset"),
+        errors.NetworkTimeout("slow"),
+    ],
+    ids=type,
+)
+def test_an_unreachable_store_is_a_503_with_retry_after_not_a_500(error: Exception) -> None:
+    app = FastAPI()
+    problems.install(app)
+
+    @app.post("/things")
+    def create() -> None:
+        raise error
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            return await c.post("/things")
+
+    r = asyncio.run(go())
+    assert r.status_code == 503
+    assert r.headers["content-type"] == problems.PROBLEM_JSON
+    assert r.headers["retry-after"] == str(problems.STORE_RETRY_AFTER_SECONDS)
+    assert "Idempotency-Key" in r.json()["detail"]
