@@ -3,6 +3,7 @@ for review; every event of an item's life on media.events."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,31 @@ async def test_quotas_follow_the_level(
         # the level arrives from reputation.events: videos are allowed at level 1
         await set_level(servers, media_db, fresh, 1)
         assert (await upload(http, media.url, fresh, clip, "c.mp4", "video/mp4")).status_code == 202
+
+
+async def test_a_rush_of_uploads_gets_exactly_the_quota_and_refused_bytes_give_it_back(
+    media: ServiceProcess, http: httpx.AsyncClient, media_db: Any
+) -> None:
+    newbie = uid("rush")
+    # level 0 may post five images a day: ten at once, five win, whatever the interleaving
+    got = await asyncio.gather(
+        *(upload(http, media.url, newbie, files.png(), "p.png", "image/png") for _ in range(10))
+    )
+    codes = sorted(r.status_code for r in got)
+    assert codes == [202] * 5 + [429] * 5, [r.text for r in got if r.status_code >= 500]
+    stored = await media_db.media.count_documents({"author_id": newbie})
+    assert stored == 5
+    # an upload refused after its first bytes told the kind does not use up a place
+    other = uid("refused")
+    png = files.png()
+    refused = await http.post(
+        f"{media.url}/media",
+        headers=auth(other),
+        files=[("file", ("a.png", png, "image/png")), ("file", ("b.png", png, "image/png"))],
+    )
+    assert refused.status_code == 422 and "one `file` part" in refused.json()["detail"]
+    quota = await media_db.upload_quotas.find_one({"user_id": other})
+    assert quota is None or quota.get("image", 0) == 0, quota
 
 
 async def test_reads_of_unknown_ids(media: ServiceProcess, http: httpx.AsyncClient) -> None:

@@ -60,10 +60,8 @@ async def upload(
     used = await repos.db.uploads_today(user.user_id, day)
     retry = seconds_to_midnight(now)
 
-    def over(kind: MediaKind) -> bool:
-        return used[kind] >= allowed(quota, kind)
-
-    if over("image") and over("video"):
+    # an early answer before any byte is read; the place itself is claimed below
+    if all(used[k] >= allowed(quota, k) for k in ("image", "video")):
         raise QuotaExceededError(
             f"you have used today's uploads ({quota.images_per_day} images, "
             f"{quota.videos_per_day} videos at your level)",
@@ -72,36 +70,47 @@ async def upload(
     limits = Limits(settings.max_image_bytes, settings.max_video_bytes, quota.videos_per_day > 0)
     check_length(request, limits)
 
+    claimed: list[MediaKind] = []
+
     async def on_kind(kind: MediaKind) -> None:
         if kind == "video" and quota.videos_per_day == 0:
             raise NotAllowedError(
                 "videos can be posted from trust level 1 on; images are welcome", field="file"
             )
-        if over(kind):
+        # the place in today's quota is taken as soon as the first bytes tell the kind, by
+        # one guarded write: two uploads racing for the last place cannot both get it
+        if not await repos.db.claim_upload(user.user_id, day, kind, allowed(quota, kind)):
             raise QuotaExceededError(
                 f"you have posted today's {allowed(quota, kind)} {kind}s", retry_after=retry
             )
+        claimed.append(kind)
 
-    up = await receive(request, storage, limits, on_kind)
-    assert up.stored is not None
-    item, events = MediaItem.upload(
-        media_id=up.media_id,
-        author_id=user.user_id,
-        filename=up.filename,
-        declared_type=up.declared_type,
-        size=up.stored.size,
-        original_key=up.key,
-        alt_text=up.alt_text,
-        held=quota.held,
-        kind_hint=up.kind,
-        now=now,
-        day=day,
-    )
+    stored = False
     try:
-        await repos.media.add(item.media_id, item, events)
-    except BaseException:
-        await storage.delete(up.key)  # no object without its item
-        raise
+        up = await receive(request, storage, limits, on_kind)
+        assert up.stored is not None
+        item, events = MediaItem.upload(
+            media_id=up.media_id,
+            author_id=user.user_id,
+            filename=up.filename,
+            declared_type=up.declared_type,
+            size=up.stored.size,
+            original_key=up.key,
+            alt_text=up.alt_text,
+            held=quota.held,
+            kind_hint=up.kind,
+            now=now,
+            day=day,
+        )
+        try:
+            await repos.media.add(item.media_id, item, events)
+        except BaseException:
+            await storage.delete(up.key)  # no object without its item
+            raise
+        stored = True
+    finally:
+        if claimed and not stored:
+            await repos.db.release_upload(user.user_id, day, claimed[0])
     return Accepted(media_id=item.media_id, state=item.state)
 
 

@@ -9,6 +9,8 @@
 * ``votes``        one document per (gallery, item, voter) and its outbox (MediaVoted)
 * ``levels``       projection of reputation.events: each member's trust level (quotas)
 * ``attachments``  projection of media.events: the galleries each item is in (orphan sweep)
+* ``upload_quotas`` one document per (member, UTC day): the uploads claimed by kind; an
+                   upload takes its place with one guarded upsert (``claim_upload``)
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 OUTBOX_COLLECTIONS = ("media", "galleries", "votes")
 
 Doc = dict[str, Any]
+
+
+def quota_key(user_id: str, day: str) -> str:
+    """One member's upload quota of one UTC day."""
+    return f"{user_id}|{day}"
 
 
 class MediaDb:
@@ -32,10 +40,9 @@ class MediaDb:
         self.votes: AsyncCollection[Doc] = db["votes"]
         self.levels: AsyncCollection[Doc] = db["levels"]
         self.attachments: AsyncCollection[Doc] = db["attachments"]
+        self.quotas: AsyncCollection[Doc] = db["upload_quotas"]
 
     async def ensure_indexes(self) -> None:
-        # quotas: one member's uploads of one day
-        await self.media.create_index([("author_id", ASCENDING), ("day", ASCENDING)])
         # orphan sweep: settled items by age
         await self.media.create_index([("state", ASCENDING), ("created_at", ASCENDING)])
         # moderation queue: held (level 0) and flagged items
@@ -57,14 +64,32 @@ class MediaDb:
         return int(doc["level"]) if doc else 0
 
     async def uploads_today(self, user_id: str, day: str) -> dict[str, int]:
-        """This member's uploads of ``day`` by kind (bounded by the quota itself)."""
-        rows = await self.media.find(
-            {"author_id": user_id, "day": day}, {"kind_hint": 1, "state": 1}
-        ).to_list(None)
-        out = {"image": 0, "video": 0}
-        for r in rows:
-            out[str(r.get("kind_hint", "image"))] += 1
-        return out
+        """This member's uploads of ``day`` by kind: the claims of its quota document."""
+        doc = await self.quotas.find_one({"_id": quota_key(user_id, day)})
+        return {k: int((doc or {}).get(k, 0)) for k in ("image", "video")}
+
+    async def claim_upload(self, user_id: str, day: str, kind: str, allowed: int) -> bool:
+        """Take one of today's ``allowed`` uploads of ``kind``: one guarded single-document
+        upsert, so two uploads racing for the last one cannot both get it (the loser's
+        filter no longer matches, and its upsert then collides on ``_id``)."""
+        if allowed <= 0:
+            return False
+        try:
+            await self.quotas.update_one(
+                {"_id": quota_key(user_id, day), kind: {"$not": {"$gte": allowed}}},
+                {"$inc": {kind: 1}, "$setOnInsert": {"user_id": user_id, "day": day}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def release_upload(self, user_id: str, day: str, kind: str) -> None:
+        """Give back a claimed upload whose item was never stored (refused bytes, a failed
+        write): best effort, the claim otherwise just counts against the day."""
+        await self.quotas.update_one(
+            {"_id": quota_key(user_id, day), kind: {"$gt": 0}}, {"$inc": {kind: -1}}
+        )
 
     async def helpful_counts(self, gallery_id: str) -> dict[str, int]:
         rows = await (
