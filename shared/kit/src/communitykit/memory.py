@@ -129,15 +129,20 @@ def matches(doc: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
     return True
 
 
-def apply_update(doc: Doc, update: Mapping[str, Any], *, inserting: bool = False) -> None:
+def apply_update(
+    doc: Doc, update: Mapping[str, Any], *, inserting: bool = False, fresh: bool = False
+) -> None:
+    """Apply ``update``'s operators to ``doc`` in place. ``fresh``: the update's values are
+    this call's own (a BSON round trip made them) and are stored without another copy."""
+    keep: Callable[[Any], Any] = (lambda v: v) if fresh else copy.deepcopy
     for op, fields in update.items():
         for path, arg in fields.items():
             cur = _get(doc, path)
             if op == "$set":
-                _set(doc, path, copy.deepcopy(arg))
+                _set(doc, path, keep(arg))
             elif op == "$setOnInsert":
                 if inserting:
-                    _set(doc, path, copy.deepcopy(arg))
+                    _set(doc, path, keep(arg))
             elif op == "$unset":
                 _unset(doc, path)
             elif op == "$inc":
@@ -148,11 +153,11 @@ def apply_update(doc: Doc, update: Mapping[str, Any], *, inserting: bool = False
                 _set(doc, path, arg if cur is _MISSING or cur is None or arg < cur else cur)
             elif op == "$push":
                 items = arg["$each"] if isinstance(arg, Mapping) and "$each" in arg else [arg]
-                _set(doc, path, [*(cur if isinstance(cur, list) else []), *items])
+                _set(doc, path, [*(cur if isinstance(cur, list) else []), *keep(items)])
             elif op == "$addToSet":
                 items = arg["$each"] if isinstance(arg, Mapping) and "$each" in arg else [arg]
                 lst = list(cur) if isinstance(cur, list) else []
-                lst += [i for i in items if i not in lst]
+                lst += [keep(i) for i in items if i not in lst]
                 _set(doc, path, lst)
             else:
                 raise NotImplementedError(f"update operator {op}")
@@ -302,7 +307,8 @@ class MemoryCollection:
     async def insert_one(self, doc: Doc) -> Result:
         self.writes += 1
         doc = self._copy(doc)
-        doc.setdefault("_id", uuid.uuid4().hex)
+        if "_id" not in doc:
+            doc["_id"] = uuid.uuid4().hex
         if doc["_id"] in self.docs:
             raise DuplicateKeyError(f"duplicate _id {doc['_id']!r}", 11000)
         self.docs[doc["_id"]] = doc
@@ -332,12 +338,12 @@ class MemoryCollection:
         query, update = self._in(query), self._in(update)
         found = self._select(query)[:1]
         if found:
-            apply_update(found[0], update)
+            apply_update(found[0], update, fresh=self.stored_form)
             return Result(matched_count=1, modified_count=1)
         if not upsert:
             return Result()
         doc = _upsert_seed(query)
-        apply_update(doc, update, inserting=True)
+        apply_update(doc, update, inserting=True, fresh=self.stored_form)
         doc.setdefault("_id", uuid.uuid4().hex)
         if doc["_id"] in self.docs:
             raise DuplicateKeyError(f"duplicate _id {doc['_id']!r}", 11000)

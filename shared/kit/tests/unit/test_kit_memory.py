@@ -128,3 +128,15 @@ def test_create_index_calls_are_recorded_with_their_options() -> None:
         ([("t", 1)], {}),
         ([("u", 1), ("k", -1)], {"unique": True, "name": "uk"}),
     ]
+
+
+@pytest.mark.parametrize("stored_form", [False, True])
+def test_a_caller_changing_what_it_wrote_does_not_change_the_stored_document(
+    stored_form: bool,
+) -> None:
+    coll = MemoryDatabase(stored_form=stored_form)["c"]
+    value = {"k": [1]}
+    asyncio.run(coll.update_one({"_id": "a"}, {"$set": {"v": value}}, upsert=True))
+    asyncio.run(coll.update_one({"_id": "a"}, {"$push": {"l": value}, "$addToSet": {"s": value}}))
+    value["k"].append(2)
+    assert coll.docs["a"] == {"_id": "a", "v": {"k": [1]}, "l": [{"k": [1]}], "s": [{"k": [1]}]}
