@@ -239,6 +239,17 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+async def replay_in_memory(
+    spec: Rebuild, until: dict[TopicPartition, int], name: str = "rebuild"
+) -> tuple[MemoryDatabase, int]:
+    """The replay below ``until`` through the service's very own batch code, on the
+    in-memory store (values kept as the server stores them); returns it and the events."""
+    memory = MemoryDatabase(name, stored_form=True)
+    apply = await spec.projection(memory)  # type: ignore[arg-type]
+    n = await replay(spec.settings.kafka_bootstrap_servers, apply, until, spec.batch_records)
+    return memory, n
+
+
 async def project(
     spec: Rebuild,
     target: Db,
@@ -249,17 +260,17 @@ async def project(
     """Step 2: the replay below ``until`` through the service's projection into ``target``
     (in memory then loaded, or batch by batch through the store); returns the figures."""
     memory = spec.in_memory if in_memory is None else in_memory
-    bootstrap = spec.settings.kafka_bootstrap_servers
     t0 = time.monotonic()
+    loaded: dict[str, int] | None = None
     if memory:
-        source = MemoryDatabase(target.name, stored_form=True)
-        # the very same batch code, on a store that answers from memory
-        apply = await spec.projection(source)  # type: ignore[arg-type]
+        source, n = await replay_in_memory(spec, until, target.name)
+        replayed = time.monotonic() - t0
+        loaded = await load(source, target)
+        del source  # the documents are in the store now
     else:
         apply = await spec.projection(target)
-    n = await replay(bootstrap, apply, until, spec.batch_records)
-    replayed = time.monotonic() - t0
-    loaded = await load(source, target) if memory else None
+        n = await replay(spec.settings.kafka_bootstrap_servers, apply, until, spec.batch_records)
+        replayed = time.monotonic() - t0
     took = time.monotonic() - t0
     return {
         "path": "in memory, then loaded" if memory else "through the store",
