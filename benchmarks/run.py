@@ -39,7 +39,9 @@ sys.path.insert(0, str(ROOT))
 from tests.servers import resolve  # noqa: E402
 
 #: scenario modules in the order they run; a missing one is skipped with a note
-SCENARIOS = ("reputation", "relay", "forum", "search", "gatherings", "system", "notifications")
+SCENARIOS = (
+    "reputation", "relay", "forum", "search", "gatherings", "system", "notifications", "rebuild"
+)  # fmt: skip
 RESULTS = ROOT / "benchmarks" / "results"
 FIELDS = ("scenario", "size", "metric", "value", "unit", "baseline", "baseline_value", "ratio")
 

@@ -41,6 +41,7 @@ def spec() -> rebuild.Rebuild:
         projection=_projection,
         normalize=normalize,
         batch_records=REBUILD_BATCH,
+        in_memory=True,  # fold the replay in memory, load the end state once (kit docs)
     )
 
 

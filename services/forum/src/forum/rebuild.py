@@ -36,6 +36,7 @@ def spec() -> rebuild.Rebuild:
         sources=(topics.FORUM_EVENTS,),
         collections=PROJECTION,
         projection=_projection,
+        in_memory=True,  # fold the replay in memory, load the end state once (kit docs)
     )
 
 

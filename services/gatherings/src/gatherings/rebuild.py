@@ -34,6 +34,7 @@ def spec() -> rebuild.Rebuild:
         sources=SOURCES,
         collections=PROJECTIONS,
         projection=_projection,
+        in_memory=True,  # fold the replay in memory, load the end state once (kit docs)
     )
 
 

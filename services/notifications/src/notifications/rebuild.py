@@ -50,6 +50,7 @@ def spec() -> rebuild.Rebuild:
         collections=PROJECTION,
         projection=projection,
         normalize=canonical,
+        in_memory=True,  # fold the replay in memory, load the end state once (kit docs)
     )
 
 

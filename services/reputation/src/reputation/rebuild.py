@@ -36,6 +36,7 @@ def spec() -> rebuild.Rebuild:
         projection=_projection,
         # no write versions, $addToSet arrays as sets, ledger lines with nothing left skipped
         normalize=canonical,
+        in_memory=True,  # fold the replay in memory, load the end state once (kit docs)
     )
 
 

@@ -42,6 +42,8 @@ class Settings(ServiceSettings):
     #: glibc malloc arenas (the writer, its merge threads and the worker thread each get
     #: their own, and freed memory stays in them): 2 keeps the peak RSS down
     malloc_arena_max: int = 2
+    #: hand the pages a batch freed back to the system after its commit (glibc malloc_trim)
+    malloc_trim: bool = True
 
     @property
     def topic_list(self) -> list[str]:

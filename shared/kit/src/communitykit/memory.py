@@ -9,6 +9,14 @@ $lte $in $nin $exists $not`` on dotted paths and the update operators ``$set $un
 $setOnInsert $push $addToSet``. Unique ``_id`` only. What it does not know raises
 ``NotImplementedError`` instead of quietly matching nothing. The integration suites prove the
 same code on the real server.
+
+``MemoryDatabase(stored_form=True)`` (what ``make rebuild`` folds a replay in) keeps every
+value as the server would store and return it: documents, filters and updates go through a
+BSON round trip (datetimes to the millisecond and time-zone aware in UTC, like the services'
+``tz_aware`` clients; tuples become lists; what BSON cannot hold is refused as the server
+would refuse it), so a projection compares and folds exactly the values it would read back
+from the store. ``create_index`` calls are recorded (``indexes``) for whoever loads the
+documents into a real store.
 """
 
 from __future__ import annotations
@@ -19,11 +27,20 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import bson
+from bson.codec_options import CodecOptions
 from pymongo import DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Doc = dict[str, Any]
 _MISSING = object()
+#: how the services' clients decode (``tz_aware=True``)
+_STORED: CodecOptions[Doc] = CodecOptions(tz_aware=True)
+
+
+def as_stored(doc: Doc) -> Doc:
+    """A fresh copy of ``doc`` as the server stores and returns it (a BSON round trip)."""
+    return bson.decode(bson.encode(doc), _STORED)
 
 
 def _get(doc: Mapping[str, Any], path: str) -> Any:
@@ -112,15 +129,20 @@ def matches(doc: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
     return True
 
 
-def apply_update(doc: Doc, update: Mapping[str, Any], *, inserting: bool = False) -> None:
+def apply_update(
+    doc: Doc, update: Mapping[str, Any], *, inserting: bool = False, fresh: bool = False
+) -> None:
+    """Apply ``update``'s operators to ``doc`` in place. ``fresh``: the update's values are
+    this call's own (a BSON round trip made them) and are stored without another copy."""
+    keep: Callable[[Any], Any] = (lambda v: v) if fresh else copy.deepcopy
     for op, fields in update.items():
         for path, arg in fields.items():
             cur = _get(doc, path)
             if op == "$set":
-                _set(doc, path, copy.deepcopy(arg))
+                _set(doc, path, keep(arg))
             elif op == "$setOnInsert":
                 if inserting:
-                    _set(doc, path, copy.deepcopy(arg))
+                    _set(doc, path, keep(arg))
             elif op == "$unset":
                 _unset(doc, path)
             elif op == "$inc":
@@ -131,28 +153,30 @@ def apply_update(doc: Doc, update: Mapping[str, Any], *, inserting: bool = False
                 _set(doc, path, arg if cur is _MISSING or cur is None or arg < cur else cur)
             elif op == "$push":
                 items = arg["$each"] if isinstance(arg, Mapping) and "$each" in arg else [arg]
-                _set(doc, path, [*(cur if isinstance(cur, list) else []), *items])
+                _set(doc, path, [*(cur if isinstance(cur, list) else []), *keep(items)])
             elif op == "$addToSet":
                 items = arg["$each"] if isinstance(arg, Mapping) and "$each" in arg else [arg]
                 lst = list(cur) if isinstance(cur, list) else []
-                lst += [i for i in items if i not in lst]
+                lst += [keep(i) for i in items if i not in lst]
                 _set(doc, path, lst)
             else:
                 raise NotImplementedError(f"update operator {op}")
 
 
-def _project(doc: Doc, projection: Mapping[str, Any] | None) -> Doc:
+def _project(
+    doc: Doc, projection: Mapping[str, Any] | None, fresh: Callable[[Doc], Doc] = copy.deepcopy
+) -> Doc:
     if not projection:
-        return copy.deepcopy(doc)
+        return fresh(doc)
     include = {k for k, v in projection.items() if v and k != "_id"}
     if include:
         out: Doc = {"_id": doc["_id"]} if projection.get("_id", 1) else {}
         for k in include:
             v = _get(doc, k)
             if v is not _MISSING:
-                _set(out, k, copy.deepcopy(v))
-        return out
-    out = copy.deepcopy(doc)
+                _set(out, k, v)
+        return fresh(out)
+    out = fresh(doc)
     for k, v in projection.items():
         if not v:
             _unset(out, k)
@@ -237,12 +261,20 @@ def _sort_key(v: Any) -> tuple[int, Any]:
 class MemoryCollection:
     """One collection; ``docs`` is keyed by ``_id`` (inspect it in assertions)."""
 
-    def __init__(self, name: str = "memory") -> None:
+    def __init__(self, name: str = "memory", *, stored_form: bool = False) -> None:
         self.name = name
         self.full_name = f"memory.{name}"
         self.docs: dict[Any, Doc] = {}
         #: every write call, for tests that count writes
         self.writes = 0
+        #: every ``create_index`` call, as (keys, options)
+        self.indexes: list[tuple[Any, dict[str, Any]]] = []
+        self.stored_form = stored_form
+        self._copy: Callable[[Doc], Doc] = as_stored if stored_form else copy.deepcopy
+
+    def _in(self, spec: Mapping[str, Any] | None) -> Any:
+        """A filter or update as the server receives it (stored form only)."""
+        return as_stored(dict(spec)) if self.stored_form and spec else spec
 
     # ------------------------------------------------------------------ reads
     def _select(self, query: Mapping[str, Any] | None) -> list[Doc]:
@@ -259,44 +291,59 @@ class MemoryCollection:
     async def find_one(
         self, query: Mapping[str, Any] | None = None, projection: Mapping[str, Any] | None = None
     ) -> Doc | None:
-        found = self._select(query)
-        return _project(found[0], projection) if found else None
+        found = self._select(self._in(query))
+        return _project(found[0], projection, self._copy) if found else None
 
     def find(
         self, query: Mapping[str, Any] | None = None, projection: Mapping[str, Any] | None = None
     ) -> MemoryCursor:
-        return MemoryCursor([_project(d, projection) for d in self._select(query)])
+        found = self._select(self._in(query))
+        return MemoryCursor([_project(d, projection, self._copy) for d in found])
 
     async def count_documents(self, query: Mapping[str, Any]) -> int:
-        return len(self._select(query))
+        return len(self._select(self._in(query)))
 
     # ------------------------------------------------------------------ writes
     async def insert_one(self, doc: Doc) -> Result:
         self.writes += 1
-        doc = copy.deepcopy(doc)
-        doc.setdefault("_id", uuid.uuid4().hex)
+        doc = self._copy(doc)
+        if "_id" not in doc:
+            doc["_id"] = uuid.uuid4().hex
         if doc["_id"] in self.docs:
             raise DuplicateKeyError(f"duplicate _id {doc['_id']!r}", 11000)
         self.docs[doc["_id"]] = doc
         return Result(inserted_id=doc["_id"])
 
     async def insert_many(self, docs: Iterable[Doc], ordered: bool = True) -> Result:
-        for d in docs:
-            await self.insert_one(d)
-        return Result()
+        """Like PyMongo's: a ``BulkWriteError`` listing the duplicates (``index``, code
+        11000); ordered stops at the first, unordered inserts all the others."""
+        errors: list[Doc] = []
+        n = 0
+        for i, d in enumerate(docs):
+            try:
+                await self.insert_one(d)
+                n += 1
+            except DuplicateKeyError as e:
+                errors.append({"index": i, "code": 11000, "errmsg": str(e)})
+                if ordered:
+                    break
+        if errors:
+            raise BulkWriteError({"writeErrors": errors, "nInserted": n})
+        return Result(inserted_count=n)
 
     async def update_one(
         self, query: Mapping[str, Any], update: Mapping[str, Any], upsert: bool = False
     ) -> Result:
         self.writes += 1
+        query, update = self._in(query), self._in(update)
         found = self._select(query)[:1]
         if found:
-            apply_update(found[0], update)
+            apply_update(found[0], update, fresh=self.stored_form)
             return Result(matched_count=1, modified_count=1)
         if not upsert:
             return Result()
         doc = _upsert_seed(query)
-        apply_update(doc, update, inserting=True)
+        apply_update(doc, update, inserting=True, fresh=self.stored_form)
         doc.setdefault("_id", uuid.uuid4().hex)
         if doc["_id"] in self.docs:
             raise DuplicateKeyError(f"duplicate _id {doc['_id']!r}", 11000)
@@ -307,6 +354,7 @@ class MemoryCollection:
         self, query: Mapping[str, Any], update: Mapping[str, Any], upsert: bool = False
     ) -> Result:
         self.writes += 1
+        query, update = self._in(query), self._in(update)
         found = self._select(query)
         for d in found:
             apply_update(d, update)
@@ -316,13 +364,14 @@ class MemoryCollection:
 
     async def replace_one(self, query: Mapping[str, Any], doc: Doc, upsert: bool = False) -> Result:
         self.writes += 1
+        query = self._in(query)
         found = self._select(query)[:1]
         if found:
-            new = {**copy.deepcopy(doc), "_id": found[0]["_id"]}
+            new = {**self._copy(doc), "_id": found[0]["_id"]}
             self.docs[found[0]["_id"]] = new
             return Result(matched_count=1, modified_count=1)
         if upsert:
-            new = {**_upsert_seed(query), **copy.deepcopy(doc)}
+            new = {**_upsert_seed(query), **self._copy(doc)}
             new.setdefault("_id", uuid.uuid4().hex)
             self.docs[new["_id"]] = new
             return Result(upserted_id=new["_id"])
@@ -336,24 +385,24 @@ class MemoryCollection:
         upsert: bool = False,
         return_document: bool = False,
     ) -> Doc | None:
-        found = self._select(query)[:1]
-        before = _project(found[0], projection) if found else None
+        found = self._select(self._in(query))[:1]
+        before = _project(found[0], projection, self._copy) if found else None
         res = await self.update_one(query, update, upsert=upsert)
         if not return_document:
             return before
         key = found[0]["_id"] if found else res.upserted_id
-        return _project(self.docs[key], projection) if key in self.docs else None
+        return _project(self.docs[key], projection, self._copy) if key in self.docs else None
 
     async def delete_one(self, query: Mapping[str, Any]) -> Result:
         self.writes += 1
-        found = self._select(query)[:1]
+        found = self._select(self._in(query))[:1]
         for d in found:
             del self.docs[d["_id"]]
         return Result(deleted_count=len(found))
 
     async def delete_many(self, query: Mapping[str, Any]) -> Result:
         self.writes += 1
-        found = self._select(query)
+        found = self._select(self._in(query))
         for d in found:
             del self.docs[d["_id"]]
         return Result(deleted_count=len(found))
@@ -404,20 +453,23 @@ class MemoryCollection:
             )
         return total
 
-    async def create_index(self, *args: Any, **kwargs: Any) -> str:
+    async def create_index(self, keys: Any, **kwargs: Any) -> str:
+        """Recorded (``indexes``), not built: every query is a scan or an ``_id`` lookup."""
+        self.indexes.append((keys, kwargs))
         return "memory-index"
 
 
 class MemoryDatabase:
     """``db[name]`` and ``db.name`` give one :class:`MemoryCollection` per name."""
 
-    def __init__(self, name: str = "memory") -> None:
+    def __init__(self, name: str = "memory", *, stored_form: bool = False) -> None:
         self.name = name
+        self.stored_form = stored_form
         self._colls: dict[str, MemoryCollection] = {}
 
     def __getitem__(self, name: str) -> MemoryCollection:
         if name not in self._colls:
-            self._colls[name] = MemoryCollection(name)
+            self._colls[name] = MemoryCollection(name, stored_form=self.stored_form)
         return self._colls[name]
 
     def __getattr__(self, name: str) -> MemoryCollection:

@@ -14,6 +14,16 @@ With ``--at-live-offsets`` the replay stops at the live group's committed offset
 of the topics' ends (step 3 is then moot): with the live service stopped, the comparison is
 exact even while other producers keep writing to the topics.
 
+**In memory** (``Rebuild(in_memory=True)``, the services' choice): a rebuild is offline, so
+step 2 runs the very same batch code against the kit's in-memory store
+(:class:`communitykit.memory.MemoryDatabase` in its stored form: values as the server keeps
+them), and only the end state goes to the store: per collection, the indexes the
+projection's own ``ensure_indexes`` asked for, then every final document once, in large
+unordered ``insert_many`` chunks. The store sees one insert per document instead of one
+write per touched document per batch; the process holds every projected document while it
+runs (it grows with the documents, not the events: the report gives the peak RSS).
+``--through-store`` takes the store-backed path instead (a projection too large for memory).
+
 Exit code 0 when rebuilt == live, 1 when they differ, 2 on error. A service's
 ``rebuild.py`` only says which topics, which collections and how to build its projection
 on a database (:class:`Rebuild`), then calls :func:`main`.
@@ -24,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import resource
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,10 +50,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 from schemas import PoisonEventError, UnknownEventTypeError, parse
 
 from .consumer import BatchHandler, Received
+from .memory import MemoryDatabase
 from .settings import ServiceSettings
 
 Db = AsyncDatabase[dict[str, Any]]
 Doc = dict[str, Any]
+
+#: documents per ``insert_many`` of the load, and chunks in flight at once (measured on
+#: FerretDB/SQLite: benchmarks/rebuild.py)
+LOAD_CHUNK = 5000
+LOAD_IN_FLIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,9 @@ class Rebuild:
     #: records handed to the projection per call: a rebuild is a catch-up, and a larger
     #: batch touches fewer documents per event (one write per touched document per batch)
     batch_records: int = 1000
+    #: replay into the in-memory store, then load the end state into the store once (see
+    #: the module docstring); ``--through-store`` overrides it
+    in_memory: bool = False
 
 
 async def digest(
@@ -175,6 +195,95 @@ async def replay(
     return n
 
 
+async def load(
+    source: MemoryDatabase,
+    target: Db,
+    *,
+    chunk: int = LOAD_CHUNK,
+    in_flight: int = LOAD_IN_FLIGHT,
+    indexes_first: bool = False,
+) -> dict[str, int]:
+    """Every collection of ``source`` into the (empty) ``target``: the indexes its projection
+    created (the recorded ``create_index`` calls, same keys and options) and its documents,
+    in unordered ``insert_many`` chunks of ``chunk``, ``in_flight`` chunks at a time. The
+    indexes go after the documents unless ``indexes_first`` (building an index over a
+    loaded collection is cheaper than maintaining it insert by insert: measured in
+    benchmarks/rebuild.py). Returns the documents loaded per collection."""
+    sem = asyncio.Semaphore(in_flight)
+
+    async def insert(name: str, docs: list[Doc]) -> None:
+        async with sem:
+            await target[name].insert_many(docs, ordered=False)
+
+    async def indexes(name: str) -> None:
+        for keys, options in source[name].indexes:
+            await target[name].create_index(keys, **options)
+
+    loaded: dict[str, int] = {}
+    names = await source.list_collection_names()
+    for name in names:
+        if indexes_first:
+            await indexes(name)
+        docs = list(source[name].docs.values())
+        loaded[name] = len(docs)
+        await asyncio.gather(
+            *(insert(name, docs[i : i + chunk]) for i in range(0, len(docs), chunk))
+        )
+        if not indexes_first:
+            await indexes(name)
+    return loaded
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+async def replay_in_memory(
+    spec: Rebuild, until: dict[TopicPartition, int], name: str = "rebuild"
+) -> tuple[MemoryDatabase, int]:
+    """The replay below ``until`` through the service's very own batch code, on the
+    in-memory store (values kept as the server stores them); returns it and the events."""
+    memory = MemoryDatabase(name, stored_form=True)
+    apply = await spec.projection(memory)  # type: ignore[arg-type]
+    n = await replay(spec.settings.kafka_bootstrap_servers, apply, until, spec.batch_records)
+    return memory, n
+
+
+async def project(
+    spec: Rebuild,
+    target: Db,
+    until: dict[TopicPartition, int],
+    *,
+    in_memory: bool | None = None,
+) -> dict[str, Any]:
+    """Step 2: the replay below ``until`` through the service's projection into ``target``
+    (in memory then loaded, or batch by batch through the store); returns the figures."""
+    memory = spec.in_memory if in_memory is None else in_memory
+    t0 = time.monotonic()
+    loaded: dict[str, int] | None = None
+    if memory:
+        source, n = await replay_in_memory(spec, until, target.name)
+        replayed = time.monotonic() - t0
+        loaded = await load(source, target)
+        del source  # the documents are in the store now
+    else:
+        apply = await spec.projection(target)
+        n = await replay(spec.settings.kafka_bootstrap_servers, apply, until, spec.batch_records)
+        replayed = time.monotonic() - t0
+    took = time.monotonic() - t0
+    return {
+        "path": "in memory, then loaded" if memory else "through the store",
+        "events_replayed": n,
+        "seconds": round(took, 2),
+        "events_per_second": round(n / took) if took > 0 else None,
+        "replay_seconds": round(replayed, 2),
+        "load_seconds": round(took - replayed, 2),
+        "documents_loaded": loaded,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
 async def wait_for_live(
     bootstrap: str, group: str, until: dict[TopicPartition, int], timeout: float
 ) -> bool:
@@ -197,7 +306,12 @@ async def wait_for_live(
 
 
 async def run(
-    spec: Rebuild, into: str | None, wait: float, drop: bool, at_live: bool = False
+    spec: Rebuild,
+    into: str | None,
+    wait: float,
+    drop: bool,
+    at_live: bool = False,
+    through_store: bool = False,
 ) -> int:
     settings = spec.settings
     target_name = into or f"{settings.mongodb_database}_rebuild_{int(time.time())}"
@@ -209,10 +323,9 @@ async def run(
             until = await committed_offsets(bootstrap, spec.group_id, spec.sources)
         else:
             until = await end_offsets(bootstrap, spec.sources)
-        t0 = time.monotonic()
-        apply = await spec.projection(client[target_name])
-        n = await replay(settings.kafka_bootstrap_servers, apply, until, spec.batch_records)
-        took = time.monotonic() - t0
+        figures = await project(
+            spec, client[target_name], until, in_memory=spec.in_memory and not through_store
+        )
         caught_up = await wait_for_live(
             settings.kafka_bootstrap_servers, spec.group_id, until, wait
         )
@@ -228,9 +341,7 @@ async def run(
         report = {
             "live_database": settings.mongodb_database,
             "rebuilt_database": target_name,
-            "events_replayed": n,
-            "seconds": round(took, 2),
-            "events_per_second": round(n / took) if took > 0 else None,
+            **figures,
             "live_caught_up": caught_up,
             "equal": equal,
             "live": live,
@@ -258,9 +369,26 @@ def main(spec: Callable[[], Rebuild], description: str | None = __doc__) -> None
         action="store_true",
         help="replay up to the live group's committed offsets (stop the live service first)",
     )
+    ap.add_argument(
+        "--through-store",
+        action="store_true",
+        help="write every batch to the store instead of folding the replay in memory "
+        "(for a projection larger than this machine's memory; slower)",
+    )
     args = ap.parse_args()
     try:
-        sys.exit(asyncio.run(run(spec(), args.into, args.wait, args.drop, args.at_live_offsets)))
+        sys.exit(
+            asyncio.run(
+                run(
+                    spec(),
+                    args.into,
+                    args.wait,
+                    args.drop,
+                    args.at_live_offsets,
+                    args.through_store,
+                )
+            )
+        )
     except Exception as e:  # noqa: BLE001 - a clear message, not a traceback
         print(f"rebuild failed: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(2)
