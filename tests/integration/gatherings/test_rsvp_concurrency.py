@@ -34,7 +34,8 @@ async def projected(
         done = len(rows) == members and sum(r["sequence"] for r in rows) == (changes or members)
         return {r["_id"]: r for r in rows} if done and not doc.get("pending") else None
 
-    return await eventually(ready, timeout=60)
+    entries: dict[str, dict[str, Any]] = await eventually(ready, timeout=60)
+    return entries
 
 
 async def test_rush_of_rsvps_and_cancellations(
