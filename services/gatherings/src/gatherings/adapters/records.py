@@ -103,14 +103,17 @@ class Records:
                 g.records[m.key] = m
         if needs.all_heads:
             occs = {occ: s.waitlisted for occ, s in g.seats.items() if s.waitlisted}
-        for occ, n in occs.items():
+        elif not needs.frees:
+            return  # nobody in this batch can free a seat: nobody is promoted
+        for occ in occs:
             seats = g.seats_of(occ)
             if not seats.waitlisted:
                 continue
-            # enough to survive the entries pending overrides and this batch's own changes
-            limit = n + needs.frees + g.pending_count(occ) + len(needs.members)
-            if needs.all_heads:
-                limit = seats.waitlisted + g.pending_count(occ) + len(needs.members)
+            # the promotions this batch may make (at most one per seat it may free, or the
+            # whole waitlist for a capacity change), plus every record a pending entry or
+            # this batch's own changes may override
+            promotions = seats.waitlisted if needs.all_heads else needs.frees
+            limit = promotions + g.pending_count(occ) + len(needs.members)
             g.heads[occ] = [
                 to_member(d)
                 async for d in self.coll.find(

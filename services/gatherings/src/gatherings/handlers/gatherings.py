@@ -115,7 +115,8 @@ async def rsvp(stores: Stores, user: Principal, gathering_id: str, cmd: Rsvp) ->
     g, events = await stores.gathering_writes.submit(
         gathering_id,
         lambda g: g.rsvp(me, cmd.status, at, cmd.occurrence),
-        Needs(members=[(me, cmd.occurrence)], at=at, frees=1),
+        # only leaving a seat frees one (and may promote the first waitlisted member)
+        Needs(members=[(me, cmd.occurrence)], at=at, frees=int(cmd.status != "going")),
     )
     start = g.occurrence(cmd.occurrence, at)
     mine = [
