@@ -8,7 +8,10 @@ event id, in partition order) into the expected state:
   lines per user;
 * analytics: ``analytics.domain`` (events → changes → one ordered application of the update
   operators) → every projection document;
-* search: ``search.domain.documents`` → every indexed document's state.
+* search: ``search.domain.documents`` → every indexed document's state;
+* gatherings: the members' RSVP records (``rsvps``) from the distinct RsvpChanged and
+  MemberCheckedIn events (newest sequence per record), and the invariants of the seats
+  (:func:`gatherings_invariants`).
 
 The live side is read from each service's store (MongoDB / the index on disk). Any
 difference is listed; the tests fail on any.
@@ -39,6 +42,7 @@ from reputation.domain.facts import facts_of, removal_of
 from reputation.domain.fold import fold
 from reputation.projections.views import ledger_lines
 from schemas import PoisonEventError, UnknownEventTypeError, parse, topics
+from schemas import gatherings as gx
 from search.adapters.index import META_KEY, SearchIndex, doc_key, doc_state
 from search.domain import documents
 
@@ -310,3 +314,103 @@ def search_live(path: str) -> tuple[Search, dict[str, Any], list[str]]:
                 twice.append(key)
             states[key] = orjson.loads(doc_state(doc))
     return states, live.meta(), twice
+
+
+# ----------------------------------------------------------------------------- gatherings
+
+#: record id ("<gathering>|<occurrence>|<user>") → (status, ticket, sequence)
+Rsvps = dict[str, tuple[str, int, int]]
+
+
+def _record_id(d: gx.RsvpChanged | gx.MemberCheckedIn) -> str:
+    assert d.occurrence is not None
+    return f"{d.gathering_id}|{int(d.occurrence.timestamp())}|{d.user_id}"
+
+
+def gatherings_oracle(events: list[Received]) -> Rsvps:
+    """Each member's RSVP record: the newest sequence's status and ticket."""
+    out: Rsvps = {}
+    for r in events:
+        d = r.event.data
+        if isinstance(d, gx.RsvpChanged | gx.MemberCheckedIn) and d.sequence is not None:
+            rid = _record_id(d)
+            status, ticket, seq = out.get(rid, ("none", 0, 0))
+            if d.sequence > seq:
+                if isinstance(d, gx.RsvpChanged):
+                    status, ticket = d.to_status, d.ticket or 0
+                out[rid] = (status, ticket, d.sequence)
+    return out
+
+
+async def gatherings_live(mongo: AsyncMongoClient[dict[str, Any]], db: str) -> Rsvps:
+    return {
+        d["_id"]: (d["status"], int(d["ticket"]), int(d["sequence"]))
+        async for d in mongo[db]["rsvps"].find({})
+    }
+
+
+def gatherings_invariants(events: list[Received], docs: list[dict[str, Any]]) -> list[str]:
+    """What the seats must satisfy whatever happened, from the distinct events and the hot
+    gathering documents: per record, changes numbered 1..n once each and chained (each
+    starts from the status the previous one left: no decision applied twice); per
+    occurrence, the document's seats_taken = the members seated ≤ capacity and its
+    waitlist length = the members waitlisted, no member both, every seat to an earlier
+    arrival than any waitlist place; one SeatOffered per promotion; nothing left pending."""
+    out: list[str] = []
+    changes: dict[str, list[gx.RsvpChanged | gx.MemberCheckedIn]] = defaultdict(list)
+    offered: list[tuple[str, str]] = []
+    promoted: list[tuple[str, str]] = []
+    for r in events:
+        d = r.event.data
+        if isinstance(d, gx.RsvpChanged | gx.MemberCheckedIn) and d.sequence is not None:
+            changes[_record_id(d)].append(d)
+            if isinstance(d, gx.RsvpChanged) and d.promoted:
+                promoted.append((d.gathering_id, d.user_id))
+        elif isinstance(d, gx.SeatOffered):
+            offered.append((d.gathering_id, d.user_id))
+    state: dict[str, dict[str, list[tuple[int, str]]]] = defaultdict(lambda: defaultdict(list))
+    for rid, ds in changes.items():
+        seqs = sorted(d.sequence or 0 for d in ds)
+        if seqs != list(range(1, len(ds) + 1)):
+            out.append(f"gatherings record {rid!r}: changes numbered {seqs}")
+        status = "none"
+        ticket = 0
+        for d in sorted(ds, key=lambda d: d.sequence or 0):
+            if isinstance(d, gx.RsvpChanged):
+                if d.from_status != status:
+                    out.append(
+                        f"gatherings record {rid!r}: change {d.sequence} from {d.from_status}"
+                        f" but the record was {status}"
+                    )
+                status, ticket = d.to_status, d.ticket or 0
+        gathering, occ, user = rid.split("|", 2)
+        state[f"{gathering}|{occ}"][status].append((ticket, user))
+    if sorted(offered) != sorted(promoted):
+        out.append(f"gatherings: {len(offered)} SeatOffered for {len(promoted)} promotions")
+    for doc in docs:
+        if doc.get("pending"):
+            out.append(f"gathering {doc['_id']!r}: {len(doc['pending'])} changes left pending")
+        for occ, seats in (doc.get("seats") or {}).items():
+            st = state.get(f"{doc['_id']}|{occ}", {})
+            going, waiting = st.get("going", []), st.get("waitlisted", [])
+            cap = doc.get("capacity")
+            if seats["seats_taken"] != len(going):
+                out.append(
+                    f"gathering {doc['_id']!r} {occ}: seats_taken {seats['seats_taken']}"
+                    f" != {len(going)} members going"
+                )
+            if cap is not None and len(going) > cap:
+                out.append(f"gathering {doc['_id']!r} {occ}: {len(going)} going > capacity {cap}")
+            if seats["waitlisted"] != len(waiting):
+                out.append(
+                    f"gathering {doc['_id']!r} {occ}: waitlist length {seats['waitlisted']}"
+                    f" != {len(waiting)} members waitlisted"
+                )
+            both = {u for _, u in going} & {u for _, u in waiting}
+            if both:
+                out.append(f"gathering {doc['_id']!r} {occ}: seated and waitlisted: {both}")
+            if going and waiting and max(going)[0] > min(waiting)[0]:
+                out.append(f"gathering {doc['_id']!r} {occ}: a later arrival holds a seat")
+            if cap is not None and waiting and len(going) < cap:
+                out.append(f"gathering {doc['_id']!r} {occ}: a free seat and a waitlist")
+    return out

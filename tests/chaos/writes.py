@@ -1,17 +1,24 @@
 """Writes against events: every 2xx write has exactly one event on its topic, and every
-event of the forum and the ideas board has its committed write in the producer's store."""
+event of the forum and the ideas board has its committed write in the producer's store;
+for the gatherings' RSVP rush (:class:`Rush`), every acknowledged RSVP has its one change
+event and stands in the member's record."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from pymongo import AsyncMongoClient
 
 from schemas import forum as f
+from schemas import gatherings as gx
 from schemas import ideas as i
 from schemas import topics
 
+from ..conftest import auth
 from . import oracle
 from .conftest import Load, Stack
 
@@ -103,4 +110,80 @@ async def each_event_has_its_write(
             continue
         if found is None:
             out.append(f"{r.received.event.type} {event_key(d)} without its write")
+    return out
+
+
+# ----------------------------------------------------------------------------- gatherings
+
+
+@dataclass
+class Rsvp:
+    """One RSVP request and its answer (status 0: no answer, e.g. the replica was killed)."""
+
+    gathering_id: str
+    user: str
+    wanted: str
+    status: int
+    answer: dict[str, Any] | None
+
+
+@dataclass
+class Rush:
+    """RSVPs to gatherings of few seats, all at once through several replicas."""
+
+    urls: list[str]
+    writes: list[Rsvp] = field(default_factory=list)
+
+    async def rsvp(self, http: httpx.AsyncClient, n: int, gid: str, user: str, wanted: str) -> None:
+        status, answer = 0, None
+        try:
+            r = await http.put(
+                f"{self.urls[n % len(self.urls)]}/gatherings/{gid}/rsvp",
+                headers=auth(user),
+                json={"status": wanted},
+            )
+            status = r.status_code
+            answer = r.json() if status == 200 else None
+        except httpx.HTTPError:
+            pass
+        self.writes.append(Rsvp(gid, user, wanted, status, answer))
+
+    async def run(self, gid: str, users: list[str], wanted: str = "going") -> None:
+        async with httpx.AsyncClient(timeout=60) as http:
+            await asyncio.gather(*(self.rsvp(http, n, gid, u, wanted) for n, u in enumerate(users)))
+
+    def ok(self) -> list[Rsvp]:
+        return [w for w in self.writes if w.status == 200]
+
+
+def each_acknowledged_rsvp_stands(rush: Rush, records: list[oracle.Record]) -> list[str]:
+    """Every 200 RSVP has exactly one (non-promoted) RsvpChanged of that member to the
+    status it answered, and the member's last change agrees with the last acknowledged
+    answer (a waitlisted member may since have been promoted)."""
+    mine: dict[tuple[str, str], list[gx.RsvpChanged]] = defaultdict(list)
+    seen: set[str] = set()
+    for r in records:
+        if r.received is None or r.received.event.id in seen:
+            continue
+        seen.add(r.received.event.id)
+        d = r.received.event.data
+        if isinstance(d, gx.RsvpChanged):
+            mine[(d.gathering_id, d.user_id)].append(d)
+    out = []
+    last: dict[tuple[str, str], str] = {}
+    for w in rush.writes:
+        key = (w.gathering_id, w.user)
+        if w.status != 200:
+            last.pop(key, None)  # its outcome is unknown: the final state may be either
+            continue
+        assert w.answer is not None
+        own = [d for d in mine.get(key, []) if not d.promoted and d.to_status == w.answer["status"]]
+        if len(own) != 1:
+            out.append(f"rsvp {key} answered {w.answer['status']}: {len(own)} such events")
+        last[key] = w.answer["status"]
+    for key, answered in last.items():
+        changes = sorted(mine.get(key, []), key=lambda d: d.sequence)
+        final = changes[-1].to_status if changes else "none"
+        if final != answered and not (answered == "waitlisted" and final == "going"):
+            out.append(f"rsvp {key}: answered {answered}, the member's record ends {final}")
     return out

@@ -3,10 +3,13 @@ guest, check-in, recap, cancel; every event on gatherings.events; bad input neve
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 import httpx
 import pytest
 
-from ...conftest import ServiceProcess, auth
+from ...conftest import ServiceProcess, auth, eventually
 from ...recording import Recorder
 from .conftest import STAFF, at, gathering_body, rsvp, schedule, uid
 
@@ -269,3 +272,90 @@ async def test_bad_recurrence_and_check_in_outside_window(
     assert r.status_code == 409
     r = await http.post(f"{url}/gatherings/nope/check-in", headers=auth(uid("m")))
     assert r.status_code == 404
+
+
+async def test_live_and_past_are_filtered_by_the_store_query(
+    gatherings: ServiceProcess, http: httpx.AsyncClient
+) -> None:
+    """status=live|past is part of the store query: every page holds ``limit`` matching
+    gatherings, the cursor walks only matching ones and the last page says so."""
+    import asyncio
+
+    url = gatherings.url
+    group = uid("grp")
+
+    async def make(start: float, end: float, **extra: Any) -> str:
+        return await schedule(
+            http, url, group_id=group, starts_at=at(seconds=start), ends_at=at(seconds=end), **extra
+        )
+
+    past = [await make(1.5, 2.5), await make(1.6, 2.6)]
+    live = [
+        await make(1.7, 3600),
+        # its first occurrence is over, the series is not: live
+        await make(1.8, 2.8, recurrence="FREQ=DAILY;COUNT=2"),
+    ]
+    cancelled = await make(1.9, 3600)
+    r = await http.post(f"{url}/gatherings/{cancelled}/cancel", headers=auth(STAFF, "staff"))
+    assert r.status_code == 200, r.text
+    upcoming = await schedule(http, url, group_id=group)
+    await asyncio.sleep(3)
+
+    async def walk(status: str) -> list[list[str]]:
+        pages, cursor = [], None
+        while True:
+            params: dict[str, Any] = {"group_id": group, "status": status, "limit": 1}
+            if cursor:
+                params["cursor"] = cursor
+            body = (await http.get(f"{url}/gatherings", params=params)).json()
+            pages.append([g["gathering_id"] for g in body["items"]])
+            assert all(g["status"] == status for g in body["items"])
+            cursor = body["next_cursor"]
+            if cursor is None:
+                return pages
+
+    assert await walk("past") == [[p] for p in past]
+    assert await walk("live") == [[g] for g in live]
+    assert await walk("upcoming") == [[upcoming]]
+
+
+async def test_rsvp_to_one_occurrence_of_a_series(
+    gatherings: ServiceProcess, http: httpx.AsyncClient, gdb: Any
+) -> None:
+    url = gatherings.url
+    gid = await schedule(http, url, capacity=1, recurrence="FREQ=WEEKLY;COUNT=3")
+    view = (await http.get(f"{url}/gatherings/{gid}")).json()
+    first = datetime.fromisoformat(view["occurrence"])
+    second = (first + timedelta(days=7)).isoformat()
+    a, b = uid("a"), uid("b")
+    put = f"{url}/gatherings/{gid}/rsvp"
+    r = await http.put(put, headers=auth(a), json={"status": "going", "occurrence": second})
+    assert r.json() == {"status": "going", "position": None}
+    # each occurrence has its own seats: b gets the first one's, waits for the second one
+    assert (await rsvp(http, url, gid, b)).json() == {"status": "going", "position": None}
+    r = await http.put(put, headers=auth(b), json={"status": "going", "occurrence": second})
+    assert r.json() == {"status": "waitlisted", "position": 1}
+    r = await http.put(put, headers=auth(b), json={"status": "going", "occurrence": at(days=30)})
+    assert r.status_code == 422 and "occurrence" in r.text
+    mine = (await http.get(f"{url}/gatherings/{gid}", headers=auth(a))).json()
+    assert mine["my_rsvp"]["status"] == "none" and mine["seats_taken"] == 1
+    mine = (
+        await http.get(f"{url}/gatherings/{gid}", params={"occurrence": second}, headers=auth(b))
+    ).json()
+    assert mine["my_rsvp"] == {"status": "waitlisted", "position": 1, "checked_in": False}
+    assert (mine["seats_taken"], mine["waitlist_length"]) == (1, 1)
+    # a leaves the second occurrence: b is promoted there, once
+    r = await http.put(put, headers=auth(a), json={"status": "not_going", "occurrence": second})
+    assert r.json() == {"status": "not_going", "position": None}
+
+    async def records() -> list[Any] | None:
+        rows = await gdb.rsvps.find({"gathering_id": gid}).sort("_id").to_list(None)
+        return rows if sum(r["sequence"] for r in rows) == 5 else None
+
+    rows = await eventually(records)
+    first_occ = str(int(first.timestamp()))
+    assert sorted((r["user_id"] == a, r["occ"] == first_occ, r["status"]) for r in rows) == [
+        (False, False, "going"),
+        (False, True, "going"),
+        (True, False, "not_going"),
+    ]

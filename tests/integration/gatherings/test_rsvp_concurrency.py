@@ -13,8 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from gatherings.domain.gathering import member_key
-
 from ...conftest import ServiceProcess, auth, eventually
 from ...recording import Recorder
 from .conftest import rsvp, schedule, uid
@@ -22,6 +20,22 @@ from .conftest import rsvp, schedule, uid
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 SEATS, RUSH, CANCELS = 50, 200, 10
+
+
+async def projected(
+    gdb: Any, gid: str, members: int, changes: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """The members' RSVP records of the gathering once the projection holds ``changes``
+    changes (default: one per member) and the hot document has forgotten them all."""
+
+    async def ready() -> dict[str, dict[str, Any]] | None:
+        rows = await gdb.rsvps.find({"gathering_id": gid}).to_list(None)
+        doc = await gdb.gatherings.find_one({"_id": gid}, {"pending": 1})
+        done = len(rows) == members and sum(r["sequence"] for r in rows) == (changes or members)
+        return {r["_id"]: r for r in rows} if done and not doc.get("pending") else None
+
+    entries: dict[str, dict[str, Any]] = await eventually(ready, timeout=60)
+    return entries
 
 
 async def test_rush_of_rsvps_and_cancellations(
@@ -48,16 +62,24 @@ async def test_rush_of_rsvps_and_cancellations(
         assert positions == list(range(1, RUSH - SEATS + 1))
 
         # arrival order, as the document decided it: every seat went to an earlier arrival
-        # than any waitlist place, and the waitlist is in arrival (ticket) order
-        doc = await gdb.gatherings.find_one({"_id": gid})
-        entries = doc["members"]
+        # than any waitlist place, and the waitlist is in arrival (ticket) order; each
+        # member's RSVP is its own record, projected from the events, and once they all are
+        # the hot document keeps only the counters (no pending entry left)
+        entries = await projected(gdb, gid, RUSH)
         going_tickets = [e["ticket"] for e in entries.values() if e["status"] == "going"]
-        waiting = [entries[k] for k in doc["waitlist"]]
+        waiting = sorted(
+            (e for e in entries.values() if e["status"] == "waitlisted"), key=lambda e: e["ticket"]
+        )
         assert max(going_tickets) < min(e["ticket"] for e in waiting)
         assert [e["ticket"] for e in waiting] == sorted(e["ticket"] for e in waiting)
         assert sorted(going_tickets + [e["ticket"] for e in waiting]) == list(range(1, RUSH + 1))
         for pos, e in enumerate(waiting, start=1):
             assert by_member[e["user_id"]]["position"] == pos
+        doc = await gdb.gatherings.find_one({"_id": gid})
+        assert list(doc["seats"].values()) == [
+            {"seats_taken": SEATS, "waitlisted": RUSH - SEATS, "next_ticket": RUSH + 1}
+        ]
+        assert not doc.get("pending")
 
         # the published events say the same, each exactly once
         changed = await recorder.wait(gid, "RsvpChanged", RUSH, timeout=60)
@@ -93,9 +115,9 @@ async def test_rush_of_rsvps_and_cancellations(
 
         view = await eventually(settled)
         assert view["seats_taken"] == SEATS
-        doc = await gdb.gatherings.find_one({"_id": gid})
+        entries = await projected(gdb, gid, RUSH, changes=RUSH + 2 * CANCELS)
         for user in first_waiting:
-            assert doc["members"][member_key(user)]["status"] == "going"
+            assert [e["status"] for e in entries.values() if e["user_id"] == user] == ["going"]
         next_up = waiting[CANCELS]["user_id"]
         mine = (await http.get(f"{urls[1]}/gatherings/{gid}", headers=auth(next_up))).json()
         assert mine["my_rsvp"] == {"status": "waitlisted", "position": 1, "checked_in": False}

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .domain.gathering import Gathering, member_key
+from .domain.gathering import Gathering, member_key, occ_id
 from .domain.giveaway import Giveaway
 from .domain.question import Question
 
@@ -53,6 +53,9 @@ class GatheringView(BaseModel):
     #: upcoming | live | past | cancelled
     status: str
     capacity: int | None
+    #: the occurrence (its start) that seats_taken, waitlist_length and my_rsvp are of: the
+    #: one asked for (``?occurrence=``), by default the first not over yet
+    occurrence: datetime
     seats_taken: int
     waitlist_length: int
     created_at: datetime
@@ -68,6 +71,7 @@ class GatheringPage(BaseModel):
 
 class RsvpView(BaseModel):
     status: str
+    #: place in the occurrence's waitlist (from 1) while waitlisted
     position: int | None
 
 
@@ -166,15 +170,13 @@ class CalendarToken(BaseModel):
     url: str
 
 
-def gathering_view(g: Gathering, now: datetime, viewer: str | None) -> GatheringView:
-    mine = None
-    if viewer is not None:
-        m = g.member(viewer)
-        mine = MyRsvp(
-            status=m.status if m else "none",
-            position=g.position(viewer),
-            checked_in=bool(m and m.checked_in_at),
-        )
+def gathering_view(
+    g: Gathering, now: datetime, occurrence: datetime | None = None, mine: MyRsvp | None = None
+) -> GatheringView:
+    """The gathering at one occurrence (default: the first not over yet); ``mine``: the
+    caller's RSVP to it (handlers/gatherings.py reads it from the member's record)."""
+    start = occurrence or g.current_occurrence(now)
+    seats = g.seats_of(occ_id(start))
     return GatheringView(
         gathering_id=g.gathering_id,
         title=g.title,
@@ -190,8 +192,9 @@ def gathering_view(g: Gathering, now: datetime, viewer: str | None) -> Gathering
         guests=[GuestView(**x) for x in g.guests],
         status=g.phase(now),
         capacity=g.capacity,
-        seats_taken=g.seats_taken,
-        waitlist_length=len(g.waitlist),
+        occurrence=start,
+        seats_taken=seats.seats_taken,
+        waitlist_length=seats.waitlisted,
         created_at=g.created_at,
         recap=RecapView(**g.recap) if g.recap else None,
         my_rsvp=mine,

@@ -45,7 +45,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import random
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -198,6 +198,7 @@ class Repository(Generic[A]):
         guard: Doc | None = None,
         projection: Doc | None = None,
         concurrent: bool = False,
+        prepare: Callable[[A], Awaitable[None]] | None = None,
     ) -> Saved[A]:
         """load → command → one guarded save, re-run on a lost race (see the module doc).
 
@@ -205,7 +206,11 @@ class Repository(Generic[A]):
         ``guard``: extra conditions the save's filter asserts (rarely needed: the version
         already guards everything the command read; with ``concurrent`` it states what the
         command relied on beyond the fields it changes). ``projection``: load only these
-        fields (see :meth:`find`). ``concurrent``: guard the changed fields, not the version."""
+        fields (see :meth:`find`). ``concurrent``: guard the changed fields, not the version.
+        ``prepare``: awaited after every load, before the command, to hand the aggregate what
+        it reads from elsewhere (e.g. per-member records kept in their own documents); it
+        must read only what the loaded version makes current, since the save is guarded by
+        that version alone."""
         for attempt in range(self._retries):
             found = await self.find(doc_id, projection)
             if found is None:
@@ -214,6 +219,8 @@ class Repository(Generic[A]):
                 aggregate, version, before = create(), 0, None
             else:
                 aggregate, version = found
+                if prepare is not None:
+                    await prepare(aggregate)
                 # a copy: the command may mutate the maps and lists ``dump`` hands out
                 before = copy.deepcopy(self._dump(aggregate))
             events = list(command(aggregate))

@@ -74,8 +74,12 @@ class RsvpChanged(GatheringsEvent):
     position: int | None = Field(default=None, ge=1)
     #: moved from the waitlist to a seat that another member freed
     promoted: bool = False
-    #: this member's change number on this gathering (1, 2, ...): the newest wins
+    #: this member's change number on this occurrence (1, 2, ...): the newest wins
     sequence: int = Field(default=1, ge=1)
+    #: the occurrence (its start) the RSVP is for: one occurrence of a recurring series
+    occurrence: UtcDatetime | None = None
+    #: the member's arrival number for this occurrence (the waitlist's order; 0: none yet)
+    ticket: int | None = Field(default=None, ge=0)
 
 
 @register
@@ -87,6 +91,8 @@ class SeatOffered(GatheringsEvent):
     user_id: str
     #: the member whose cancellation freed the seat (null: the capacity was raised)
     freed_by: str | None = None
+    #: the occurrence (its start) whose seat it is
+    occurrence: UtcDatetime | None = None
 
 
 @register
@@ -111,6 +117,10 @@ class MemberCheckedIn(GatheringsEvent):
     host_id: str
     #: the member held a seat when checking in (show-up rate = checked in ÷ going)
     was_going: bool
+    #: the occurrence (its start) checked in to
+    occurrence: UtcDatetime | None = None
+    #: the member's change number on this occurrence (shared with RsvpChanged.sequence)
+    sequence: int | None = Field(default=None, ge=1)
 
 
 @register

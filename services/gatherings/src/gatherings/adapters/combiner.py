@@ -13,13 +13,15 @@ on the winner's state).
 
 Each operation in a batch is run against the aggregate in arrival order; one that fails a
 rule (a domain error) is answered with its error and leaves the aggregate as it found it
-(every command checks before it mutates), the others go on.
+(every command checks before it mutates), the others go on. ``prepare`` (optional) is
+awaited after every load with what the batch's operations said they read (their ``need``),
+to hand the aggregate what lives outside its document (Repository.change's ``prepare``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -33,6 +35,7 @@ Op = Callable[[A], Sequence[Any]]
 @dataclass
 class _Pending(Generic[A]):
     op: Op[A]
+    need: Any = None
     done: asyncio.Future[tuple[A, list[Any]]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -41,17 +44,23 @@ class _Pending(Generic[A]):
 class Combiner(Generic[A]):
     """Per-process group commit of operations on aggregates of one repository."""
 
-    def __init__(self, repo: Repository[A], max_batch: int = 200) -> None:
+    def __init__(
+        self,
+        repo: Repository[A],
+        max_batch: int = 200,
+        prepare: Callable[[A, list[Any]], Awaitable[None]] | None = None,
+    ) -> None:
         self.repo = repo
+        self.prepare = prepare
         self.max_batch = max_batch
         self._queues: dict[str, list[_Pending[A]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def submit(self, doc_id: str, op: Op[A]) -> tuple[A, list[Any]]:
+    async def submit(self, doc_id: str, op: Op[A], need: Any = None) -> tuple[A, list[Any]]:
         """Run ``op`` on the aggregate inside a (possibly shared) guarded save; return the
         aggregate as saved and the events ``op`` produced. A domain error of ``op`` is
         raised here, to its caller only."""
-        pending = _Pending(op)
+        pending = _Pending(op, need)
         queue = self._queues.get(doc_id)
         if queue is None:
             self._queues[doc_id] = [pending]
@@ -90,8 +99,16 @@ class Combiner(Generic[A]):
                 events += produced
             return events
 
+        prepare = None
+        if self.prepare is not None:
+            needs = [p.need for p in batch]
+            hand_over = self.prepare
+
+            async def prepare(aggregate: A) -> None:
+                await hand_over(aggregate, needs)
+
         try:
-            saved: Saved[A] = await self.repo.change(doc_id, command)
+            saved: Saved[A] = await self.repo.change(doc_id, command, prepare=prepare)
         except Exception as e:  # noqa: BLE001 - not found, conflict, store down: all callers learn it
             for p in batch:
                 if not p.done.done():

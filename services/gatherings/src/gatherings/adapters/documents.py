@@ -1,6 +1,7 @@
-"""Aggregate ⇄ document. Maps of members, voters and entrants are stored as one field per
-entry (``members.<key>``), so that the repository's diff ``$set``s only the entries a write
-changed, never the whole map."""
+"""Aggregate ⇄ document. Maps (a gathering's seats per occurrence and pending member changes,
+voters, entrants) are stored as one field per entry (``pending.<key>``), so that the
+repository's diff ``$set``s/``$unset``s only the entries a write changed, never the whole map,
+and the projection can ``$unset`` a pending entry without touching anything else."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
-from ..domain.gathering import Gathering, Member
+from ..domain.gathering import Gathering, Member, Seats
 from ..domain.giveaway import Giveaway
 from ..domain.question import Question
 
@@ -20,24 +21,43 @@ def _flat(prefix: str, entries: dict[str, V], dump: Callable[[V], Any] = lambda 
     return {f"{prefix}.{k}": dump(v) for k, v in entries.items()}
 
 
+#: the gathering's map fields (stored entry by entry) and its never-stored ones
+_GATHERING_MAPS = ("seats", "pending", "reminders_sent")
+_TRANSIENT = ("records", "heads")
+
+
 def gathering_doc(g: Gathering) -> Doc:
     d = asdict(g)
-    for name in ("gathering_id", "members", "reminders_sent"):
+    for name in ("gathering_id", *_GATHERING_MAPS, *_TRANSIENT):
         d.pop(name)
-    d.update(_flat("members", g.members, asdict))
+    d.update(_flat("seats", g.seats, asdict))
+    d.update(_flat("pending", g.pending, asdict))
     d.update(_flat("reminders_sent", g.reminders_sent))
     return d
 
 
 def to_gathering(d: Doc) -> Gathering:
     fields = {k: v for k, v in d.items() if k in Gathering.__dataclass_fields__}
-    fields.pop("members", None)
-    fields.pop("reminders_sent", None)
+    for name in (*_GATHERING_MAPS, *_TRANSIENT):
+        fields.pop(name, None)
     return Gathering(
         gathering_id=d["_id"],
         **fields,
-        members={k: Member(**v) for k, v in (d.get("members") or {}).items()},
+        seats={k: Seats(**v) for k, v in (d.get("seats") or {}).items()},
+        pending={k: Member(**v) for k, v in (d.get("pending") or {}).items()},
         reminders_sent=dict(d.get("reminders_sent") or {}),
+    )
+
+
+def to_member(d: Doc) -> Member:
+    """A member's RSVP record (collection ``rsvps``) as the aggregate reads it."""
+    return Member(
+        user_id=d["user_id"],
+        occ=d["occ"],
+        status=d.get("status", "none"),
+        ticket=int(d.get("ticket") or 0),
+        sequence=int(d.get("sequence") or 0),
+        checked_in_at=d.get("checked_in_at"),
     )
 
 

@@ -2,18 +2,21 @@
 
 Aggregates (each with its outbox, written by one guarded update per write):
 
-* ``gatherings``  one document per gathering: schedule, seats, the ordered waitlist, one
-                  entry per member (``members.<key>``: RSVP, arrival ticket, check-in) and
-                  the reminders already sent (GatheringScheduled, GatheringUpdated,
-                  GatheringCancelled, RsvpChanged, SeatOffered, GatheringReminderDue,
-                  MemberCheckedIn)
+* ``gatherings``  one document per gathering (the hot one): schedule, capacity, per
+                  occurrence the seats taken, waitlist length and arrival counter
+                  (``seats.<occ>``), the member changes not yet projected
+                  (``pending.<occ>_<member>_<sequence>``) and the reminders already sent
+                  (GatheringScheduled, GatheringUpdated, GatheringCancelled, RsvpChanged,
+                  SeatOffered, GatheringReminderDue, MemberCheckedIn)
 * ``questions``   one document per question for the guest: votes, answer
                   (GuestQuestionAsked, GuestQuestionAnswered)
 * ``giveaways``   one document per giveaway: secret seed, entrants, draws (GiveawayOpened,
                   GiveawayEntered, GiveawayClosed, GiveawayDrawn)
 
 Projections (consumer, idempotent): ``levels`` (reputation.events), ``group_owners``
-(forum.events), ``rsvps`` (our own RsvpChanged: a member's gatherings, for the calendar feed).
+(forum.events), ``rsvps`` (our own RsvpChanged and MemberCheckedIn: each member's RSVP
+record per (gathering, occurrence), read by the gathering's commands, ``my_rsvp`` and the
+member's calendar feed).
 Plain state: ``calendar_tokens`` (one per member, revocable).
 """
 
@@ -56,6 +59,16 @@ class GatheringsDb:
                 [("gathering_id", ASCENDING), (sort, DESCENDING), ("_id", DESCENDING)]
             )
         await self.rsvps.create_index([("user_id", ASCENDING), ("status", ASCENDING)])
+        # the waitlist head and positions of an occurrence; a gathering's holders
+        await self.rsvps.create_index(
+            [
+                ("gathering_id", ASCENDING),
+                ("occ", ASCENDING),
+                ("status", ASCENDING),
+                ("ticket", ASCENDING),
+            ]
+        )
+        await self.rsvps.create_index([("gathering_id", ASCENDING), ("user_id", ASCENDING)])
         await self.calendar_tokens.create_index([("token_hash", ASCENDING)])
 
     async def level_of(self, user_id: str) -> int:

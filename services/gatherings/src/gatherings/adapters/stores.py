@@ -4,6 +4,9 @@ commit of the hot ones (combiner.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from communitykit.repository import Repository
 from schemas import topics
 
@@ -22,6 +25,7 @@ from .documents import (
     to_question,
 )
 from .mongo import GatheringsDb
+from .records import Needs, Records
 
 TOPIC = topics.GATHERINGS_EVENTS
 
@@ -51,9 +55,22 @@ class Stores:
             dump=giveaway_doc,
             missing=lambda i: GiveawayNotFoundError(f"no giveaway {i!r}"),
         )
+        #: the members' own RSVP records (written by the projection only)
+        self.records = Records(db.rsvps)
         #: RSVPs and check-ins of one gathering that reach this replica together: one write
         self.gathering_writes: Combiner[Gathering] = Combiner(
-            self.gatherings, settings.rsvp_batch_max
+            self.gatherings, settings.rsvp_batch_max, prepare=self._prepare_batch
         )
         #: entries of one giveaway that reach this replica together: one write
         self.giveaway_writes: Combiner[Giveaway] = Combiner(self.giveaways, settings.rsvp_batch_max)
+
+    async def _prepare_batch(self, g: Gathering, needs: Sequence[Any]) -> None:
+        await self.records.prepare(g, Needs.merge(n for n in needs if n is not None))
+
+    def prepare(self, needs: Needs) -> Any:
+        """A ``prepare`` for ``gatherings.change``: hands the loaded gathering its records."""
+
+        async def run(g: Gathering) -> None:
+            await self.records.prepare(g, needs)
+
+        return run

@@ -77,6 +77,8 @@ class CancelGathering(Command):
 
 class Rsvp(Command):
     status: Literal["going", "interested", "not_going"]
+    #: the occurrence of a recurring gathering (its start); default: the first still open
+    occurrence: AwareDatetime | None = None
 
 
 class PostRecap(Command):

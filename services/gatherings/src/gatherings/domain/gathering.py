@@ -1,7 +1,20 @@
-"""The ``Gathering`` aggregate: one document per gathering holds its schedule, the seats, the
-ordered waitlist and each member's RSVP entry, so that taking a seat, joining the waitlist and
-promoting the first waitlisted member on a cancellation are decided together in ONE guarded
-update (a promotion happens exactly once: it is part of the write that freed the seat).
+"""The ``Gathering`` aggregate: the HOT document of a gathering holds only what must be decided
+together — the schedule, the capacity and, per occurrence, the seats taken, the waitlist
+length and the arrival counter — plus ``pending``: the member changes this document has
+decided whose events are not yet projected into the members' own RSVP records.
+
+Each member's RSVP to one occurrence lives in its own small document (``rsvps``, one per
+(gathering, occurrence, member)), derived from our own RsvpChanged/MemberCheckedIn events by
+the idempotent projection (projections/facts.py), which then removes the entry from
+``pending`` (after the record holds it). So a member's state is its newest ``pending``
+entry, else its record: every change of a record comes from an event that this document
+recorded together with a ``pending`` entry in the same guarded update, and that entry goes
+only once the record holds it. A command therefore sees the truth when the records it reads
+(``records``, ``heads``: handed over by ``prepare`` right after the load) are read after the
+document; its save is guarded by the version it loaded, so a change of any member in between
+makes it re-run. Taking a seat, joining the waitlist and promoting the first waitlisted
+member (lowest ticket) are still decided in ONE guarded update of this document: a promotion
+happens exactly once.
 
 Every command checks its rules first, then mutates, then returns the events it produced.
 """
@@ -10,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from communitykit.auth import Principal
@@ -46,16 +59,46 @@ def member_key(user_id: str) -> str:
     return hashlib.sha256(user_id.encode()).hexdigest()[:32]
 
 
+def occ_id(start: datetime) -> str:
+    """An occurrence's key: its start as Unix seconds (as the reminders' keys)."""
+    return str(int(start.timestamp()))
+
+
+def record_key(occ: str, user_id: str) -> str:
+    """The key of one member's RSVP to one occurrence inside a gathering."""
+    return f"{occ}_{member_key(user_id)}"
+
+
+def record_id(gathering_id: str, occ: str, user_id: str) -> str:
+    """The ``_id`` of the member's own RSVP record (collection ``rsvps``)."""
+    return f"{gathering_id}|{occ}|{user_id}"
+
+
 @dataclass
 class Member:
+    """One member's RSVP to one occurrence (a ``pending`` entry or the member's record)."""
+
     user_id: str
+    occ: str
     status: str = "none"
     #: arrival number of the latest request for a seat (the waitlist's order)
     ticket: int = 0
-    #: this member's change number (RsvpChanged.sequence)
+    #: this record's change number (RsvpChanged.sequence, MemberCheckedIn.sequence)
     sequence: int = 0
     checked_in_at: datetime | None = None
-    updated_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return record_key(self.occ, self.user_id)
+
+
+@dataclass
+class Seats:
+    """What one occurrence's RSVPs decide together."""
+
+    seats_taken: int = 0
+    waitlisted: int = 0
+    next_ticket: int = 1
 
 
 @dataclass
@@ -78,17 +121,22 @@ class Gathering:
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     recap: Doc | None = None
-    seats_taken: int = 0
-    #: member keys in waitlist order (first = next to get a seat)
-    waitlist: list[str] = field(default_factory=list)
-    next_ticket: int = 1
-    members: dict[str, Member] = field(default_factory=dict)
+    #: occurrence key → its seats, waitlist length and arrival counter (occurrences RSVPed to)
+    seats: dict[str, Seats] = field(default_factory=dict)
+    #: "<record key>_<sequence>" → the member's state decided by this document and not yet
+    #: projected into the member's record (the projection removes it once it is)
+    pending: dict[str, Member] = field(default_factory=dict)
     reminder_offsets: list[int] = field(default_factory=list)
     #: reminders due at or after this instant are sent (set when (re)scheduled)
     reminders_from: datetime | None = None
     reminders_sent: dict[str, Doc] = field(default_factory=dict)
     next_reminder_at: datetime | None = None
     last_ends_at: datetime | None = None
+    # ---- not stored: handed over by ``prepare`` after each load (adapters/records.py)
+    #: record key → the member's record, for the members a command may read
+    records: dict[str, Member] = field(default_factory=dict)
+    #: occurrence key → the first waitlisted records by ticket (promotion candidates)
+    heads: dict[str, list[Member]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -168,13 +216,59 @@ class Gathering:
     def occurrences(self) -> list[datetime]:
         return occurrences(self.starts_at, self.timezone, self.recurrence)
 
-    def member(self, user_id: str) -> Member | None:
-        return self.members.get(member_key(user_id))
+    def rsvp_closes(self, start: datetime) -> datetime:
+        """When RSVPs to the occurrence starting at ``start`` close: ``rsvp_closes_at`` is
+        kept at the same distance before every occurrence of a series (default: its start)."""
+        if self.rsvp_closes_at is None:
+            return start
+        return start - (self.starts_at - self.rsvp_closes_at)
 
-    def position(self, user_id: str) -> int | None:
-        """Place in the waitlist (from 1) while waitlisted."""
-        key = member_key(user_id)
-        return self.waitlist.index(key) + 1 if key in self.waitlist else None
+    def occurrence(self, at: datetime | None, now: datetime) -> datetime:
+        """The occurrence an RSVP is for: the one starting ``at`` (422 naming ``occurrence``
+        when the series has none there), by default the first still open to RSVPs (else the
+        last, which then refuses as closed)."""
+        starts = self.occurrences()
+        if at is not None:
+            at = as_utc(at)
+            if at not in starts:
+                raise InvalidCommandError(
+                    "no occurrence of this gathering starts then", field="occurrence"
+                )
+            return at
+        return next((s for s in starts if now < self.rsvp_closes(s)), starts[-1])
+
+    def current_occurrence(self, now: datetime) -> datetime:
+        """The occurrence a reader sees by default: the first not over yet, else the last."""
+        starts = self.occurrences()
+        length = self.ends_at - self.starts_at
+        return next((s for s in starts if now < s + length), starts[-1])
+
+    def seats_of(self, occ: str) -> Seats:
+        return self.seats.get(occ) or Seats()
+
+    def _latest_pending(self) -> dict[str, Member]:
+        out: dict[str, Member] = {}
+        for m in self.pending.values():
+            if m.key not in out or m.sequence > out[m.key].sequence:
+                out[m.key] = m
+        return out
+
+    def state(self, user_id: str, occ: str) -> Member:
+        """The member's RSVP to an occurrence: its newest pending entry, else its record."""
+        key = record_key(occ, user_id)
+        pending = [m for m in self.pending.values() if m.key == key]
+        if pending:
+            return max(pending, key=lambda m: m.sequence)
+        r = self.records.get(key)
+        return Member(**vars(r)) if r else Member(user_id=user_id, occ=occ)
+
+    def known(self) -> list[Member]:
+        """Every member state this command can see (records handed over + pending)."""
+        latest = self._latest_pending()
+        return [*latest.values(), *(r for k, r in self.records.items() if k not in latest)]
+
+    def pending_count(self, occ: str) -> int:
+        return sum(1 for m in self.pending.values() if m.occ == occ)
 
     def is_guest(self, user_id: str) -> bool:
         return user_id in self.guest_ids
@@ -225,13 +319,24 @@ class Gathering:
             if getattr(self, name) != value:
                 new[name] = value
                 changed.append(name)
-        if "capacity" in new and new["capacity"] is not None and new["capacity"] < self.seats_taken:
+        taken = max((s.seats_taken for s in self.seats.values()), default=0)
+        if "capacity" in new and new["capacity"] is not None and new["capacity"] < taken:
             raise ConflictError(
-                f"capacity {new['capacity']} is below the {self.seats_taken} seats already taken",
+                f"capacity {new['capacity']} is below the {taken} seats already taken",
                 field="capacity",
             )
         if {"starts_at", "ends_at"} & set(new) and self.phase(now) != "upcoming":
             raise GatheringClosedError("a gathering that has started cannot be moved")
+        if {"starts_at", "timezone", "recurrence"} & set(new) and any(
+            s.seats_taken or s.waitlisted for s in self.seats.values()
+        ):
+            # RSVPs are per occurrence (keyed by its start): moving the series would orphan them
+            field = sorted({"starts_at", "timezone"} & set(new))[0]
+            raise ConflictError(
+                "a gathering with RSVPs cannot move its occurrences; cancel it and schedule "
+                "a new one",
+                field=field,
+            )
         if not changed:
             return []
         for name, value in new.items():
@@ -256,19 +361,27 @@ class Gathering:
             )
         ]
         if "capacity" in new:
-            events += self._fill_seats(None, by.user_id, now)
+            for occ in sorted(self.seats):
+                events += self._fill_seats(occ, None, by.user_id, now)
         return events
 
     def cancel(self, by: Principal, reason: str | None, now: datetime) -> list[Event]:
         """POST /gatherings/{id}/cancel (host, staff) → GatheringCancelled naming everyone
-        who held a seat or a waitlist place."""
+        who held a seat or a waitlist place (in any occurrence; ``prepare`` hands over every
+        holder's record)."""
         self._require_manager(by, "cancel a gathering")
         if self.status == "cancelled":
             return []
         if self.phase(now) == "past":
             raise GatheringClosedError("the gathering is over")
-        going = [m.user_id for m in self.members.values() if m.status == "going"]
-        waiting = [self.members[k].user_id for k in self.waitlist]
+        known = self.known()
+        going = {m.user_id for m in known if m.status == "going"}
+        waiting: list[str] = []
+        for m in sorted(
+            (m for m in known if m.status == "waitlisted"), key=lambda m: (m.occ, m.ticket)
+        ):
+            if m.user_id not in going and m.user_id not in waiting:
+                waiting.append(m.user_id)
         self.status, self.cancelled_at, self.cancel_reason = "cancelled", now, reason
         self.next_reminder_at = None
         return [
@@ -286,16 +399,28 @@ class Gathering:
             )
         ]
 
-    def rsvp(self, user_id: str, wanted: str, now: datetime) -> list[Event]:
-        """PUT /gatherings/{id}/rsvp → RsvpChanged; ``going`` takes a seat or, when full, the
-        next waitlist place (arrival order); leaving a seat promotes the first waitlisted
-        member in the same write (RsvpChanged promoted + SeatOffered)."""
+    def _record(self, m: Member) -> None:
+        """A member's new state: the next ``pending`` entry (older ones of the same record
+        are superseded: its state is the newest)."""
+        m.sequence += 1
+        for k in [k for k, p in self.pending.items() if p.key == m.key]:
+            del self.pending[k]
+        self.pending[f"{m.key}_{m.sequence}"] = Member(**vars(m))
+
+    def rsvp(
+        self, user_id: str, wanted: str, now: datetime, at: datetime | None = None
+    ) -> list[Event]:
+        """PUT /gatherings/{id}/rsvp → RsvpChanged; ``going`` takes a seat of the occurrence
+        or, when full, the next waitlist place (arrival order); leaving a seat promotes the
+        first waitlisted member in the same write (RsvpChanged promoted + SeatOffered)."""
         self._require_scheduled()
-        closes = self.rsvp_closes_at or self.starts_at
+        start = self.occurrence(at, now)
+        closes = self.rsvp_closes(start)
         if now >= closes:
             raise GatheringClosedError(f"RSVPs closed at {closes.isoformat()}")
-        key = member_key(user_id)
-        m = self.members.get(key) or Member(user_id=user_id)
+        occ = occ_id(start)
+        seats = self.seats.setdefault(occ, Seats())
+        m = self.state(user_id, occ)
         before = m.status
         if wanted == "going" and before in HOLDING:
             return []  # already holds a seat or a place: a repeat changes nothing
@@ -303,29 +428,38 @@ class Gathering:
             return []
         freed = before == "going"
         if freed:
-            self.seats_taken -= 1
+            seats.seats_taken -= 1
         elif before == "waitlisted":
-            self.waitlist.remove(key)
+            seats.waitlisted -= 1
+        position = None
         if wanted == "going":
-            m.ticket, self.next_ticket = self.next_ticket, self.next_ticket + 1
-            if self.capacity is None or self.seats_taken < self.capacity:
+            m.ticket, seats.next_ticket = seats.next_ticket, seats.next_ticket + 1
+            if self.capacity is None or seats.seats_taken < self.capacity:
                 m.status = "going"
-                self.seats_taken += 1
+                seats.seats_taken += 1
             else:
+                # the newest ticket: last in the waitlist
                 m.status = "waitlisted"
-                self.waitlist.append(key)
+                seats.waitlisted += 1
+                position = seats.waitlisted
         else:
             m.status = wanted
-        m.sequence += 1
-        m.updated_at = now
-        self.members[key] = m
-        events = [self._changed(m, before, now, actor=user_id)]
+        self._record(m)
+        events = [self._changed(m, before, start, now, actor=user_id, position=position)]
         if freed:
-            events += self._fill_seats(user_id, user_id, now)
+            events += self._fill_seats(occ, user_id, user_id, now)
         return events
 
     def _changed(
-        self, m: Member, before: str, now: datetime, *, actor: str, promoted: bool = False
+        self,
+        m: Member,
+        before: str,
+        start: datetime,
+        now: datetime,
+        *,
+        actor: str,
+        position: int | None = None,
+        promoted: bool = False,
     ) -> Event:
         return new_event(
             RsvpChanged(
@@ -333,53 +467,81 @@ class Gathering:
                 user_id=m.user_id,
                 from_status=before,  # type: ignore[arg-type]
                 to_status=m.status,  # type: ignore[arg-type]
-                position=self.position(m.user_id),
+                position=position,
                 promoted=promoted,
                 sequence=m.sequence,
+                occurrence=start,
+                ticket=m.ticket,
             ),
             subject=self.gathering_id,
             actor_id=actor,
             time=now,
         )
 
-    def _fill_seats(self, freed_by: str | None, actor: str, now: datetime) -> list[Event]:
-        """Give free seats to the first waitlisted members, in waitlist order."""
+    def waitlist_head(self, occ: str) -> Member | None:
+        """The first waitlisted member of an occurrence (lowest ticket): the records handed
+        over by ``prepare`` (enough of them: as many as may be overridden, plus the
+        promotions needed) overridden by the pending entries."""
+        latest = self._latest_pending()
+        candidates = [m for m in latest.values() if m.occ == occ and m.status == "waitlisted"]
+        candidates += [
+            r for r in self.heads.get(occ, []) if r.key not in latest and r.status == "waitlisted"
+        ]
+        return min(candidates, key=lambda m: m.ticket, default=None)
+
+    def _fill_seats(self, occ: str, freed_by: str | None, actor: str, now: datetime) -> list[Event]:
+        """Give free seats of an occurrence to its first waitlisted members, in ticket order."""
         events: list[Event] = []
-        while self.waitlist and (self.capacity is None or self.seats_taken < self.capacity):
-            key = self.waitlist.pop(0)
-            m = self.members[key]
-            m.status, m.sequence, m.updated_at = "going", m.sequence + 1, now
-            self.seats_taken += 1
-            events.append(self._changed(m, "waitlisted", now, actor=actor, promoted=True))
+        seats = self.seats_of(occ)
+        start = datetime.fromtimestamp(int(occ), tz=UTC)
+        while seats.waitlisted and (self.capacity is None or seats.seats_taken < self.capacity):
+            head = self.waitlist_head(occ)
+            if head is None:  # pragma: no cover - prepare hands over enough records
+                raise RuntimeError(f"waitlist of {self.gathering_id} {occ} not loaded")
+            m = Member(**vars(head))
+            m.status = "going"
+            seats.waitlisted -= 1
+            seats.seats_taken += 1
+            self._record(m)
+            events.append(self._changed(m, "waitlisted", start, now, actor=actor, promoted=True))
             events.append(
                 new_event(
                     SeatOffered(
-                        gathering_id=self.gathering_id, user_id=m.user_id, freed_by=freed_by
+                        gathering_id=self.gathering_id,
+                        user_id=m.user_id,
+                        freed_by=freed_by,
+                        occurrence=start,
                     ),
                     subject=self.gathering_id,
                     actor_id=actor,
                     time=now,
                 )
             )
+        self.seats[occ] = seats
         return events
+
+    def window(self, now: datetime, opens_seconds: int) -> datetime | None:
+        """The occurrence whose check-in window (``opens_seconds`` before its start to its
+        end) holds ``now``."""
+        length = self.ends_at - self.starts_at
+        opens = timedelta(seconds=opens_seconds)
+        return next((s for s in self.occurrences() if s - opens <= now <= s + length), None)
 
     def check_in(self, user_id: str, now: datetime, opens_seconds: int) -> list[Event]:
         """POST /gatherings/{id}/check-in during an occurrence's window → MemberCheckedIn
-        (once per member; a repeat changes nothing)."""
+        (once per member and occurrence; a repeat changes nothing)."""
         self._require_scheduled()
-        length = self.ends_at - self.starts_at
-        opens = timedelta(seconds=opens_seconds)
-        if not any(s - opens <= now <= s + length for s in self.occurrences()):
+        start = self.window(now, opens_seconds)
+        if start is None:
             raise GatheringClosedError(
                 "check-in is open from "
                 f"{opens_seconds // 60} minutes before the start until the end"
             )
-        key = member_key(user_id)
-        m = self.members.get(key) or Member(user_id=user_id)
+        m = self.state(user_id, occ_id(start))
         if m.checked_in_at is not None:
             return []
-        m.checked_in_at, m.updated_at = now, now
-        self.members[key] = m
+        m.checked_in_at = now
+        self._record(m)
         return [
             new_event(
                 MemberCheckedIn(
@@ -387,6 +549,8 @@ class Gathering:
                     user_id=user_id,
                     host_id=self.host_id,
                     was_going=m.status == "going",
+                    occurrence=start,
+                    sequence=m.sequence,
                 ),
                 subject=self.gathering_id,
                 actor_id=user_id,
@@ -446,15 +610,20 @@ class Gathering:
         pending = self._reminders()
         return pending[0][0] if pending and self.status == "scheduled" else None
 
+    def due_occurrences(self, now: datetime) -> list[str]:
+        """The occurrences with a reminder due now (whose going members ``prepare`` loads)."""
+        return sorted({occ_id(start) for due, start, _, _ in self._reminders() if due <= now})
+
     def due_reminders(self, now: datetime, by: str) -> list[Event]:
         """The sweeper's claim: every reminder due now → one GatheringReminderDue per member
-        going, and the reminder is marked sent in the same write (exactly once: a replica
-        that lost the race re-runs this on the new state and finds nothing due)."""
+        going to that occurrence, and the reminder is marked sent in the same write (exactly
+        once: a replica that lost the race re-runs this on the new state and finds nothing
+        due)."""
         if self.status != "scheduled":
             self.next_reminder_at = None
             return []
         events: list[Event] = []
-        going = sorted(m.user_id for m in self.members.values() if m.status == "going")
+        known = self.known()
         for due, start, offset, key in self._reminders():
             if due > now:
                 break
@@ -462,6 +631,8 @@ class Gathering:
             self.reminders_sent[key] = {"at": now, "by": by, "missed": missed}
             if missed:
                 continue
+            occ = occ_id(start)
+            going = sorted(m.user_id for m in known if m.occ == occ and m.status == "going")
             for user_id in going:
                 events.append(
                     new_event(

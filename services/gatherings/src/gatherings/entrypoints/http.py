@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import AwareDatetime
 
 from communitykit.auth import CurrentUser, OptionalUser
 from communitykit.idempotency import IdempotencyKey
@@ -105,9 +106,14 @@ async def gathering_ics(gathering_id: str, stores: StoresDep) -> Response:
 
 @router.get("/gatherings/{gathering_id}", response_model=GatheringView, responses=NOT_FOUND)
 async def get_gathering(
-    gathering_id: str, stores: StoresDep, viewer: OptionalUser
+    gathering_id: str,
+    stores: StoresDep,
+    viewer: OptionalUser,
+    occurrence: Annotated[AwareDatetime | None, Query()] = None,
 ) -> GatheringView:
-    return await gatherings.get(stores, gathering_id, viewer)
+    """``occurrence``: the start of one occurrence of a recurring gathering (its seats and
+    the caller's RSVP to it); default the first not over yet."""
+    return await gatherings.get(stores, gathering_id, viewer, occurrence)
 
 
 @router.patch("/gatherings/{gathering_id}", response_model=GatheringView, responses=WRITE_ERRORS)

@@ -103,7 +103,7 @@ async def member_ics(stores: Stores, member_id: str, token: str) -> bytes:
     )
     ids = [r["gathering_id"] for r in rows]
     docs = await stores.db.gatherings.find(
-        {"_id": {"$in": ids}}, {"outbox": 0, "idem": 0, "members": 0}
+        {"_id": {"$in": ids}}, {"outbox": 0, "idem": 0, "pending": 0}
     ).to_list(None)
     gs = sorted((to_gathering(x) for x in docs), key=lambda g: g.starts_at)
     return calendar_of(gs, "My gatherings")

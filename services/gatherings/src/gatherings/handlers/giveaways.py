@@ -50,9 +50,16 @@ async def enter(stores: Stores, user: Principal, gathering_id: str, giveaway_id:
     why (level from reputation.events, RSVP and check-in from the gathering)."""
     giveaway = await _giveaway(stores, gathering_id, giveaway_id)
     gathering = await stores.gatherings.get(gathering_id)
-    m = gathering.member(user.user_id)
+    # the member's RSVP records of every occurrence (read after the gathering document)
+    states = (await stores.records.states(gathering, user.user_id)).values()
+    going = any(m.status == "going" for m in states)
     level = await stores.db.level_of(user.user_id) if giveaway.min_level else 0
-    giveaway.check_eligible(user, level, m.status if m else "none", bool(m and m.checked_in_at))
+    giveaway.check_eligible(
+        user,
+        level,
+        "going" if going else "none",
+        any(m.checked_in_at is not None for m in states),
+    )
     at = now()
     await stores.giveaway_writes.submit(giveaway_id, lambda g: g.enter(user.user_id, at))
     return Entry(giveaway_id=giveaway_id, entered=True)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from communitykit.telemetry import untraced
 
+from ..adapters.records import Needs
 from ..adapters.stores import Stores
 from .common import now
 
@@ -40,7 +41,12 @@ async def send_due_reminders(stores: Stores, batch: int = 100) -> int:
         )
     sent = 0
     for d in due:
-        saved = await stores.gatherings.change(d["_id"], lambda g: g.due_reminders(at, INSTANCE))
+        saved = await stores.gatherings.change(
+            d["_id"],
+            lambda g: g.due_reminders(at, INSTANCE),
+            # the going members of the due occurrences, read after the claim's load
+            prepare=stores.prepare(Needs(at=at, due_going=True)),
+        )
         sent += len(saved.events)
     return sent
 
