@@ -67,5 +67,7 @@ def _not_a_boolean(value: object) -> object:
     return value
 
 
-#: put before a numeric ``Literal``/``int`` whose document says integer: booleans are 422
+#: put before a numeric ``Literal``/``int`` whose document says integer: booleans are 422;
+#: after any ``Field(ge=..., le=...)`` (placed before it, pydantic leaves the bounds out of the
+#: document as unknown ``ge``/``le`` keys)
 NOT_BOOLEAN = BeforeValidator(_not_a_boolean)

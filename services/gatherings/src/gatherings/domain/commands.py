@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 
 from communitykit.text import NOT_BOOLEAN, STRIPPED, at_most, not_blank
+from communitykit.timezones import TimeZoneName
 
 Title = Annotated[str, not_blank(200), STRIPPED]
 Text = Annotated[str, not_blank(20_000), STRIPPED]
@@ -20,15 +20,8 @@ Bio = Annotated[str, at_most(2000), STRIPPED]
 Takeaway = Annotated[str, not_blank(500), STRIPPED]
 
 
-def _zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise ValueError(f"unknown IANA time zone {name!r}") from e
-    return name
-
-
-TimeZone = Annotated[str, not_blank(64), STRIPPED, AfterValidator(_zone)]
+#: an IANA zone name; the document enumerates them (communitykit.timezones)
+TimeZone = TimeZoneName
 
 
 class Command(BaseModel):
@@ -48,7 +41,7 @@ class ScheduleGathering(Command):
     ends_at: AwareDatetime
     timezone: TimeZone
     group_id: Id | None = None
-    capacity: Annotated[int, NOT_BOOLEAN, Field(ge=1, le=100_000)] | None = None
+    capacity: Annotated[int, Field(ge=1, le=100_000), NOT_BOOLEAN] | None = None
     rsvp_closes_at: AwareDatetime | None = None
     #: RFC 5545 RRULE subset (domain/recurrence.py)
     recurrence: Annotated[str, not_blank(200)] | None = None
@@ -65,7 +58,7 @@ class UpdateGathering(Command):
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     timezone: TimeZone | None = None
-    capacity: Annotated[int, NOT_BOOLEAN, Field(ge=1, le=100_000)] | None = None
+    capacity: Annotated[int, Field(ge=1, le=100_000), NOT_BOOLEAN] | None = None
     rsvp_closes_at: AwareDatetime | None = None
     guests: Annotated[list[Guest], Field(max_length=20)] | None = None
     join_url: HttpUrl | None = None
@@ -105,7 +98,7 @@ DEFAULT_EXCLUDED_ROLES: list[Role] = ["staff", "support"]
 
 
 class Eligibility(Command):
-    min_level: Annotated[int, NOT_BOOLEAN, Field(ge=0, le=4)] = 0
+    min_level: Annotated[int, Field(ge=0, le=4), NOT_BOOLEAN] = 0
     rsvp_required: bool = False
     checked_in_required: bool = False
     exclude_roles: list[Role] = Field(default_factory=lambda: list(DEFAULT_EXCLUDED_ROLES))
@@ -113,7 +106,7 @@ class Eligibility(Command):
 
 class OpenGiveaway(Command):
     prize: Annotated[str, not_blank(200), STRIPPED]
-    winners: Annotated[int, NOT_BOOLEAN, Field(ge=1, le=100)]
+    winners: Annotated[int, Field(ge=1, le=100), NOT_BOOLEAN]
     closes_at: AwareDatetime
     eligibility: Eligibility = Field(default_factory=Eligibility)
 

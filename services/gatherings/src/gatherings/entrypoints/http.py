@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime
+from starlette.convertors import Convertor, register_url_convertor
 
 from communitykit.auth import CurrentUser, OptionalUser
 from communitykit.idempotency import IdempotencyKey
+from communitykit.timezones import IsoDatetime
 
 from ..domain.commands import (
     AnswerQuestion,
@@ -57,6 +58,23 @@ ICS: dict[int | str, dict[str, Any]] = {200: {"content": {"text/calendar": {}}}}
 CALENDAR = "text/calendar; charset=utf-8"
 
 
+class GatheringIdConvertor(Convertor[str]):
+    """``{gathering_id:gid}``: ids are letters, digits, ``_`` and ``-`` (handlers.common.new_id,
+    Idempotency-Key ids), so ``/gatherings/{id}.ics`` is not also ``/gatherings/{id}`` of a
+    gathering named "….ics" (whose PATCH an ``Allow`` header would then advertise)."""
+
+    regex = "[A-Za-z0-9_-]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("gid", GatheringIdConvertor())
+
+
 @router.post(
     "/gatherings",
     status_code=status.HTTP_201_CREATED,
@@ -80,8 +98,8 @@ async def schedule(
 async def list_gatherings(
     stores: StoresDep,
     viewer: OptionalUser,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[IsoDatetime | None, Query(alias="from")] = None,
+    to: IsoDatetime | None = None,
     group_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     status: Literal["upcoming", "live", "past"] | None = None,
     limit: Limit = 20,
@@ -99,12 +117,12 @@ async def list_gatherings(
     )
 
 
-@router.get("/gatherings/{gathering_id}.ics", responses={**ICS, **NOT_FOUND})
+@router.get("/gatherings/{gathering_id:gid}.ics", responses={**ICS, **NOT_FOUND})
 async def gathering_ics(gathering_id: str, stores: StoresDep) -> Response:
     return Response(await calendar.gathering_ics(stores, gathering_id), media_type=CALENDAR)
 
 
-@router.get("/gatherings/{gathering_id}", response_model=GatheringView, responses=NOT_FOUND)
+@router.get("/gatherings/{gathering_id:gid}", response_model=GatheringView, responses=NOT_FOUND)
 async def get_gathering(
     gathering_id: str,
     stores: StoresDep,
@@ -116,7 +134,9 @@ async def get_gathering(
     return await gatherings.get(stores, gathering_id, viewer, occurrence)
 
 
-@router.patch("/gatherings/{gathering_id}", response_model=GatheringView, responses=WRITE_ERRORS)
+@router.patch(
+    "/gatherings/{gathering_id:gid}", response_model=GatheringView, responses=WRITE_ERRORS
+)
 async def update_gathering(
     gathering_id: str, body: UpdateGathering, user: CurrentUser, stores: StoresDep, request: Request
 ) -> GatheringView:
@@ -126,7 +146,7 @@ async def update_gathering(
 
 
 @router.post(
-    "/gatherings/{gathering_id}/cancel", response_model=GatheringView, responses=WRITE_ERRORS
+    "/gatherings/{gathering_id:gid}/cancel", response_model=GatheringView, responses=WRITE_ERRORS
 )
 async def cancel_gathering(
     gathering_id: str,
@@ -140,7 +160,7 @@ async def cancel_gathering(
     return out
 
 
-@router.put("/gatherings/{gathering_id}/rsvp", response_model=RsvpView, responses=WRITE_ERRORS)
+@router.put("/gatherings/{gathering_id:gid}/rsvp", response_model=RsvpView, responses=WRITE_ERRORS)
 async def rsvp(
     gathering_id: str, body: Rsvp, user: CurrentUser, stores: StoresDep, request: Request
 ) -> RsvpView:
@@ -150,7 +170,7 @@ async def rsvp(
 
 
 @router.post(
-    "/gatherings/{gathering_id}/check-in", response_model=CheckedIn, responses=WRITE_ERRORS
+    "/gatherings/{gathering_id:gid}/check-in", response_model=CheckedIn, responses=WRITE_ERRORS
 )
 async def check_in(
     gathering_id: str, user: CurrentUser, stores: StoresDep, request: Request
@@ -161,7 +181,7 @@ async def check_in(
 
 
 @router.put(
-    "/gatherings/{gathering_id}/recap", response_model=GatheringView, responses=WRITE_ERRORS
+    "/gatherings/{gathering_id:gid}/recap", response_model=GatheringView, responses=WRITE_ERRORS
 )
 async def recap(
     gathering_id: str, body: PostRecap, user: CurrentUser, stores: StoresDep, request: Request
@@ -173,7 +193,7 @@ async def recap(
 
 # ---------------------------------------------------------------------- the special guest
 @router.post(
-    "/gatherings/{gathering_id}/questions",
+    "/gatherings/{gathering_id:gid}/questions",
     status_code=status.HTTP_201_CREATED,
     response_model=QuestionCreated,
     responses=WRITE_ERRORS,
@@ -193,7 +213,7 @@ async def ask(
 
 
 @router.get(
-    "/gatherings/{gathering_id}/questions", response_model=QuestionPage, responses=NOT_FOUND
+    "/gatherings/{gathering_id:gid}/questions", response_model=QuestionPage, responses=NOT_FOUND
 )
 async def list_questions(
     gathering_id: str,
@@ -206,7 +226,7 @@ async def list_questions(
 
 
 @router.put(
-    "/gatherings/{gathering_id}/questions/{question_id}/vote",
+    "/gatherings/{gathering_id:gid}/questions/{question_id}/vote",
     response_model=QuestionView,
     responses=WRITE_ERRORS,
 )
@@ -217,7 +237,7 @@ async def vote_question(
 
 
 @router.post(
-    "/gatherings/{gathering_id}/questions/{question_id}/answer",
+    "/gatherings/{gathering_id:gid}/questions/{question_id}/answer",
     response_model=QuestionView,
     responses=WRITE_ERRORS,
 )
@@ -236,7 +256,7 @@ async def answer_question(
 
 # ---------------------------------------------------------------------- giveaways
 @router.post(
-    "/gatherings/{gathering_id}/giveaways",
+    "/gatherings/{gathering_id:gid}/giveaways",
     status_code=status.HTTP_201_CREATED,
     response_model=GiveawayCreated,
     responses=WRITE_ERRORS,
@@ -256,14 +276,16 @@ async def open_giveaway(
 
 
 @router.get(
-    "/gatherings/{gathering_id}/giveaways", response_model=list[GiveawayView], responses=NOT_FOUND
+    "/gatherings/{gathering_id:gid}/giveaways",
+    response_model=list[GiveawayView],
+    responses=NOT_FOUND,
 )
 async def list_giveaways(gathering_id: str, stores: StoresDep) -> list[GiveawayView]:
     return await giveaways.list_for(stores, gathering_id)
 
 
 @router.get(
-    "/gatherings/{gathering_id}/giveaways/{giveaway_id}",
+    "/gatherings/{gathering_id:gid}/giveaways/{giveaway_id}",
     response_model=GiveawayView,
     responses=NOT_FOUND,
 )
@@ -274,7 +296,7 @@ async def get_giveaway(
 
 
 @router.put(
-    "/gatherings/{gathering_id}/giveaways/{giveaway_id}/entry",
+    "/gatherings/{gathering_id:gid}/giveaways/{giveaway_id}/entry",
     response_model=Entry,
     responses=WRITE_ERRORS,
 )
@@ -287,7 +309,7 @@ async def enter_giveaway(
 
 
 @router.post(
-    "/gatherings/{gathering_id}/giveaways/{giveaway_id}/draw",
+    "/gatherings/{gathering_id:gid}/giveaways/{giveaway_id}/draw",
     response_model=Drawn,
     responses=WRITE_ERRORS,
 )
@@ -300,7 +322,7 @@ async def draw(
 
 
 @router.post(
-    "/gatherings/{gathering_id}/giveaways/{giveaway_id}/redraw",
+    "/gatherings/{gathering_id:gid}/giveaways/{giveaway_id}/redraw",
     response_model=Drawn,
     responses=WRITE_ERRORS,
 )
@@ -318,7 +340,7 @@ async def redraw(
 
 
 @router.get(
-    "/gatherings/{gathering_id}/giveaways/{giveaway_id}/proof",
+    "/gatherings/{gathering_id:gid}/giveaways/{giveaway_id}/proof",
     response_model=Proof,
     responses=NOT_FOUND,
 )
