@@ -3,7 +3,11 @@ replica is killed -9 mid-rush, then cancellations while the other is killed -9 b
 projection's write and its offset commit, then every gatherings.events record published a
 second time (a relay that died before marking) → the members' RSVP records equal the
 oracle's fold of the topic, every acknowledged RSVP stands, and the seats hold their
-invariants (tests/chaos/oracle.py gatherings_invariants; writes.py Rush)."""
+invariants (tests/chaos/oracle.py gatherings_invariants; writes.py Rush).
+
+Its faults are the service processes' (kill -9, redelivery, duplicates), not the servers',
+so it runs on the session's servers (``servers``: the environment's or the shared ones)
+rather than starting a private Kafka and FerretDB of its own."""
 
 from __future__ import annotations
 
@@ -68,7 +72,8 @@ async def settled(
     raise AssertionError(f"gatherings did not settle in {timeout}s")
 
 
-async def test_rsvp_rush_with_kills_and_duplicates(chaos_servers: Any, cmongo: Any) -> None:
+async def test_rsvp_rush_with_kills_and_duplicates(servers: Any, mongo: Any) -> None:
+    chaos_servers, cmongo = servers, mongo
     suffix = f"c{uuid.uuid4().hex[:6]}"
     env = service_env(
         chaos_servers,

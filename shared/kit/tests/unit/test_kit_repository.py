@@ -315,3 +315,33 @@ async def test_a_concurrent_save_still_moves_the_version_for_guarded_commands() 
     assert stale is not None
     await r.change("p", lambda p: p.vote("a", "d1"), projection=one_voter("a"), concurrent=True)
     assert coll.docs["p"]["version"] == stale[1] + 1
+
+
+@pytest.mark.asyncio
+async def test_prepare_runs_after_every_load_before_the_command() -> None:
+    """``prepare`` hands the aggregate what lives elsewhere, read after each load (so after
+    a lost race too); what it sets on the aggregate is not saved unless ``dump`` says so."""
+    coll = MemoryCollection()
+    r = repo(coll)
+    await r.add("c1", Counter("c1"), [])
+    calls: list[str] = []
+
+    async def prepare(c: Counter) -> None:
+        calls.append(f"prepare {c.value}")
+        c.extra = "read elsewhere"  # type: ignore[attr-defined]
+
+    def command(c: Counter) -> list[Any]:
+        calls.append(f"command {c.value} {c.extra}")  # type: ignore[attr-defined]
+        if len(calls) == 2:  # another writer gets in between our load and our save
+            coll.docs["c1"]["value"] = 5
+            coll.docs["c1"]["version"] += 1
+        return c.add(1)
+
+    await r.change("c1", command, prepare=prepare)
+    assert calls == [
+        "prepare 0",
+        "command 0 read elsewhere",
+        "prepare 5",
+        "command 5 read elsewhere",
+    ]
+    assert coll.docs["c1"]["value"] == 6 and "extra" not in coll.docs["c1"]
