@@ -1,9 +1,11 @@
 """(b) The outbox relay vs raw pipelined aiokafka sends of the same records.
 
-Ours: ``BENCH_RELAY_N`` (default 5000) documents, each with one pending ``VoteCast`` in its
-outbox, inserted in bulk; then the kit's ``OutboxRelay`` drains them (poll
-``{outbox_len: {$gt: 0}}`` + limit on the ``outbox_pending`` index, pipelined sends, wait for
-the acks, one bulk ``$unset`` per round), timed until nothing is pending.
+Ours: for each backlog size of ``BENCH_RELAY_SIZES`` (default 2,000 and 10,000), that many
+documents, each with one pending ``VoteCast`` in its outbox, inserted in bulk; then the
+kit's ``OutboxRelay`` drains them (a cursor over ``{outbox_len: {$gt: 0}}`` on the
+``outbox_pending`` index read a window of 500 documents at a time, pipelined sends, wait for
+the acks, one guarded bulk ``$unset`` per window while the next window is read and sent),
+timed until nothing is pending.
 Baseline: an idempotent ``AIOKafkaProducer`` with the same settings (acks=all, linger 5 ms)
 firing the same records' sends and awaiting all delivery futures.
 """
@@ -84,29 +86,36 @@ async def relay_drain(bootstrap: str, db: Any, events: list[Envelope[Any]]) -> f
 
 
 async def run(servers: Servers) -> list[dict[str, Any]]:
-    n = int(os.environ.get("BENCH_RELAY_N", "5000"))
+    """The relay at each backlog size of ``BENCH_RELAY_SIZES`` (default ``2000,10000``
+    pending events), each beside raw sends of the same events measured just before it."""
+    sizes = [int(x) for x in os.environ.get("BENCH_RELAY_SIZES", "2000,10000").split(",")]
     await ensure_topics(servers.kafka, [TOPIC])
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb)
-    db = client[f"bench_relay_{uuid.uuid4().hex[:6]}"]
+    rows = []
     try:
-        events = votes(n)
-        base = await raw_sends(servers.kafka, events)
-        ours = await relay_drain(servers.kafka, db, events)
+        for n in sizes:
+            db = client[f"bench_relay_{uuid.uuid4().hex[:6]}"]
+            try:
+                events = votes(n)
+                base = await raw_sends(servers.kafka, events)
+                ours = await relay_drain(servers.kafka, db, events)
+            finally:
+                await client.drop_database(db.name)
+            rows.append(
+                {
+                    "scenario": "outbox relay publish",
+                    "size": f"{n} pending events",
+                    "metric": "throughput",
+                    "value": n / ours,
+                    "unit": "events/s",
+                    "baseline": "raw pipelined aiokafka sends",
+                    "baseline_value": n / base,
+                    "ratio": base / ours,
+                }
+            )
     finally:
-        await client.drop_database(db.name)
         await client.close()
-    return await mark_step(servers) + [
-        {
-            "scenario": "outbox relay publish",
-            "size": f"{n} events",
-            "metric": "throughput",
-            "value": n / ours,
-            "unit": "events/s",
-            "baseline": "raw pipelined aiokafka sends",
-            "baseline_value": n / base,
-            "ratio": base / ours,
-        }
-    ]
+    return await mark_step(servers) + rows
 
 
 async def _mark_bulk(coll: Any, events: list[Envelope[Any]]) -> None:

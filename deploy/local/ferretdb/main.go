@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -37,7 +38,19 @@ func sqliteURL(dir, params string) string {
 	return u
 }
 
+// defaultGCPercent: FerretDB decodes every document it reads from JSON into a fresh tree
+// (and encodes every one it writes), so it allocates a great deal per request while its live
+// heap stays small (tens of MB); with Go's default GOGC=100 the collector then runs every few
+// MB of allocation. Profiled on the outbox relay (read 500 documents, mark them in one bulk),
+// 400 cut FerretDB's CPU per document by about a quarter; memory stays bounded (a peak of
+// about five times the live heap: ~50 MB here). The GOGC environment variable still wins.
+const defaultGCPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", "./data", "directory for the SQLite databases")
 	params := flag.String("sqlite-params", defaultSQLiteParams,

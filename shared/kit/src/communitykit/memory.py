@@ -232,7 +232,16 @@ class MemoryCursor:
         return self
 
     async def to_list(self, length: int | None = None) -> list[Doc]:
-        return self._docs[:length] if length else list(self._docs)
+        """Like PyMongo's: with ``length``, the next ``length`` documents, consumed (a later
+        call goes on from there)."""
+        if not length:
+            docs, self._docs = list(self._docs), []
+            return docs
+        docs, self._docs = self._docs[:length], self._docs[length:]
+        return docs
+
+    async def close(self) -> None:
+        self._docs = []
 
     def __aiter__(self) -> AsyncIterator[Doc]:
         return self._iter()

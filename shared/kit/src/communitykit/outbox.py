@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -84,22 +84,30 @@ _Entry = tuple[str, Any, str, dict[str, Any]]
 class OutboxRelay:
     """Publishes pending outbox entries of ``collections`` and marks them published.
 
-    One round (:meth:`drain_once`): read up to ``batch_docs`` pending documents of every
-    collection (one ``find`` each, one round trip), queue every entry they hold on the
-    producer in ``seq`` order without waiting (pipelined, like raw aiokafka sends), await all
-    the broker acks at once, then mark what was acknowledged with ONE unordered bulk write
-    per collection. The collections of a round are read and marked concurrently.
+    One round (:meth:`drain_once`) works on one snapshot of the pending documents: one
+    cursor per collection, read a *window* at a time (up to ``batch_docs`` documents of each
+    collection, one round trip each), at most ``windows_per_round`` windows. A window's
+    entries are queued on the producer in ``seq`` order without waiting (pipelined, like raw
+    aiokafka sends), their broker acks awaited at once, and what was acknowledged is marked
+    with ONE unordered bulk write per collection, which the store runs as one read and one
+    transaction (FerretDB patch 0014; a normal bulk on MongoDB). That mark runs while the
+    next window is read and sent, so the store writes one window while it reads the next;
+    the round ends by waiting for every mark.
 
     Properties (SPEC 6 and the module docstring):
 
     * at-least-once: an entry is removed only after its broker ack, so a crash, a failed
       send or a lost mark republishes it (consumers deduplicate by event id);
-    * per-key order: a round's entries are sent in ``seq`` order across its collections (one
-      idempotent producer keeps a partition's order), and when a send fails, no later entry
-      of the same key is marked either, so they are all sent again, in order, next round;
-    * several replicas are harmless: each mark is guarded by the entries still being there;
+    * per-key order: a window's entries are sent in ``seq`` order across its collections (one
+      idempotent producer keeps a partition's order; windows are sent one after the other),
+      and when a send fails, no later entry of the same key is marked either and the round
+      ends there, so they are all sent again, in order, next round;
+    * several replicas are harmless: each mark is guarded by the entries still being there,
+      so a document is never marked twice and ``outbox_len`` stays exact (two replicas may
+      both publish an entry: at-least-once);
     * a store or broker restart ends a round with an error (or a stray ``CancelledError``,
-      see :meth:`_run`) and the next round retries it.
+      see :meth:`_run`) and the next round retries it; a stopped or timed-out round cancels
+      its marks in flight (their entries stay pending).
     """
 
     def __init__(
@@ -110,6 +118,7 @@ class OutboxRelay:
         *,
         poll_seconds: float = 1.0,
         batch_docs: int = 500,
+        windows_per_round: int = 8,
         round_timeout_seconds: float = 60.0,
     ) -> None:
         self._db = db
@@ -117,6 +126,7 @@ class OutboxRelay:
         self._producer = producer
         self._poll = poll_seconds
         self._batch = batch_docs
+        self._windows = windows_per_round
         self._round_timeout = round_timeout_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -184,15 +194,75 @@ class OutboxRelay:
             return await self._drain_once()
 
     async def _drain_once(self) -> int:
-        found = await asyncio.gather(*(self._pending(name) for name in self._collections))
-        entries = sorted((e for part in found for e in part), key=lambda e: e[3]["seq"])
-        if not entries:
-            return 0
+        # one cursor per collection over its pending documents (the snapshot this round
+        # works on), read a window of up to ``batch_docs`` documents each at a time
+        cursors = [
+            (
+                name,
+                self._db[name]
+                .find({"outbox_len": {"$gt": 0}}, {"outbox": 1})
+                .limit(self._batch * self._windows)
+                .batch_size(self._batch),
+            )
+            for name in self._collections
+        ]
+        marks: list[asyncio.Task[int]] = []
+        sent = 0
+        failures: list[BaseException] = []
+        try:
+            while not failures:
+                found = await asyncio.gather(*(self._window(n, c) for n, c in cursors))
+                entries = [e for part in found for e in part]
+                if not entries:
+                    break
+                sent += len(entries)
+                mark, failed = await self._publish_window(entries)
+                failures += failed  # if any, the next round starts over (in seq order)
+                # the window's mark runs while the next window is read and sent: the store
+                # writes one window's documents while it reads the next
+                marks.append(asyncio.create_task(mark))
+                if all(len(part) < self._batch for part in found):
+                    break  # nothing more pending in this round's snapshot
+        except BaseException:
+            for task in marks:  # stopped, timed out or failed: do not wait on the store
+                task.cancel()
+            raise
+        finally:
+            for _, cursor in cursors:
+                try:
+                    await cursor.close()
+                except Exception:  # noqa: BLE001 - a cursor the server already dropped
+                    pass
+            results = await asyncio.gather(*marks, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+        published = sum(r for r in results if isinstance(r, int))
+        if failures:
+            raise RuntimeError(
+                f"{len(failures)} of {sent} outbox entries not acknowledged; "
+                f"{published} marked, the rest are sent again next round"
+            ) from failures[0]
+        return published
+
+    async def _window(self, name: str, cursor: Any) -> list[_Entry]:
+        """The next window of one collection's pending documents: up to ``batch_docs``,
+        read in one round trip (``batch_size`` = the window)."""
+        docs = await cursor.to_list(self._batch)
+        return [
+            (name, d["_id"], eid, e) for d in docs for eid, e in (d.get("outbox") or {}).items()
+        ]
+
+    async def _publish_window(
+        self, entries: list[_Entry]
+    ) -> tuple[Coroutine[Any, Any, int], list[BaseException]]:
+        """Send one window's entries in ``seq`` order and wait for their acks; return the
+        (not yet started) mark of what may be marked, and the failed sends."""
+        entries.sort(key=lambda e: e[3]["seq"])
         # queue every send before awaiting any ack: the producer batches them (linger) and
-        # the round costs one round trip to the broker, not one per entry
+        # the window costs one round trip to the broker, not one per entry
         futures = [await self._publish(entry) for *_, entry in entries]
         acks = await asyncio.gather(*futures, return_exceptions=True)
-        failed = [a for a in acks if isinstance(a, BaseException)]
         # an entry that failed must not be overtaken: no later entry of its key is marked,
         # so the next round sends them all again in seq order (at-least-once, in order)
         failed_keys = {
@@ -202,40 +272,25 @@ class OutboxRelay:
         for (name, doc_id, eid, entry), ack in zip(entries, acks, strict=True):
             if not isinstance(ack, BaseException) and entry["key"] not in failed_keys:
                 done.setdefault(name, {}).setdefault(doc_id, []).append(eid)
+        return self._mark_all(done), [a for a in acks if isinstance(a, BaseException)]
+
+    async def _mark_all(self, done: dict[str, dict[Any, list[str]]]) -> int:
         await asyncio.gather(*(self._mark_published(n, by_doc) for n, by_doc in done.items()))
         marked = sum(len(eids) for by_doc in done.values() for eids in by_doc.values())
         metrics.OUTBOX_PUBLISHED.inc(marked)
-        if failed:
-            raise RuntimeError(
-                f"{len(failed)} of {len(entries)} outbox entries not acknowledged; "
-                f"{marked} marked, the rest are sent again next round"
-            ) from failed[0]
         return marked
-
-    async def _pending(self, name: str) -> list[_Entry]:
-        """Up to ``batch_docs`` pending documents of one collection, read in one round trip
-        (``batch_size`` = the limit; the server's default first batch is 101 documents)."""
-        docs = await (
-            self._db[name]
-            .find({"outbox_len": {"$gt": 0}}, {"outbox": 1})
-            .limit(self._batch)
-            .batch_size(self._batch)
-            .to_list(None)
-        )
-        return [
-            (name, d["_id"], eid, e) for d in docs for eid, e in (d.get("outbox") or {}).items()
-        ]
 
     async def _mark_published(self, name: str, by_doc: dict[Any, list[str]]) -> None:
         """Unset exactly the published entries, and only while every one of them is still
         there: a second relay replica that published and unset them first must not drive
         ``outbox_len`` negative (the entries left are published again: at-least-once).
 
-        One unordered bulk write for the whole round (one command; PyMongo splits it only
-        beyond the server's batch limits). The store applies it as one guarded
-        single-document update per document, which is also the least it can do: a guard per
-        document is what makes the mark exact, and ``update_many`` with one filter cannot
-        carry it (measured slower on our store as well, benchmarks/relay.py)."""
+        One unordered bulk write for the whole window (one command; PyMongo splits it only
+        beyond the server's batch limits): a guarded single-document update per document,
+        since a guard per document is what makes the mark exact and ``update_many`` with
+        one filter cannot carry it. Our store runs such a bulk by ``_id`` as one read and
+        one transaction (FerretDB patch 0014), so it costs about what one ``update_many``
+        would, and stays the normal, correct form on MongoDB."""
         ops = [
             UpdateOne(
                 {"_id": doc_id, **{f"outbox.{e}": {"$exists": True} for e in eids}},

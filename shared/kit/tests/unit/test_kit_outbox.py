@@ -170,8 +170,85 @@ async def test_rounds_are_bounded_by_batch_docs() -> None:
     db, producer = MemoryDatabase(), FakeProducer()
     for i in range(5):
         await write(db, "a", f"d{i}", event(f"k{i}"))
-    r = relay(db, producer, batch_docs=2)
+    r = relay(db, producer, batch_docs=2, windows_per_round=1)
     assert [await r.drain_once() for _ in range(4)] == [2, 2, 1, 0]
+
+
+async def test_a_round_reads_and_marks_window_after_window() -> None:
+    db = MemoryDatabase()
+    for i in range(7):
+        await write(db, "a", f"d{i}", event(f"k{i}"))
+    marks: list[int] = []
+    r = relay(db, FakeProducer(), batch_docs=2, windows_per_round=3)
+    mark = r._mark_published
+
+    async def counted(name: str, by_doc: dict[Any, list[str]]) -> None:
+        marks.append(len(by_doc))
+        await mark(name, by_doc)
+
+    r._mark_published = counted  # type: ignore[method-assign]
+    assert [await r.drain_once() for _ in range(3)] == [6, 1, 0]
+    assert marks == [2, 2, 2, 1]  # one bulk per window of documents
+    assert await pending(db) == 0
+
+
+async def test_a_failed_send_ends_the_round_after_the_windows_before_are_marked() -> None:
+    db = MemoryDatabase()
+    ids = []
+    for i in range(6):
+        e = event(f"k{i}")
+        ids.append(e.id)
+        await write(db, "a", f"d{i}", e)
+    # the third send (the second window's first entry) is not acknowledged
+    producer = FakeProducer(fail=lambda key, n: n == 3)
+    with pytest.raises(RuntimeError, match="1 of 4 outbox entries not acknowledged; 3 marked"):
+        await relay(db, producer, batch_docs=2, windows_per_round=3).drain_once()
+    assert len(producer.sent) == 4  # the third window is left for the next round
+    assert await pending(db) == 3
+    retry = FakeProducer()
+    assert await relay(db, retry).drain_once() == 3
+    assert sorted(eid for _, eid, _ in retry.sent) == sorted([ids[2], ids[4], ids[5]])
+    assert await pending(db) == 0
+
+
+async def test_a_crash_between_send_and_mark_sends_again_and_loses_nothing() -> None:
+    db = MemoryDatabase()
+    ids = []
+    for i in range(5):
+        e = event(f"k{i % 2}", i)
+        ids.append(e.id)
+        await write(db, "ab"[i % 2], f"d{i}", e)
+    crashed = relay(db, FakeProducer())
+
+    async def the_store_goes_away(name: str, by_doc: dict[Any, list[str]]) -> None:
+        raise ConnectionError("store gone before the mark")
+
+    crashed._mark_published = the_store_goes_away  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        await crashed.drain_once()
+    assert await pending(db) == 5  # sent, acknowledged, but not marked: still pending
+
+    again = FakeProducer()
+    assert await relay(db, again).drain_once() == 5
+    assert [eid for _, eid, _ in again.sent] == ids  # all of them again, in seq order
+    assert await pending(db) == 0
+
+
+async def test_a_stopped_round_cancels_its_marks_and_leaves_their_entries_pending() -> None:
+    db = MemoryDatabase()
+    for i in range(4):
+        await write(db, "a", f"d{i}", event(f"k{i}"))
+    r = relay(db, FakeProducer(), batch_docs=2)
+    hang = asyncio.Event()
+
+    async def a_store_that_never_answers(name: str, by_doc: dict[Any, list[str]]) -> None:
+        await hang.wait()
+
+    r._mark_published = a_store_that_never_answers  # type: ignore[method-assign]
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(r.drain_once(), timeout=0.5)
+    assert await pending(db) == 4
+    assert await relay(db, FakeProducer()).drain_once() == 4
 
 
 async def test_the_publish_span_continues_the_writers_trace() -> None:
