@@ -62,7 +62,8 @@ def community(size: int, seed: int = 26) -> list[dict[str, Any]]:
         src = rng.choice(members)
         dst = rng.choices(members, weights)[0]
         day = AS_OF - timedelta(days=rng.randint(0, 364))
-        doc = {"_id": f"x|{n}", "k": kind, "src": src, "dst": dst, "day": day.isoformat()}
+        doc: dict[str, Any] = {"_id": f"x|{n}", "k": kind, "src": src, "dst": dst}
+        doc["day"] = day.isoformat()
         doc.update(on=rng.random() > 0.05, w=f"{day}|{n:015d}|e{n}")
         if kind != "idea_vote":
             doc.update(post=f"p{n}", th=f"t{n % (size // 3 + 1)}")
