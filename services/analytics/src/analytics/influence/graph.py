@@ -194,13 +194,17 @@ def compute(
     raw_out: dict[str, float] = defaultdict(float)  # undecayed out-weight per member
     kinds: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     counted: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    factor: dict[date, float] = {}  # decay per day (a year of facts: 365 values)
     n_counted = 0
     for f in kept:
         if f.kind in VOTES and f.dst in partners.get(f.src, ()):
             excluded[f.dst]["ring"] += 1
             totals["ring"] += 1
             continue
-        w = WEIGHTS[f.kind] * decay(f.day, as_of, rules.half_life_days)
+        d = factor.get(f.day)
+        if d is None:
+            d = factor[f.day] = decay(f.day, as_of, rules.half_life_days)
+        w = WEIGHTS[f.kind] * d
         weight[(f.src, f.dst)] += w
         raw_out[f.src] += WEIGHTS[f.kind]
         kinds[(f.src, f.dst)][f.kind] += 1
