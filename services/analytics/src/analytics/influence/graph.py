@@ -57,8 +57,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
 
-import networkx as nx
-
 #: weight of one fact of each kind (SPEC 5)
 WEIGHTS: Mapping[str, float] = {"reply": 0.5, "vote": 1.0, "accept": 3.0, "idea_vote": 1.0}
 VOTES = frozenset({"vote", "idea_vote"})
@@ -279,6 +277,8 @@ def _pagerank(
     """Score per member: PageRank x number of members, rounded (see module docstring)."""
     if not weight:
         return {}
+    import networkx as nx  # here: the service starts without loading networkx and scipy
+
     g = nx.DiGraph()
     # a fixed insertion order: the result does not depend on how the facts were read
     nodes = sorted({u for edge in weight for u in edge})
