@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import shutil
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -117,9 +117,17 @@ async def test_dashboard_renders_real_data_without_console_errors(
 
     s = month(uuid.uuid4().hex[:6])
     end = START + timedelta(days=DAYS - 1)
-    async with analytics(servers, "dash") as proc:
+    async with analytics(servers, "dash", ANALYTICS_INFLUENCE_INTERVAL_SECONDS="1") as proc:
         marks = await produce(servers.kafka, s.events)
         await eventually(lambda: caught_up(servers, proc, marks), timeout=120)
+        caught = datetime.now(UTC)
+
+        async def influence_recomputed() -> Any:  # the scheduled recompute, after catch-up
+            body = (await http.get(f"{proc.url}/influence?limit=10")).json()
+            at_ = body["computed_at"]
+            return body if at_ and datetime.fromisoformat(at_) >= caught else None
+
+        ranked = await eventually(influence_recomputed, timeout=60)
         overview = (await http.get(f"{proc.url}/overview?from={START}&to={end}")).json()
         assert overview["questions"] > 50 and overview["active_users"] > 20
         served = (await http.get(f"{proc.url}/static/vendor/chart.umd.min.js")).text
@@ -148,7 +156,11 @@ async def test_dashboard_renders_real_data_without_console_errors(
                 page.on("request", lambda r: requests.append(r.url))
                 await page.goto(f"{proc.url}/dashboard?from={START}&to={end}")
                 await page.wait_for_selector("body[data-state=ready]", timeout=30000)
+                await page.wait_for_selector("#influence-card[data-state=ready]", timeout=30000)
                 data: Any = await page.evaluate("window.__dashboard")
+                inf: Any = await page.evaluate("window.__influence")
+                explained = await page.locator("#influence-explain").inner_text()
+                method = await page.locator("#influence-method").inner_text()
                 kpi = await page.locator(".kpi .value").first.inner_text()
                 health = await page.locator("#health-value").inner_text()
                 formula = await page.locator("#formula").inner_text()
@@ -168,5 +180,11 @@ async def test_dashboard_renders_real_data_without_console_errors(
     assert health == f"{overview['health_index']:.1f}"
     assert "health = 100" in formula
     assert champions >= 5 and canvases == 7
+    # the influence chart has real spread: ten members, ten different scores, as the API
+    scores = [r["score"] for r in inf["items"]]
+    assert len(scores) == 10 and len(set(scores)) == 10
+    assert inf["items"] == ranked["items"]
+    assert explained.startswith(f"{ranked['items'][0]['user_id']}: Ranked 1 of")
+    assert "PageRank" in method and "90 days" in method
     assert (week["from"], week["to"]) == (str(end - timedelta(days=6)), str(end))
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 50_000

@@ -11,6 +11,8 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -37,6 +39,8 @@ def services(
     # the search service's index directory and start position are its own (see search tests)
     monkeypatch_module.setenv("SEARCH_INDEX_PATH", str(index))
     monkeypatch_module.setenv("SEARCH_START_FROM", "latest")
+    # the influence index is recomputed on a schedule (default 5 min): every 2 s here
+    monkeypatch_module.setenv("ANALYTICS_INFLUENCE_INTERVAL_SECONDS", "2")
     try:
         with running_stack(servers, suffix, names=NAMES) as procs:
             yield procs
@@ -105,6 +109,19 @@ async def test_demo_traffic_has_no_unexpected_errors(
         return r.status_code == 200 and "questions" in r.text
 
     assert await eventually(counted, timeout=60)
+
+    # the influence index tells the demo's members apart (issue 26): the top ten of a
+    # recompute made after the traffic have ten different scores
+    done = datetime.now(UTC) + timedelta(seconds=5)  # the consumer's lag, generously
+
+    async def top_ten() -> list[dict[str, Any]]:
+        body = (await http.get(f"{urls.analytics}/influence", params={"limit": 10})).json()
+        at = body["computed_at"]
+        return body["items"] if at and datetime.fromisoformat(at) >= done else []
+
+    top = await eventually(top_ten, timeout=90)
+    assert len(top) == 10 and all(i["user_id"].startswith(prefix) for i in top), top
+    assert len({i["score"] for i in top}) == 10, top
 
 
 @live

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -12,6 +14,8 @@ from .adapters.mongo import AnalyticsDb
 from .config import Settings
 from .entrypoints import consumers, dashboard
 from .entrypoints.http import router
+from .influence import http as influence_http
+from .influence.job import InfluenceJob
 
 
 def make_runtime(settings: ServiceSettings) -> Runtime:
@@ -22,6 +26,12 @@ async def _on_start(runtime: Runtime) -> None:
     await AnalyticsDb(runtime.db).ensure_indexes()
     assert isinstance(runtime.settings, Settings)
     consumers.register(runtime, runtime.settings.consumer_group)
+    job = InfluenceJob(
+        runtime.db,
+        interval_seconds=runtime.settings.influence_interval_seconds,
+        lease_seconds=runtime.settings.influence_lease_seconds,
+    )
+    runtime.tasks.append(asyncio.create_task(job.run_forever(), name="influence"))
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -29,7 +39,7 @@ def build_app(settings: Settings) -> FastAPI:
     app = create_app(
         settings,
         title="Community analytics",
-        routers=[router, dashboard.router],
+        routers=[router, influence_http.router, dashboard.router],
         runtime_factory=make_runtime,
         on_start=[_on_start],
     )

@@ -28,3 +28,8 @@ class Settings(ServiceSettings):
     )
     #: the longest [from, to] window the API answers, in days
     max_window_days: int = 366
+    #: seconds between two recomputes of the influence index (PageRank over who helped
+    #: whom; one replica computes at a time, see analytics.influence.job)
+    influence_interval_seconds: float = Field(default=300, gt=0)
+    #: how long one replica may compute before another may take over (longer than a round)
+    influence_lease_seconds: float = Field(default=600, gt=0)

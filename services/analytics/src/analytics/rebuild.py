@@ -11,12 +11,16 @@ Exit code 0 when rebuilt == live, 1 when they differ, 2 on error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from communitykit import rebuild
-from communitykit.consumer import BatchHandler
+from communitykit.consumer import BatchHandler, Received
 
 from .adapters.mongo import PROJECTION, AnalyticsDb, normalize
 from .config import Settings
 from .entrypoints.consumers import SOURCES
+from .influence import facts as influence_facts
+from .influence.projection import InfluenceProjection
 from .projections.store import MetricsProjection
 
 #: events per batch of the replay: one write per touched document per batch, so a large
@@ -28,7 +32,13 @@ async def _projection(db: rebuild.Db) -> BatchHandler:
     target = AnalyticsDb(db)
     await target.ensure_indexes()
     # the same batch code as live (into an empty database, every document is an insert)
-    return MetricsProjection(target).apply
+    metrics, influence = MetricsProjection(target), InfluenceProjection(db)
+
+    async def apply(batch: Sequence[Received]) -> None:
+        await metrics.apply(batch)
+        await influence.apply(batch)
+
+    return apply
 
 
 def spec() -> rebuild.Rebuild:
@@ -37,7 +47,8 @@ def spec() -> rebuild.Rebuild:
         settings=settings,
         group_id=settings.consumer_group,
         sources=SOURCES,
-        collections=PROJECTION,
+        # the influence graph's facts too (its index is a function of them and the day)
+        collections=(*PROJECTION, *influence_facts.COLLECTIONS),
         projection=_projection,
         normalize=normalize,
         batch_records=REBUILD_BATCH,

@@ -192,14 +192,6 @@ class Community:
         body = self._call(http.timeseries(self.store, self.settings, metric, start, end))
         return [(p["day"], p["value"]) for p in body["points"]]
 
-    def influence(self, end: date, start: date | None = None) -> list[Any]:
-        body = self._call(http.influence(self.store, self.settings, 100, start, end))
-        return [(r["user_id"], r["influence"]) for r in body["items"]]
-
-    def champions(self, end: date) -> list[Any]:
-        body = self._call(http.champions(self.store, self.settings, 100, end))
-        return [(r["user_id"], r["activity_kinds"], r["influence"]) for r in body["items"]]
-
     def ratings(self, product: str) -> dict[str, Any]:
         return self._call(http.ratings(product, self.store))
 

@@ -100,38 +100,6 @@ def test_timeseries_one_point_per_day(community: Community) -> None:
     ]
 
 
-def test_influence_is_a_percentile_rank(community: Community) -> None:
-    community.story()
-    community.apply()
-    # scores: dave 7 (sam, alice, bob reacted; 2 idea votes x2), bob 5 (1 up-vote,
-    # 1 accepted x3, carol), sam 3 (1 accepted x3), alice 2 (1 up-vote, bob),
-    # carol 1 (sam), erin 1 (bob), stella 0 -> rank = 100 * below / (7 - 1)
-    assert community.influence(D2, D1) == [
-        ("dave", 100.0),
-        ("bob", 83.3),
-        ("sam", 66.7),
-        ("alice", 50.0),
-        ("carol", 16.7),
-        ("erin", 16.7),
-        ("stella", 0.0),
-    ]
-
-
-def test_champions_by_activity_kinds_then_influence(community: Community) -> None:
-    community.story()
-    community.apply()
-    # alice: asked answered wrote ideas; bob: answered wrote ideas voted;
-    # carol: asked voted wrote; dave: asked wrote ideas; sam: answered; erin: asked
-    assert community.champions(D2) == [
-        ("bob", 4, 83.3),
-        ("alice", 4, 50.0),
-        ("dave", 3, 100.0),
-        ("carol", 3, 16.7),
-        ("sam", 1, 66.7),
-        ("erin", 1, 16.7),
-    ]
-
-
 def test_product_ratings_leave_out_deleted_reviews(community: Community) -> None:
     community.story()
     community.apply()

@@ -17,25 +17,18 @@ not happened yet for this window.
   support or staff ÷ solved. Events carry no roles, so roles are learned from what only
   those roles can do: a reply that resolves an escalation as ``answered_by_support``
   (support), an idea status change or merge (staff).
-* **influence**: per user, up-votes received + 3 * accepted answers + distinct users who
-  replied to their threads or voted on their posts and ideas + 2 * votes received by their
-  ideas, all within the window; the index is the percentile rank among every user seen in
-  the window: 100 * (users with a lower score) ÷ (users - 1), so the top scorer has 100,
-  a zero score has 0 and ties share a rank.
+* **influence** and **champions**: ``analytics.influence`` (PageRank over who helped whom).
 * **community health index** (0-100): see :data:`HEALTH_FORMULA`.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-
-from .events import KINDS
 
 IDEA_STATUSES = ("new", "under_review", "planned", "in_progress", "completed", "declined")
 COUNTERS = ("posts", "questions", "replies", "reviews", "ideas_submitted", "votes")
@@ -298,55 +291,6 @@ def timeseries(
         )
         points.append({"day": day, "value": body[metric]})
     return points
-
-
-def influence(days: Iterable[dict[str, Any]]) -> dict[str, tuple[float, int]]:
-    """user → (influence index 0-100, raw score) over the window's ``day_users``."""
-    raw: dict[str, int] = defaultdict(int)
-    fans: dict[str, set[str]] = defaultdict(set)
-    for u in days:
-        uid = u["user"]
-        raw[uid] += int(u.get("up", 0)) + 3 * int(u.get("acc", 0)) + 2 * int(u.get("iv", 0))
-        fans[uid].update(u.get("f", []))
-    scores = {uid: raw[uid] + len(fans[uid]) for uid in raw}
-    ordered = sorted(scores.values())
-    n = len(ordered)
-    out = {}
-    for uid, s in scores.items():
-        below = _count_below(ordered, s)
-        pr = 100.0 if n == 1 and s > 0 else (0.0 if n == 1 else 100 * below / (n - 1))
-        out[uid] = (round(pr if s > 0 else 0.0, 1), s)
-    return out
-
-
-def _count_below(ordered: list[int], s: int) -> int:
-    return bisect.bisect_left(ordered, s)
-
-
-def ranked_influence(days: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    inf = influence(days)
-    rows = sorted(inf.items(), key=lambda kv: (-kv[1][1], kv[0]))
-    return [{"user_id": u, "influence": pr, "score": s} for u, (pr, s) in rows[:limit]]
-
-
-def champions(days: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    """Users by how many of the five champion activity kinds they did, then influence."""
-    kinds: dict[str, set[str]] = defaultdict(set)
-    for u in days:
-        kinds[u["user"]].update(x for x in u.get("k", []) if x in KINDS)
-    inf = influence(days)
-    rows: list[dict[str, Any]] = [
-        {
-            "user_id": uid,
-            "activity_kinds": len(ks),
-            "kinds": [k for k in KINDS if k in ks],
-            "influence": inf.get(uid, (0.0, 0))[0],
-        }
-        for uid, ks in kinds.items()
-        if ks
-    ]
-    rows.sort(key=lambda r: (-r["activity_kinds"], -r["influence"], r["user_id"]))
-    return rows[:limit]
 
 
 def ratings(product_id: str, reviews: Iterable[dict[str, Any]]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from communitykit.consumer import BatchConsumer, Received
 from schemas import topics
 
 from ..adapters.mongo import AnalyticsDb
+from ..influence.projection import InfluenceProjection
 from ..projections.store import MetricsProjection
 
 SOURCES = (topics.FORUM_EVENTS, topics.IDEAS_EVENTS, topics.REPUTATION_EVENTS)
@@ -16,11 +17,13 @@ SOURCES = (topics.FORUM_EVENTS, topics.IDEAS_EVENTS, topics.REPUTATION_EVENTS)
 
 def register(runtime: Runtime, group_id: str) -> BatchConsumer:
     projection = MetricsProjection(AnalyticsDb(runtime.db))
+    influence = InfluenceProjection(runtime.db)
 
     async def on_events(batch: Sequence[Received]) -> None:
         """forum/ideas/reputation events → days, threads, ideas, reviews, users, staff
         (idempotent per partition offset, inside each document's own update)."""
         await projection.apply(batch)
+        await influence.apply(batch)  # the who-helped-whom facts (analytics.influence)
 
     return BatchConsumer(
         runtime.broker,

@@ -1,4 +1,5 @@
-"""Analytics HTTP API (reads only): overview, timeseries, champions, influence, ratings."""
+"""Analytics HTTP API (reads only): overview, timeseries, ratings (influence and champions:
+``influence/http.py``)."""
 
 from __future__ import annotations
 
@@ -128,26 +129,6 @@ async def timeseries(
 async def catalog() -> dict[str, Any]:
     """The metric names /timeseries accepts and the health index formula."""
     return {"timeseries": list(m.TIMESERIES), "health_formula": m.HEALTH_FORMULA}
-
-
-@router.get("/influence")
-async def influence(
-    db: Db, settings: Conf, limit: Limit = 20, start: From = None, end: To = None
-) -> dict[str, Any]:
-    """Users by influence index (0-100, highest first) over [from, to] (default: the
-    last 30 days)."""
-    w = window(start, end, settings, default_days=CHAMPION_DAYS)
-    items = m.ranked_influence(await db.day_users(w.first, w.last), limit)
-    return {"from": w.first, "to": w.last, "items": items, "next_cursor": None}
-
-
-@router.get("/champions")
-async def champions(db: Db, settings: Conf, limit: Limit = 20, end: To = None) -> dict[str, Any]:
-    """Users by how many of the champion badge's five activity kinds they did in the 30
-    days ending ``to`` (default today), then by influence over those days."""
-    w = window(None, end, settings, default_days=CHAMPION_DAYS)
-    items = m.champions(await db.day_users(w.first, w.last), limit)
-    return {"from": w.first, "to": w.last, "items": items, "next_cursor": None}
 
 
 @router.get("/products")

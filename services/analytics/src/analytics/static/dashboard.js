@@ -180,42 +180,6 @@ function health(o, formula) {
   $("formula").textContent = formula;
 }
 
-function influence(items) {
-  const top = items.filter((r) => r.influence > 0).slice(0, 10);
-  draw("influence", {
-    type: "bar",
-    data: {
-      labels: top.map((r) => r.user_id),
-      datasets: [{ label: "influence (0–100)", data: top.map((r) => r.influence), backgroundColor: COLORS.blue, borderRadius: 5 }],
-    },
-    options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { min: 0, max: 100 } } },
-  });
-}
-
-function champions(items) {
-  const body = $("champions");
-  body.innerHTML = "";
-  if (!items.length) {
-    body.innerHTML = `<tr><td colspan="4" class="empty">No activity in the last 30 days.</td></tr>`;
-    return;
-  }
-  items.slice(0, 8).forEach((r, n) => {
-    const tr = document.createElement("tr");
-    tr.innerHTML = `<td>${n + 1}</td><td class="who"></td><td class="kinds"></td>` +
-      `<td><span class="barwrap"><div class="bar"></div></span><span class="inf"></span></td>`;
-    tr.querySelector(".who").textContent = r.user_id;
-    for (const k of r.kinds) {
-      const chip = document.createElement("span");
-      chip.className = "chip";
-      chip.textContent = k;
-      tr.querySelector(".kinds").appendChild(chip);
-    }
-    tr.querySelector(".bar").style.width = `${Math.max(2, r.influence)}%`;
-    tr.querySelector(".inf").textContent = r.influence.toFixed(1);
-    body.appendChild(tr);
-  });
-}
-
 function ratings(items) {
   const stars = ["1", "2", "3", "4", "5"];
   const palette = [COLORS.red, COLORS.orange, COLORS.grey, COLORS.teal, COLORS.green];
@@ -243,11 +207,9 @@ async function load(from, to) {
   if (spanDays(from, to) > MAX_DAYS) return showError(`Pick at most ${MAX_DAYS} days.`);
   const q = `from=${from}&to=${to}`;
   try {
-    const [o, catalog, inf, champ, products, ...series] = await Promise.all([
+    const [o, catalog, products, ...series] = await Promise.all([
       getJson(`/overview?${q}`),
       getJson("/metrics/catalog"),
-      getJson(`/influence?${q}&limit=10`),
-      getJson(`/champions?to=${to}&limit=8`),
       getJson("/products?limit=6"),
       ...SERIES.map((m) => getJson(`/timeseries?metric=${m}&${q}`)),
     ]);
@@ -259,10 +221,9 @@ async function load(from, to) {
     ttfr(s, days, o);
     funnel(o);
     health(o, catalog.health_formula);
-    influence(inf.items);
-    champions(champ.items);
     ratings(products.items);
-    window.__dashboard = { overview: o, influence: inf.items, champions: champ.items, products: products.items };
+    // influence and champions: influence.js
+    window.__dashboard = { overview: o, products: products.items };
     document.body.dataset.state = "ready";
   } catch (e) {
     showError(`Could not load the metrics: ${e.message}`);
