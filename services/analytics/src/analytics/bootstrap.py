@@ -12,14 +12,19 @@ from .adapters.mongo import AnalyticsDb
 from .config import Settings
 from .entrypoints import consumers, dashboard
 from .entrypoints.http import router
+from .listening.domain.changes import ALERTS
+from .listening.http import router as listening_router
+from .listening.projection import ensure_indexes as listening_indexes
 
 
 def make_runtime(settings: ServiceSettings) -> Runtime:
-    return Runtime(settings)
+    # listening's alerts are published through the outbox (analytics.events)
+    return Runtime(settings, outbox_collections=[ALERTS])
 
 
 async def _on_start(runtime: Runtime) -> None:
     await AnalyticsDb(runtime.db).ensure_indexes()
+    await listening_indexes(runtime.db)
     assert isinstance(runtime.settings, Settings)
     consumers.register(runtime, runtime.settings.consumer_group)
 
@@ -29,7 +34,7 @@ def build_app(settings: Settings) -> FastAPI:
     app = create_app(
         settings,
         title="Community analytics",
-        routers=[router, dashboard.router],
+        routers=[router, listening_router, dashboard.router],
         runtime_factory=make_runtime,
         on_start=[_on_start],
     )

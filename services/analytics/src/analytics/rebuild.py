@@ -11,12 +11,15 @@ Exit code 0 when rebuilt == live, 1 when they differ, 2 on error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from communitykit import rebuild
-from communitykit.consumer import BatchHandler
+from communitykit.consumer import BatchHandler, Received
 
 from .adapters.mongo import PROJECTION, AnalyticsDb, normalize
 from .config import Settings
-from .entrypoints.consumers import SOURCES
+from .entrypoints.consumers import SOURCES, metric_records
+from .listening import rebuild as listening
 from .projections.store import MetricsProjection
 
 #: events per batch of the replay: one write per touched document per batch, so a large
@@ -28,7 +31,14 @@ async def _projection(db: rebuild.Db) -> BatchHandler:
     target = AnalyticsDb(db)
     await target.ensure_indexes()
     # the same batch code as live (into an empty database, every document is an insert)
-    return MetricsProjection(target).apply
+    metrics = MetricsProjection(target)
+    listen = await listening.projection(db)
+
+    async def apply(batch: Sequence[Received]) -> None:
+        await metrics.apply(metric_records(batch))
+        await listen(batch)
+
+    return apply
 
 
 def spec() -> rebuild.Rebuild:
@@ -37,9 +47,9 @@ def spec() -> rebuild.Rebuild:
         settings=settings,
         group_id=settings.consumer_group,
         sources=SOURCES,
-        collections=PROJECTION,
+        collections=(*PROJECTION, *listening.COLLECTIONS),
         projection=_projection,
-        normalize=normalize,
+        normalize=listening.normalizing(normalize),
         batch_records=REBUILD_BATCH,
     )
 

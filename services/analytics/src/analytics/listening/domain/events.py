@@ -1,0 +1,225 @@
+"""Events → listening changes (issue 26 items 1, 2, 4). Pure.
+
+* ``PostCreated`` (every kind: question, discussion, article, media, review, reply) and
+  ``IdeaSubmitted``: the item is scored with VADER (domain.sentiment) and its phrases
+  extracted (domain.phrases); it counts in the sentiment of its UTC day for every product,
+  tag and group it belongs to (a reply belongs to its thread's), and in the trending
+  counts of its hour and day for the whole community, its group and its product. A question
+  also counts as asked after a search of its title (``listening_searches.asked``).
+* ``SearchPerformed``: one search of its normalised query that day (weighted by
+  ``1 / sample_rate``), and one with no result when ``result_count`` is 0.
+
+Edits and deletions do not re-score an item (see the README: not done yet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from communitykit.consumer import Received
+from schemas import forum as f
+from schemas import ideas as i
+from schemas import search as s
+
+from . import sketch
+from .changes import (
+    DAYS,
+    HOURS,
+    ITEMS,
+    SEARCHES,
+    SENTIMENT,
+    THREADS,
+    Change,
+    Ops,
+    day_of,
+    fkey,
+    hour_of,
+    seq_key,
+)
+from .phrases import phrases
+from .sentiment import Score, score, text_of
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    product: str | None
+    group: str | None
+    tags: tuple[str, ...]
+
+
+def query_id(day: str, query: str) -> str:
+    """``<day>|<hash>``: queries are free text (any length, any character)."""
+    return f"{day}|{hashlib.sha1(query.encode()).hexdigest()[:20]}"
+
+
+def thread_refs(batch: Iterable[Received]) -> set[str]:
+    """Threads whose product/group/tags the batch's replies need."""
+    return {
+        r.event.data.thread_id
+        for r in batch
+        if isinstance(r.event.data, f.PostCreated) and r.event.data.parent_post_id is not None
+    }
+
+
+class Changes:
+    """Collects the changes of a batch. ``threads``: what is known of the threads the
+    batch's replies belong to (opening posts of the batch are added as they come)."""
+
+    def __init__(self, threads: Mapping[str, ThreadInfo]) -> None:
+        self.threads = dict(threads)
+        #: (coll, id, day/dim/key) of sentiment documents touched, for the spike check
+        self.sentiment_keys: set[str] = set()
+        self.out: list[Change] = []
+        #: item id → the scores stored (the VADER test reads them back)
+        self.scores: dict[str, Score] = {}
+
+    def add_all(self, batch: Iterable[Received]) -> list[Change]:
+        for r in batch:
+            self.add(r)
+        return self.out
+
+    def _emit(self, coll: str, doc_id: str, r: Received, ops: Ops) -> None:
+        self.out.append(Change(coll, doc_id, seq_key(r.topic, r.partition), r.offset, ops))
+
+    def add(self, r: Received) -> None:
+        d = r.event.data
+        if isinstance(d, f.PostCreated):
+            self._post(r, d)
+        elif isinstance(d, i.IdeaSubmitted):
+            text = text_of(d.title, d.description)
+            self._item(r, d.idea_id, "idea", d.idea_id, d.author_id, text, None, None, ())
+        elif isinstance(d, s.SearchPerformed):
+            self._search(r, d)
+
+    def _post(self, r: Received, d: f.PostCreated) -> None:
+        if d.parent_post_id is None:
+            info = ThreadInfo(d.product_id, d.group_id, tuple(dict.fromkeys(d.tags)))
+            self.threads[d.thread_id] = info
+            self._emit(
+                THREADS,
+                d.thread_id,
+                r,
+                Ops(st={"product": info.product, "group": info.group, "tags": list(info.tags)}),
+            )
+        else:
+            info = self.threads.get(d.thread_id) or ThreadInfo(d.product_id, d.group_id, ())
+        text = text_of(d.title, d.body)
+        product = d.product_id or info.product
+        group = d.group_id or info.group
+        self._item(r, d.post_id, d.kind, d.thread_id, d.author_id, text, product, group, info.tags)
+        if d.kind == "question" and d.title:
+            q = s.normalize_query(d.title)
+            if q:
+                day = day_of(r.event.time)
+                self._emit(
+                    SEARCHES,
+                    query_id(day, q),
+                    r,
+                    Ops(inc={"asked": 1}, st={"day": day, "q": q}),
+                )
+
+    def _item(
+        self,
+        r: Received,
+        item_id: str,
+        kind: str,
+        thread: str,
+        author: str,
+        text: str,
+        product: str | None,
+        group: str | None,
+        tags: tuple[str, ...],
+    ) -> None:
+        sc = score(text)
+        self.scores[item_id] = sc
+        day = day_of(r.event.time)
+        hour = hour_of(r.event.time)
+        label = sc.label
+        self._emit(
+            ITEMS,
+            item_id,
+            r,
+            Ops(
+                st={
+                    "kind": kind,
+                    "day": day,
+                    "thread": thread,
+                    "author": author,
+                    "product": product,
+                    "group": group,
+                    "tags": list(tags),
+                    "compound": sc.compound,
+                    "neg": sc.neg,
+                    "neu": sc.neu,
+                    "pos": sc.pos,
+                    "label": label,
+                }
+            ),
+        )
+        # sentiment per day and dimension
+        dims = [("all", "*")]
+        if product:
+            dims.append(("product", product))
+        if group:
+            dims.append(("group", group))
+        dims += [("tag", t) for t in tags]
+        short = {"negative": "neg", "neutral": "neu", "positive": "pos"}[label]
+        tkey = fkey(thread)
+        for dim, key in dims:
+            inc = {"n": 1, "c": sc.units, short: 1}
+            if kind == "question":
+                inc["q"] = 1
+            st: dict[str, object] = {"dim": dim, "day": day, "key": key}
+            if kind == "question":
+                st[f"qt.{tkey}"] = 1
+            if label == "negative":
+                st[f"nt.{tkey}"] = 1
+            doc_id = f"{dim}|{day}|{key}"
+            self.sentiment_keys.add(doc_id)
+            self._emit(SENTIMENT, doc_id, r, Ops(inc=inc, st=st))
+        # trending: the window side (hours, exact) and the baseline side (days, sketched)
+        terms = phrases(text)
+        scopes = ["all"]
+        if group:
+            scopes.append(f"g:{group}")
+        if product:
+            scopes.append(f"p:{product}")
+        akey = fkey(author)
+        hour_inc: dict[str, int] = {"n": 1}
+        hour_set: dict[str, object] = {}
+        hour_min: dict[str, object] = {}
+        for term, surface in terms.items():
+            hour_inc[f"t.{term}"] = 1
+            hour_set[f"a.{term}.{akey}"] = 1
+            hour_set[f"x.{term}.{tkey}"] = 1
+            hour_min[f"w.{term}"] = surface
+        day_inc: dict[str, int] = {"n": 1}
+        sketch.add(day_inc, terms)  # bins are plain digit names: "c." is added below
+        day_inc = {("c." + k if k != "n" else k): v for k, v in day_inc.items()}
+        for scope in scopes:
+            self._emit(
+                HOURS,
+                f"{scope}|{hour}",
+                r,
+                Ops(
+                    inc=dict(hour_inc),
+                    st={"scope": scope, "hour": hour, **hour_set},
+                    mn=dict(hour_min),
+                ),
+            )
+            self._emit(
+                DAYS, f"{scope}|{day}", r, Ops(inc=dict(day_inc), st={"scope": scope, "day": day})
+            )
+
+    def _search(self, r: Received, d: s.SearchPerformed) -> None:
+        q = s.normalize_query(d.query)
+        if not q:
+            return
+        day = day_of(r.event.time)
+        weight = max(1, round(1 / d.sample_rate))
+        inc = {"n": weight}
+        if d.result_count == 0:
+            inc["zero"] = weight
+        self._emit(SEARCHES, query_id(day, q), r, Ops(inc=inc, st={"day": day, "q": q}))
