@@ -48,7 +48,7 @@ class SearchPerformed(SearchEvent):
     query: str = Field(min_length=1, max_length=MAX_QUERY_LENGTH)
     #: ``search`` (GET /search) or ``similar`` (GET /similar, the ask and submit forms)
     endpoint: Literal["search", "similar"]
-    #: how many results matched (0: a gap)
+    #: results on the first page (at most the request's limit; 0: nothing found, a gap)
     result_count: int = Field(ge=0)
     sample_rate: float = Field(gt=0, le=1)
     #: the filters the query was narrowed by (null: none)
