@@ -26,6 +26,7 @@ from schemas import new_event, topics
 from schemas.analytics import SentimentDropped, TrendDetected
 
 from .domain.changes import ALERTS, SENTIMENT, unkey
+from .domain.events import ALERTED
 from .domain.rules import SpikeRule, baseline_days, spike
 from .domain.sentiment import SCALE
 
@@ -60,7 +61,7 @@ class Alerts:
 
     async def check(self, sentiment_ids: Iterable[str]) -> list[str]:
         """Check the touched sentiment documents; return the ids of alerts created."""
-        ids = sorted(i for i in sentiment_ids if i.split("|", 1)[0] in ("product", "tag"))
+        ids = sorted(i for i in sentiment_ids if i.split("|", 1)[0] in ALERTED)
         if not ids:
             return []
         docs = await self.db[SENTIMENT].find({"_id": {"$in": ids}}, {"seq": 0}).to_list(None)

@@ -16,8 +16,9 @@ redelivery without transactions. Per batch:
    offset folded in and ``$max`` raises it, so the consumed position is recorded in the
    same single-document update as the state (SPEC 6). A redelivered or raced document does
    not match, its upsert fails on the duplicate ``_id``, and only those documents' guards
-   are re-read and only what they still miss is written again. Items and threads hold
-   constants (``$set``): applying them twice changes nothing;
+   are re-read and only what they still miss is written again. Items and threads are
+   written once (a plain insert; a duplicate is the same document already there), the
+   hours' item entries are constants (``$set``): applying them twice changes nothing;
 4. the spike check of the touched products and tags (alerts.py: alert + outbox entry in
    one insert, unique per spike);
 5. the positions are advanced (after the state: a crash in between replays the batch, which
@@ -36,7 +37,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import DESCENDING, UpdateOne
+from pymongo import DESCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -46,7 +47,17 @@ from schemas import topics
 from schemas.forum import PostCreated
 
 from .alerts import Alerts
-from .domain.changes import ALERTS, GUARDED, POSITIONS, THREADS, Change, Folded, fold, seq_key
+from .domain.changes import (
+    ALERTS,
+    GUARDED,
+    INSERTED,
+    POSITIONS,
+    THREADS,
+    Change,
+    Folded,
+    fold,
+    seq_key,
+)
 from .domain.events import Changes, ThreadInfo, thread_refs
 from .domain.rules import SpikeRule
 
@@ -192,6 +203,8 @@ class ListeningProjection:
             for name, errors in zip(names, results, strict=True):
                 if not only_duplicates(errors):
                     raise BulkWriteError({"writeErrors": errors})
+                if name in INSERTED:
+                    continue  # written before, with the same content
                 missed |= {(name, by_coll[name][e["index"]].doc_id) for e in errors}
             if not missed:
                 return
@@ -208,9 +221,12 @@ class ListeningProjection:
         return out
 
 
-def _op(f: Folded) -> UpdateOne:
-    """The one write of a document: an upsert; a counter document's filter holds the
-    per-partition offset guard and the same update raises it."""
+def _op(f: Folded) -> InsertOne[Doc] | UpdateOne:
+    """The one write of a document: an insert of a write-once document, else an upsert; a
+    counter document's filter holds the per-partition offset guard and the same update
+    raises it."""
+    if f.coll in INSERTED:
+        return InsertOne({"_id": f.doc_id, **f.ops.st})
     update = f.ops.update()
     if f.coll not in GUARDED:
         return UpdateOne({"_id": f.doc_id}, update, upsert=True)

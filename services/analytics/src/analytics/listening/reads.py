@@ -12,7 +12,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .domain import rules, sketch
-from .domain.changes import ALERTS, DAYS, HOURS, SEARCHES, SENTIMENT, unkey
+from .domain.changes import ALERTS, DAYS, HOURS, SEARCHES, SENTIMENT
 from .domain.rules import TermStats, Trend, TrendRule
 from .domain.sentiment import SCALE
 
@@ -81,18 +81,19 @@ async def trending(
         b = index.get(d.get("hour", ""))
         if b is None:
             continue
-        items += int(d.get("n", 0))
-        for term, c in (d.get("t") or {}).items():
-            s = terms.get(term)
-            if s is None:
-                s = terms[term] = TermStats(series=[0] * buckets)
-            s.count += int(c)
-            s.series[b] += int(c)
-            s.authors.update((d.get("a") or {}).get(term, {}))
-            s.threads.update(unkey(k) for k in (d.get("x") or {}).get(term, {}))
-            w = (d.get("w") or {}).get(term)
-            if w and (not s.surface or w < s.surface):
-                s.surface = w
+        entries = (d.get("i") or {}).values()
+        items += len(entries)
+        for e in entries:
+            for term, surface in zip(e.get("t", ()), e.get("w", ()), strict=False):
+                s = terms.get(term)
+                if s is None:
+                    s = terms[term] = TermStats(surface=surface, series=[0] * buckets)
+                s.count += 1
+                s.series[b] += 1
+                s.authors.add(e["a"])
+                s.threads.add(e["x"])
+                if surface < s.surface:
+                    s.surface = surface
     first_day = date.fromisoformat(hours[0][:10])
     base_days = rules.baseline_days(first_day.isoformat())
     base_docs = await (

@@ -7,10 +7,12 @@ Collections (database ``analytics``, all prefixed ``listening_``):
 * ``listening_threads/<thread>``: product, group, tags of a thread (replies inherit them);
 * ``listening_sentiment/<dim>|<day>|<key>`` (dim ``all`` key ``*``, ``product``, ``tag``,
   ``group``): items ``n``, compound sum ``c`` (ten-thousandths), ``neg``/``neu``/``pos``
-  counts, questions ``q``, and the threads of its questions ``qt`` and negative items ``nt``;
+  counts, questions ``q``, and (products and tags) the threads of its questions ``qt`` and
+  negative items ``nt``;
 * ``listening_hours/<scope>|<YYYY-MM-DDTHH>`` (scope ``all``, ``g:<group>``,
-  ``p:<product>``): items ``n`` and per term ``t.<term>`` items, ``a.<term>`` authors,
-  ``x.<term>`` threads, ``w.<term>`` display form (``$min``): the window side of trending;
+  ``p:<product>``): one entry per item of that hour, ``i.<item>`` = {``a`` author, ``x``
+  thread, ``t`` its terms, ``w`` their display forms} (a constant ``$set``: idempotent):
+  the window side of trending, added up per term when read;
 * ``listening_days/<scope>|<day>``: items ``n`` and the count-min sketch ``c.<bin>`` of the
   day's terms (domain.sketch): the baseline side, bounded whatever the volume;
 * ``listening_searches/<day>|<query hash>``: query ``q``, searches ``n``, with no result
@@ -45,7 +47,10 @@ POSITIONS = "listening_positions"
 #: what ``make rebuild`` compares (positions are transport state)
 COLLECTIONS = (ITEMS, THREADS, SENTIMENT, HOURS, DAYS, SEARCHES, ALERTS)
 #: counter documents: not idempotent by themselves, so they carry the offset guard
-GUARDED = frozenset({SENTIMENT, HOURS, DAYS, SEARCHES})
+GUARDED = frozenset({SENTIMENT, DAYS, SEARCHES})
+#: documents written once and never changed: a plain insert (a duplicate is one already
+#: written, with the same content), several times cheaper than an upsert on the store
+INSERTED = frozenset({ITEMS, THREADS})
 #: short codes for the source topics (field names must not contain ".")
 TOPIC_CODE = {topics.FORUM_EVENTS: "f", topics.IDEAS_EVENTS: "i", topics.SEARCH_EVENTS: "s"}
 

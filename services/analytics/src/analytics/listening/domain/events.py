@@ -41,6 +41,10 @@ from .changes import (
 from .phrases import phrases
 from .sentiment import Score, score, text_of
 
+#: the dimensions whose spikes are alerts (their days keep the threads of questions and
+#: negative items, for the alert's examples)
+ALERTED = ("product", "tag")
+
 
 @dataclass(frozen=True)
 class ThreadInfo:
@@ -172,10 +176,11 @@ class Changes:
             if kind == "question":
                 inc["q"] = 1
             st: dict[str, object] = {"dim": dim, "day": day, "key": key}
-            if kind == "question":
-                st[f"qt.{tkey}"] = 1
-            if label == "negative":
-                st[f"nt.{tkey}"] = 1
+            if dim in ALERTED:  # the spikes' example threads (alerts.py)
+                if kind == "question":
+                    st[f"qt.{tkey}"] = 1
+                if label == "negative":
+                    st[f"nt.{tkey}"] = 1
             doc_id = f"{dim}|{day}|{key}"
             self.sentiment_keys.add(doc_id)
             self._emit(SENTIMENT, doc_id, r, Ops(inc=inc, st=st))
@@ -186,28 +191,17 @@ class Changes:
             scopes.append(f"g:{group}")
         if product:
             scopes.append(f"p:{product}")
-        akey = fkey(author)
-        hour_inc: dict[str, int] = {"n": 1}
-        hour_set: dict[str, object] = {}
-        hour_min: dict[str, object] = {}
-        for term, surface in terms.items():
-            hour_inc[f"t.{term}"] = 1
-            hour_set[f"a.{term}.{akey}"] = 1
-            hour_set[f"x.{term}.{tkey}"] = 1
-            hour_min[f"w.{term}"] = surface
-        day_inc: dict[str, int] = {"n": 1}
-        sketch.add(day_inc, terms)  # bins are plain digit names: "c." is added below
-        day_inc = {("c." + k if k != "n" else k): v for k, v in day_inc.items()}
+        # one entry per item and hour: a single field, whatever the number of terms (on the
+        # store, the cost of an update grows with the fields it touches); the window's counts,
+        # members and threads per term are added up when read
+        entry = {"a": author, "x": thread, "t": list(terms), "w": list(terms.values())}
+        ikey = f"i.{fkey(item_id)}"
+        day_inc: dict[str, int] = {}
+        sketch.add(day_inc, terms)
+        day_inc = {"n": 1, **{f"c.{k}": v for k, v in day_inc.items()}}
         for scope in scopes:
             self._emit(
-                HOURS,
-                f"{scope}|{hour}",
-                r,
-                Ops(
-                    inc=dict(hour_inc),
-                    st={"scope": scope, "hour": hour, **hour_set},
-                    mn=dict(hour_min),
-                ),
+                HOURS, f"{scope}|{hour}", r, Ops(st={"scope": scope, "hour": hour, ikey: entry})
             )
             self._emit(
                 DAYS, f"{scope}|{day}", r, Ops(inc=dict(day_inc), st={"scope": scope, "day": day})
