@@ -488,3 +488,20 @@ def test_bad_input_is_a_problem_naming_the_field(
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert field in r.text
+
+
+def test_the_demos_reviews_score_in_the_direction_of_their_stars() -> None:
+    """`make demo`'s reviews (tools/demo/plan.py), scored as listening scores them: the mean
+    compound score rises with the stars, so product sentiment follows the ratings."""
+    from tools.demo.plan import community, make_plan
+
+    steps = make_plan(7, 4000, community(60, "demo"))
+    reviews = [st.args for st in steps if st.args.get("kind") == "review"]
+    assert len(reviews) >= 20
+    vader = SentimentIntensityAnalyzer()
+    by_stars: dict[int, list[float]] = {}
+    for a in reviews:
+        score = vader.polarity_scores(text_of(a["title"], a["body"]))["compound"]
+        by_stars.setdefault(a["rating"], []).append(score)
+    means = [sum(v) / len(v) for _, v in sorted(by_stars.items())]
+    assert len(means) == 5 and means == sorted(means) and means[0] < 0 < means[-1]
