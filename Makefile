@@ -155,6 +155,7 @@ demo: venv ## simulated community traffic through the public APIs (after `make u
 bench: venv ## benchmarks against raw aiokafka / raw PyMongo baselines
 	$(PYTHON) benchmarks/run.py
 	$(PYTHON) benchmarks/analytics_bench.py
+	$(PYTHON) benchmarks/listening_bench.py
 	$(PYTHON) benchmarks/media_bench.py
 
 # Three locks, all with hashes: runtime (the only thing the service image installs), build (the
