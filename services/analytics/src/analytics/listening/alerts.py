@@ -97,6 +97,8 @@ class Alerts:
                 continue
             if await self._record(kind, aid, d, found.count, found.baseline, found.lift, before):
                 created.append(aid)
+            if len(self._known) >= 100_000:
+                self._known.clear()  # only saves reads: the unique _id is the guarantee
             self._known.add(aid)
         return created
 

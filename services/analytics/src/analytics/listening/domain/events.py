@@ -39,7 +39,7 @@ from .changes import (
     seq_key,
 )
 from .phrases import phrases
-from .sentiment import Score, score, text_of
+from .sentiment import score, text_of
 
 #: the dimensions whose spikes are alerts (their days keep the threads of questions and
 #: negative items, for the alert's examples)
@@ -73,11 +73,9 @@ class Changes:
 
     def __init__(self, threads: Mapping[str, ThreadInfo]) -> None:
         self.threads = dict(threads)
-        #: (coll, id, day/dim/key) of sentiment documents touched, for the spike check
+        #: ids of the sentiment documents the batch touches (the spike check reads them)
         self.sentiment_keys: set[str] = set()
         self.out: list[Change] = []
-        #: item id → the scores stored (the VADER test reads them back)
-        self.scores: dict[str, Score] = {}
 
     def add_all(self, batch: Iterable[Received]) -> list[Change]:
         for r in batch:
@@ -137,7 +135,6 @@ class Changes:
         tags: tuple[str, ...],
     ) -> None:
         sc = score(text)
-        self.scores[item_id] = sc
         day = day_of(r.event.time)
         hour = hour_of(r.event.time)
         label = sc.label

@@ -54,8 +54,8 @@ class Trend:
 
 
 def lift(count: int, items: int, baseline: int, baseline_items: int) -> float:
-    """Window share ÷ smoothed baseline share (the baseline gets one extra item that does not
-    contain the term... and one that does: (b + 1) / (B + 1))."""
+    """Window share ÷ baseline share, the baseline smoothed by one item that contains the
+    term, ``(b + 1) / (B + 1)``: a term never seen before is not infinitely lifted."""
     if items <= 0:
         return 0.0
     share = count / items
