@@ -3,14 +3,14 @@ its peak RSS (issue 26, "make bench").
 
     .venv/bin/python benchmarks/listening_bench.py
 
-For each history size (``BENCH_LISTENING_HISTORIES``, default 10,000 and 200,000 events):
+For each history size (``BENCH_LISTENING_HISTORIES``, default 10,000 and 50,000 events):
 
 1. a fresh database holds the history: a sample of 5,000 text events (posts, replies,
    reviews, ideas with real sentences; searches) is applied by the *same projection code*
    to the kit's in-memory store, and its documents are bulk-inserted into the real store
    once per 5,000 events of history, each copy with its own ids and its own days and hours
    (what that much live traffic would have left);
-2. a topic of its own holds ``BENCH_LISTENING_EVENTS`` (default 3,000) new events on the
+2. a topic of its own holds ``BENCH_LISTENING_EVENTS`` (default 2,000) new events on the
    days after the history (their trending baselines and spike checks read it);
 3. measured in the same run on the same servers: **ours**, the real consumer path
    (``BatchConsumer`` + ``ListeningProjection``, batches of 500, offsets committed after each
@@ -57,9 +57,9 @@ from schemas.forum import PostCreated  # noqa: E402
 from schemas.ideas import IdeaSubmitted  # noqa: E402
 from schemas.search import SearchPerformed, normalize_query  # noqa: E402
 
-EVENTS = int(os.environ.get("BENCH_LISTENING_EVENTS", "3000"))
+EVENTS = int(os.environ.get("BENCH_LISTENING_EVENTS", "2000"))
 HISTORIES = tuple(
-    int(x) for x in os.environ.get("BENCH_LISTENING_HISTORIES", "10000,200000").split(",")
+    int(x) for x in os.environ.get("BENCH_LISTENING_HISTORIES", "10000,50000").split(",")
 )
 SAMPLE = 5_000
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -348,6 +348,8 @@ async def run(servers: Any) -> list[dict[str, Any]]:
     for history in HISTORIES:
         print(f"listening catch-up with {history:,} events of history...", flush=True)
         got = await one(servers, history)
+        for r in got:  # as it goes: the larger history takes a while to load
+            print(f"  {r['metric']}: {r['value']} {r['unit']} (baseline {r['baseline_value']})")
         per_batch.append(got[1]["value"])
         rows += got
     if len(HISTORIES) > 1:
