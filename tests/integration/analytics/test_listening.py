@@ -213,7 +213,7 @@ async def test_a_real_search_that_finds_nothing_is_a_search_gap(
                 items = (await get(http, f"{proc.url}/listening/search-gaps"))["items"]
                 return next((g for g in items if tag in g["query"]), None)
 
-            found = await eventually(gap, timeout=60, interval=0.5)
+            found = await eventually(gap, timeout=150, interval=0.5)  # a loaded machine
             assert found["query"] == f"quantum flux capacitor {tag}"
             assert found["searches"] == 3  # two /search, one /similar
             assert found["zero_results"] == 3
