@@ -156,6 +156,7 @@ bench: venv ## benchmarks against raw aiokafka / raw PyMongo baselines
 	$(PYTHON) benchmarks/run.py
 	$(PYTHON) benchmarks/analytics_bench.py
 	$(PYTHON) benchmarks/influence_bench.py
+	$(PYTHON) benchmarks/listening_bench.py
 	$(PYTHON) benchmarks/media_bench.py
 
 # Three locks, all with hashes: runtime (the only thing the service image installs), build (the

@@ -36,6 +36,7 @@ from schemas.topics import (
     MEDIA_EVENTS,
     NOTIFICATIONS_EVENTS,
     REPUTATION_EVENTS,
+    SEARCH_EVENTS,
 )
 
 from .servers import ROOT, Servers, localrun, resolve
@@ -151,7 +152,7 @@ CONSUMES = {
     "reputation": [FORUM_EVENTS, IDEAS_EVENTS],
     "ideas": [],
     "search": [FORUM_EVENTS, IDEAS_EVENTS],
-    "analytics": [FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS],
+    "analytics": [FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS, SEARCH_EVENTS],
     "gatherings": [REPUTATION_EVENTS, FORUM_EVENTS, GATHERINGS_EVENTS],
     "notifications": [
         FORUM_EVENTS,

@@ -52,6 +52,8 @@ DEFAULT_KEY_FIELD = {
     "gatherings": ("gathering_id",),
     "media": ("media_id",),
     "notifications": ("recipient_id",),
+    "search": ("query",),
+    "analytics": ("key",),
 }
 
 #: who the ``actorid`` is, as a field of data (None: the actor is not part of the data)
@@ -129,6 +131,8 @@ def _is_system_event(sample: dict[str, Any]) -> bool:
         return True
     if sample["type"] == "community.media.MediaHidden.v1" and sample["data"]["hidden_by"] is None:
         return True  # hidden by the flags' count, not by a moderator
+    if sample["source"] in ("/community/search", "/community/analytics"):
+        return True  # telemetry and alerts: no user caused them (search names nobody)
     if sample["source"] == "/community/notifications":
         # the service's own decisions and digests; a read is the member's act
         return sample["type"] != "community.notifications.NotificationRead.v1"

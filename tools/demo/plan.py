@@ -79,6 +79,14 @@ IDEAS = (
     ("Two-factor login with passkeys", "security", "accounts"),
 )
 #: the ideas workflow (ideas/domain/workflow.py), the forward moves staff make in the demo
+#: what a review says, by its stars (listening scores it: product sentiment follows ratings)
+REVIEW_TEXT = {
+    5: "Excellent, works perfectly and I love it. Highly recommended!",
+    4: "Good product, easy to set up and reliable so far.",
+    3: "It is okay. Does the job, nothing special.",
+    2: "Disappointing: it drops out often and support was not helpful.",
+    1: "Terrible. It broke after a week and I regret buying it.",
+}
 NEXT_STATUS = {
     "new": ("under_review", "planned"),
     "under_review": ("planned", "declined"),
@@ -233,6 +241,7 @@ def iter_plan(seed: int, steps: int, users: list[User]) -> Iterator[Step]:
             elif action == "review":
                 rating = rng.choices((5, 4, 3, 2, 1), (40, 30, 15, 10, 5))[0]
                 args |= {"kind": "review", "title": f"{product}: {rating} stars",
+                         "body": f"{REVIEW_TEXT[rating]} ({r})",
                          "product_id": product, "rating": rating, "deflect": False}  # fmt: skip
             else:
                 args["kind"] = "question"

@@ -16,14 +16,19 @@ from .entrypoints import consumers, dashboard
 from .entrypoints.http import router
 from .influence import http as influence_http
 from .influence.job import InfluenceJob
+from .listening.domain.changes import ALERTS
+from .listening.http import router as listening_router
+from .listening.projection import ensure_indexes as listening_indexes
 
 
 def make_runtime(settings: ServiceSettings) -> Runtime:
-    return Runtime(settings)
+    # listening's alerts are published through the outbox (analytics.events)
+    return Runtime(settings, outbox_collections=[ALERTS])
 
 
 async def _on_start(runtime: Runtime) -> None:
     await AnalyticsDb(runtime.db).ensure_indexes()
+    await listening_indexes(runtime.db)
     assert isinstance(runtime.settings, Settings)
     consumers.register(runtime, runtime.settings.consumer_group)
     job = InfluenceJob(
@@ -39,7 +44,7 @@ def build_app(settings: Settings) -> FastAPI:
     app = create_app(
         settings,
         title="Community analytics",
-        routers=[router, influence_http.router, dashboard.router],
+        routers=[router, influence_http.router, listening_router, dashboard.router],
         runtime_factory=make_runtime,
         on_start=[_on_start],
     )

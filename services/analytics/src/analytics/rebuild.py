@@ -18,9 +18,10 @@ from communitykit.consumer import BatchHandler, Received
 
 from .adapters.mongo import PROJECTION, AnalyticsDb, normalize
 from .config import Settings
-from .entrypoints.consumers import SOURCES
+from .entrypoints.consumers import SOURCES, metric_records
 from .influence import facts as influence_facts
 from .influence.projection import InfluenceProjection
+from .listening import rebuild as listening
 from .projections.store import MetricsProjection
 
 #: events per batch of the replay: one write per touched document per batch, so a large
@@ -33,10 +34,13 @@ async def _projection(db: rebuild.Db) -> BatchHandler:
     await target.ensure_indexes()
     # the same batch code as live (into an empty database, every document is an insert)
     metrics, influence = MetricsProjection(target), InfluenceProjection(db)
+    listen = await listening.projection(db)
 
     async def apply(batch: Sequence[Received]) -> None:
-        await metrics.apply(batch)
-        await influence.apply(batch)
+        metric = metric_records(batch)
+        await metrics.apply(metric)
+        await influence.apply(metric)
+        await listen(batch)
 
     return apply
 
@@ -48,9 +52,9 @@ def spec() -> rebuild.Rebuild:
         group_id=settings.consumer_group,
         sources=SOURCES,
         # the influence graph's facts too (its index is a function of them and the day)
-        collections=(*PROJECTION, *influence_facts.COLLECTIONS),
+        collections=(*PROJECTION, *influence_facts.COLLECTIONS, *listening.COLLECTIONS),
         projection=_projection,
-        normalize=normalize,
+        normalize=listening.normalizing(normalize),
         batch_records=REBUILD_BATCH,
         in_memory=True,  # fold the replay in memory, load the end state once (kit docs)
     )

@@ -2,6 +2,7 @@
 
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from communitykit.settings import ServiceSettings
@@ -39,6 +40,9 @@ class Settings(ServiceSettings):
     #: wants large batches, but a batch's events, states and documents are all in memory
     #: at once: sized from the peak RSS measured while catching up (benchmarks/search.py)
     consumer_max_records: int = 2000
+    #: share of answered queries published as SearchPerformed on search.events (listening's
+    #: search gaps; best effort, see adapters/query_log.py)
+    query_sample_rate: float = Field(default=1.0, gt=0, le=1)
     #: glibc malloc arenas (the writer, its merge threads and the worker thread each get
     #: their own, and freed memory stays in them): 2 keeps the peak RSS down
     malloc_arena_max: int = 2

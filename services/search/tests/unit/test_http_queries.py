@@ -49,6 +49,19 @@ NASTY = [
 ]
 
 
+class RecordingProducer:
+    """Takes the query log's sends (test_query_log.py checks what they hold)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes | None]] = []
+
+    async def send(self, topic: str, value: bytes, **kw: Any) -> asyncio.Future[None]:
+        self.sent.append((topic, value, kw.get("key")))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
 @pytest.fixture
 def client(env: Any) -> FastAPI:
     f = env.feed
@@ -60,7 +73,9 @@ def client(env: Any) -> FastAPI:
     app = FastAPI()
     problems.install(app)
     app.include_router(router)
-    app.state.runtime = SimpleNamespace(search=env.service)
+    app.state.runtime = SimpleNamespace(
+        search=env.service, producer=RecordingProducer(), settings=SimpleNamespace()
+    )
     return app
 
 

@@ -1,6 +1,16 @@
 """Event contracts shared by every service (the only code the services share with each other)."""
 
-from . import forum, gatherings, ideas, media, notifications, reputation, topics
+from . import (
+    analytics,
+    forum,
+    gatherings,
+    ideas,
+    media,
+    notifications,
+    reputation,
+    search,
+    topics,
+)
 from .envelope import (
     CONTENT_TYPE,
     EVENT_TYPES,
@@ -20,6 +30,7 @@ __all__ = [
     "EventData",
     "PoisonEventError",
     "UnknownEventTypeError",
+    "analytics",
     "format_time",
     "forum",
     "gatherings",
@@ -29,5 +40,6 @@ __all__ = [
     "notifications",
     "parse",
     "reputation",
+    "search",
     "topics",
 ]

@@ -18,6 +18,7 @@ from communitykit.pagination import (
 )
 
 from ..adapters import queries
+from ..adapters.query_log import QueryLog
 from ..service import SearchService
 
 router = APIRouter()
@@ -66,6 +67,16 @@ def _service(request: Request) -> SearchService:
     return runtime_of(request).search  # type: ignore[attr-defined,no-any-return]
 
 
+def _query_log(request: Request) -> QueryLog:
+    """The process's query log (made on first use; best effort, never awaited)."""
+    state = request.app.state
+    if getattr(state, "query_log", None) is None:
+        runtime = runtime_of(request)
+        rate = getattr(runtime.settings, "query_sample_rate", 1.0)
+        state.query_log = QueryLog(runtime.producer, rate)
+    return state.query_log  # type: ignore[no-any-return]
+
+
 def _decode_cursor(cursor: str | None, bound: str) -> int:
     """The offset in a cursor of this very query (kit cursor: another query's is refused)."""
     if not cursor:
@@ -97,10 +108,16 @@ async def search(
     nxt = start + limit
     more = more and nxt <= MAX_OFFSET
     next_cursor = encode_cursor((nxt,), bound_to=bound) if more else None
+    if start == 0:  # a new search, not the next page of one (listening's search gaps)
+        _query_log(request).record(
+            q, "search", len(items), kind=kind, group_id=group_id, tag=tag, product_id=product_id
+        )
     return _json({"items": items, "next_cursor": next_cursor})
 
 
 @router.get("/similar", response_model=Similar)
 async def similar(request: Request, title: Text) -> Response:
     """The five threads or ideas most like a draft title (ask and submit forms)."""
-    return _json({"items": _service(request).similar(title)})
+    items = _service(request).similar(title)
+    _query_log(request).record(title, "similar", len(items))
+    return _json({"items": items})

@@ -1,0 +1,1 @@
+"""Listening's pure domain: no MongoDB, no Kafka, no FastAPI."""

@@ -1,0 +1,151 @@
+"""Listening's documents and the mergeable update operators that change them. Pure.
+
+Collections (database ``analytics``, all prefixed ``listening_``):
+
+* ``listening_items/<post or idea id>``: the item's VADER scores, kind, day, thread,
+  author, product, group, tags (written once per item: constant ``$set``, idempotent);
+* ``listening_threads/<thread>``: product, group, tags of a thread (replies inherit them);
+* ``listening_sentiment/<dim>|<day>|<key>`` (dim ``all`` key ``*``, ``product``, ``tag``,
+  ``group``): items ``n``, compound sum ``c`` (ten-thousandths), ``neg``/``neu``/``pos``
+  counts, questions ``q``, and (products and tags) the threads of its questions ``qt`` and
+  negative items ``nt``;
+* ``listening_hours/<scope>|<YYYY-MM-DDTHH>`` (scope ``all``, ``g:<group>``,
+  ``p:<product>``): one entry per item of that hour, ``i.<item>`` = {``a`` author, ``x``
+  thread, ``t`` its terms, ``w`` their display forms} (a constant ``$set``: idempotent):
+  the window side of trending, added up per term when read;
+* ``listening_days/<scope>|<day>``: items ``n`` and the count-min sketch ``c.<bin>`` of the
+  day's terms (domain.sketch): the baseline side, bounded whatever the volume;
+* ``listening_searches/<day>|<query hash>``: query ``q``, searches ``n``, with no result
+  ``zero``, questions asked with that title ``asked``;
+* ``listening_alerts/<alert id>``: one per spike, with its outbox entry;
+* ``listening_positions/<topic code><partition>``: consumed position (transport state).
+
+Counters are guarded by ``seq.<partition>`` (the highest offset applied, raised in the same
+update whose filter requires it below the batch's first offset): the consumed position is
+recorded atomically with the state, as in the metric projections.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas import topics
+
+ITEMS = "listening_items"
+THREADS = "listening_threads"
+SENTIMENT = "listening_sentiment"
+HOURS = "listening_hours"
+DAYS = "listening_days"
+SEARCHES = "listening_searches"
+ALERTS = "listening_alerts"
+POSITIONS = "listening_positions"
+#: what ``make rebuild`` compares (positions are transport state)
+COLLECTIONS = (ITEMS, THREADS, SENTIMENT, HOURS, DAYS, SEARCHES, ALERTS)
+#: counter documents: not idempotent by themselves, so they carry the offset guard
+GUARDED = frozenset({SENTIMENT, DAYS, SEARCHES})
+#: documents written once and never changed: a plain insert (a duplicate is one already
+#: written, with the same content), several times cheaper than an upsert on the store
+INSERTED = frozenset({ITEMS, THREADS})
+#: short codes for the source topics (field names must not contain ".")
+TOPIC_CODE = {topics.FORUM_EVENTS: "f", topics.IDEAS_EVENTS: "i", topics.SEARCH_EVENTS: "s"}
+
+_SAFE = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+def fkey(value: str) -> str:
+    """``value`` as a field name: itself when plainly safe, else ``~`` + base64url (no ``.``,
+    no ``$``: FerretDB and MongoDB field-name rules)."""
+    if _SAFE.fullmatch(value):
+        return value
+    return "~" + base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def unkey(name: str) -> str:
+    if not name.startswith("~"):
+        return name
+    raw = name[1:]
+    return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+
+
+def day_of(t: datetime) -> str:
+    return t.astimezone(UTC).date().isoformat()
+
+
+def hour_of(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def seq_key(topic: str, partition: int) -> str:
+    return f"{TOPIC_CODE.get(topic, 'x')}{partition}"
+
+
+@dataclass(slots=True)
+class Ops:
+    """Update operators of one document: ``$inc`` (summed), ``$set`` of constants (the same
+    value whatever the order), ``$min`` (smallest)."""
+
+    inc: dict[str, int] = field(default_factory=dict)
+    st: dict[str, Any] = field(default_factory=dict)
+    mn: dict[str, Any] = field(default_factory=dict)
+
+    def merge(self, o: Ops) -> None:
+        for k, v in o.inc.items():
+            self.inc[k] = self.inc.get(k, 0) + v
+        self.st.update(o.st)
+        for k, v in o.mn.items():
+            self.mn[k] = v if k not in self.mn else min(self.mn[k], v)
+
+    def empty(self) -> bool:
+        return not (self.inc or self.st or self.mn)
+
+    def update(self) -> dict[str, Any]:
+        u: dict[str, Any] = {}
+        if self.inc:
+            u["$inc"] = dict(self.inc)
+        if self.st:
+            u["$set"] = dict(self.st)
+        if self.mn:
+            u["$min"] = dict(self.mn)
+        return u
+
+
+@dataclass(slots=True)
+class Change:
+    coll: str
+    doc_id: str
+    seq: str
+    offset: int
+    ops: Ops
+
+
+@dataclass(slots=True)
+class Folded:
+    coll: str
+    doc_id: str
+    ops: Ops
+    #: per source partition: (lowest, highest) offset folded in
+    offsets: dict[str, tuple[int, int]]
+
+
+def fold(changes: Iterable[Change], applied: dict[tuple[str, str], dict[str, int]]) -> list[Folded]:
+    """All changes to one document become one update; a guarded document's changes at or
+    below the offset it applied already (``applied[(coll, id)][seq]``) are left out."""
+    out: dict[tuple[str, str], Folded] = {}
+    for c in sorted(changes, key=lambda c: (c.seq, c.offset)):
+        if c.ops.empty():
+            continue
+        key = (c.coll, c.doc_id)
+        if c.coll in GUARDED and c.offset <= applied.get(key, {}).get(c.seq, -1):
+            continue
+        f = out.get(key)
+        if f is None:
+            f = out[key] = Folded(c.coll, c.doc_id, Ops(), {})
+        f.ops.merge(c.ops)
+        lo, hi = f.offsets.get(c.seq, (c.offset, c.offset))
+        f.offsets[c.seq] = (min(lo, c.offset), max(hi, c.offset))
+    return list(out.values())

@@ -1,0 +1,235 @@
+"""forum.events + ideas.events + search.events → listening's collections (domain.changes).
+
+The same discipline as the metric projections (analytics.projections): the cost of a batch
+follows the batch, never the history (CONVENTIONS 12), and the effect is exactly-once under
+redelivery without transactions. Per batch:
+
+1. one read of the batch's partitions' ``listening_positions`` (the last offset applied
+   and the ids of the last ``dedupe_window`` events read there): records at or below that
+   offset are applied already, records whose id is in the window (or earlier in the batch)
+   are republished copies (an outbox relay that crashed between publishing and marking);
+2. the product/group/tags of the threads the batch's replies belong to: a bounded
+   in-process cache, the misses in one ``$in`` read of ``listening_threads``;
+3. the events become changes (domain.events) folded per document in memory: ONE update per
+   touched document, all of a collection's in one unordered bulk write. Counter documents
+   carry ``seq``: the update's filter requires each partition's ``seq`` below the first
+   offset folded in and ``$max`` raises it, so the consumed position is recorded in the
+   same single-document update as the state (SPEC 6). A redelivered or raced document does
+   not match, its upsert fails on the duplicate ``_id``, and only those documents' guards
+   are re-read and only what they still miss is written again. Items and threads are
+   written once (a plain insert; a duplicate is the same document already there), the
+   hours' item entries are constants (``$set``): applying them twice changes nothing;
+4. the spike check of the touched products and tags (alerts.py: alert + outbox entry in
+   one insert, unique per spike);
+5. the positions are advanced (after the state: a crash in between replays the batch, which
+   the guards make a no-op).
+
+Running beside the metric projection in the same consumer, listening keeps positions of
+its own: each projection's state and position move together, whichever of the two a crash
+interrupts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import DESCENDING, InsertOne, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from communitykit.consumer import Received
+from communitykit.mongo import bulk_write, only_duplicates
+from schemas import topics
+from schemas.forum import PostCreated
+
+from .alerts import Alerts
+from .domain.changes import (
+    ALERTS,
+    GUARDED,
+    INSERTED,
+    POSITIONS,
+    THREADS,
+    Change,
+    Folded,
+    fold,
+    seq_key,
+)
+from .domain.events import Changes, ThreadInfo, thread_refs
+from .domain.rules import SpikeRule
+
+Doc = dict[str, Any]
+Key = tuple[str, str]
+
+#: the topics listening reads (the consumer may hand it others: they are ignored)
+SOURCES = frozenset({topics.FORUM_EVENTS, topics.IDEAS_EVENTS, topics.SEARCH_EVENTS})
+DEDUPE_WINDOW = 1000
+THREAD_CACHE = 100_000
+MAX_ATTEMPTS = 5
+
+
+async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
+    """The alerts list is read newest day first."""
+    await db[ALERTS].create_index([("day", DESCENDING), ("_id", DESCENDING)])
+
+
+class ListeningProjection:
+    def __init__(
+        self,
+        db: AsyncDatabase[Doc],
+        *,
+        publish: bool = True,
+        spike_rule: SpikeRule | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_published: Callable[[], None] | None = None,
+        dedupe_window: int = DEDUPE_WINDOW,
+    ) -> None:
+        self.db = db
+        self.dedupe_window = dedupe_window
+        self.alerts = Alerts(
+            db, rule=spike_rule, publish=publish, now=now, on_published=on_published
+        )
+        self._threads: dict[str, ThreadInfo] = {}
+
+    async def apply(self, batch: Sequence[Received]) -> None:
+        """Apply one batch (see the module docstring)."""
+        ordered = sorted(
+            (r for r in batch if r.topic in SOURCES),
+            key=lambda r: (r.topic, r.partition, r.offset),
+        )
+        if not ordered:
+            return
+        positions = await self._positions(ordered)
+        fresh = self._fresh(ordered, positions)
+        if fresh:
+            changes = Changes(await self._thread_info(fresh))
+            await self._write(changes.add_all(fresh))
+            for tid, info in changes.threads.items():
+                self._remember(tid, info)
+            await self.alerts.check(changes.sentiment_keys)
+        await self._advance(ordered, positions)
+
+    # ------------------------------------------------------------------ duplicates
+
+    async def _positions(self, ordered: Sequence[Received]) -> dict[str, Doc]:
+        keys = sorted({seq_key(r.topic, r.partition) for r in ordered})
+        return {d["_id"]: d async for d in self.db[POSITIONS].find({"_id": {"$in": keys}})}
+
+    @staticmethod
+    def _fresh(ordered: Sequence[Received], positions: dict[str, Doc]) -> list[Received]:
+        recent = {k: set(p.get("recent", ())) for k, p in positions.items()}
+        taken: set[str] = set()
+        out = []
+        for r in ordered:
+            key = seq_key(r.topic, r.partition)
+            if r.offset <= positions.get(key, {}).get("offset", -1):
+                continue  # applied (the position is written after the state)
+            if r.event.id in taken or r.event.id in recent.get(key, ()):
+                continue  # a republished copy
+            taken.add(r.event.id)
+            out.append(r)
+        return out
+
+    async def _advance(self, ordered: Sequence[Received], positions: dict[str, Doc]) -> None:
+        by_partition: dict[str, list[Received]] = defaultdict(list)
+        for r in ordered:
+            by_partition[seq_key(r.topic, r.partition)].append(r)
+        ops = []
+        for key, records in by_partition.items():
+            stored = positions.get(key, {})
+            new = [r for r in records if r.offset > stored.get("offset", -1)]
+            if not new:
+                continue
+            last = new[-1].offset
+            recent = [*stored.get("recent", ()), *(r.event.id for r in new)]
+            # a writer that got further first wins: no match, the upsert fails on the _id
+            ops.append(
+                UpdateOne(
+                    {"_id": key, "offset": {"$not": {"$gte": last}}},
+                    {"$set": {"offset": last, "recent": recent[-self.dedupe_window :]}},
+                    upsert=True,
+                )
+            )
+        errors = await bulk_write(self.db[POSITIONS], ops)
+        if not only_duplicates(errors):
+            raise BulkWriteError({"writeErrors": errors})
+
+    # ------------------------------------------------------------------ threads
+
+    def _remember(self, tid: str, info: ThreadInfo) -> None:
+        if len(self._threads) >= THREAD_CACHE:
+            self._threads.clear()  # facts that never change: forgetting costs a read
+        self._threads[tid] = info
+
+    async def _thread_info(self, fresh: Sequence[Received]) -> dict[str, ThreadInfo]:
+        opened = {
+            r.event.data.thread_id
+            for r in fresh
+            if isinstance(r.event.data, PostCreated) and r.event.data.parent_post_id is None
+        }
+        known: dict[str, ThreadInfo] = {}
+        missing = []
+        for tid in sorted(thread_refs(fresh) - opened):
+            if tid in self._threads:
+                known[tid] = self._threads[tid]
+            else:
+                missing.append(tid)
+        if missing:
+            async for d in self.db[THREADS].find({"_id": {"$in": missing}}):
+                info = ThreadInfo(d.get("product"), d.get("group"), tuple(d.get("tags") or ()))
+                known[d["_id"]] = info
+                self._remember(d["_id"], info)
+        return known
+
+    # ------------------------------------------------------------------ writing
+
+    async def _write(self, changes: list[Change]) -> None:
+        applied: dict[Key, dict[str, int]] = {}
+        for _attempt in range(MAX_ATTEMPTS):
+            folded = fold(changes, applied)
+            if not folded:
+                return
+            by_coll: dict[str, list[Folded]] = defaultdict(list)
+            for f in folded:
+                by_coll[f.coll].append(f)
+            names = sorted(by_coll)
+            results = await asyncio.gather(
+                *(bulk_write(self.db[n], [_op(f) for f in by_coll[n]]) for n in names)
+            )
+            missed: set[Key] = set()
+            for name, errors in zip(names, results, strict=True):
+                if not only_duplicates(errors):
+                    raise BulkWriteError({"writeErrors": errors})
+                if name in INSERTED:
+                    continue  # written before, with the same content
+                missed |= {(name, by_coll[name][e["index"]].doc_id) for e in errors}
+            if not missed:
+                return
+            changes = [c for c in changes if (c.coll, c.doc_id) in missed]
+            applied = await self._applied(missed)
+        raise RuntimeError(f"guarded writes still racing after {MAX_ATTEMPTS} attempts")
+
+    async def _applied(self, keys: set[Key]) -> dict[Key, dict[str, int]]:
+        out: dict[Key, dict[str, int]] = {}
+        for coll in sorted({c for c, _ in keys}):
+            ids = sorted(i for c, i in keys if c == coll)
+            async for d in self.db[coll].find({"_id": {"$in": ids}}, {"seq": 1}):
+                out[(coll, d["_id"])] = d.get("seq", {})
+        return out
+
+
+def _op(f: Folded) -> InsertOne[Doc] | UpdateOne:
+    """The one write of a document: an insert of a write-once document, else an upsert; a
+    counter document's filter holds the per-partition offset guard and the same update
+    raises it."""
+    if f.coll in INSERTED:
+        return InsertOne({"_id": f.doc_id, **f.ops.st})
+    update = f.ops.update()
+    if f.coll not in GUARDED:
+        return UpdateOne({"_id": f.doc_id}, update, upsert=True)
+    update.setdefault("$max", {}).update({f"seq.{s}": hi for s, (_, hi) in f.offsets.items()})
+    guard = {f"seq.{s}": {"$not": {"$gte": lo}} for s, (lo, _) in f.offsets.items()}
+    return UpdateOne({"_id": f.doc_id, **guard}, update, upsert=True)
