@@ -10,8 +10,9 @@ from communitykit.settings import ServiceSettings
 
 from .adapters.mongo import AnalyticsDb
 from .config import Settings
-from .entrypoints import consumers, dashboard
+from .entrypoints import consumers, dashboard, engagement
 from .entrypoints.http import router
+from .projections.store import relax_gc
 
 
 def make_runtime(settings: ServiceSettings) -> Runtime:
@@ -22,6 +23,7 @@ async def _on_start(runtime: Runtime) -> None:
     await AnalyticsDb(runtime.db).ensure_indexes()
     assert isinstance(runtime.settings, Settings)
     consumers.register(runtime, runtime.settings.consumer_group)
+    relax_gc()
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -29,7 +31,7 @@ def build_app(settings: Settings) -> FastAPI:
     app = create_app(
         settings,
         title="Community analytics",
-        routers=[router, dashboard.router],
+        routers=[router, engagement.router, dashboard.router],
         runtime_factory=make_runtime,
         on_start=[_on_start],
     )

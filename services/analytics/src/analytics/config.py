@@ -26,5 +26,10 @@ class Settings(ServiceSettings):
             "FORUM_ESCALATION_AFTER_SECONDS", "ANALYTICS_ESCALATION_AFTER_SECONDS"
         ),
     )
+    #: records per consumer batch (ANALYTICS_CONSUMER_MAX_RECORDS): a batch writes each
+    #: document it touches once, so a catch-up's cost per event falls as the batch grows
+    #: (a user active all day is one write per batch, not one per event); live traffic
+    #: gives small batches anyway. Measured: benchmarks/analytics_bench.py
+    consumer_max_records: int = 2000
     #: the longest [from, to] window the API answers, in days
     max_window_days: int = 366

@@ -17,7 +17,7 @@ from communitykit.consumer import BatchHandler
 from .adapters.mongo import PROJECTION, AnalyticsDb, normalize
 from .config import Settings
 from .entrypoints.consumers import SOURCES
-from .projections.store import MetricsProjection
+from .projections.store import MetricsProjection, relax_gc
 
 #: events per batch of the replay: one write per touched document per batch, so a large
 #: batch makes a catch-up cheaper per event (measured: benchmarks/analytics_bench.py)
@@ -27,6 +27,7 @@ REBUILD_BATCH = 20_000
 async def _projection(db: rebuild.Db) -> BatchHandler:
     target = AnalyticsDb(db)
     await target.ensure_indexes()
+    relax_gc()
     # the same batch code as live (into an empty database, every document is an insert)
     return MetricsProjection(target).apply
 

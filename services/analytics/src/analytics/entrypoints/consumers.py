@@ -1,4 +1,5 @@
-"""Subscriber: forum.events + ideas.events + reputation.events → the metric projections."""
+"""Subscriber: forum, ideas, reputation, gatherings and notifications events → the metric
+projections."""
 
 from __future__ import annotations
 
@@ -11,15 +12,22 @@ from schemas import topics
 from ..adapters.mongo import AnalyticsDb
 from ..projections.store import MetricsProjection
 
-SOURCES = (topics.FORUM_EVENTS, topics.IDEAS_EVENTS, topics.REPUTATION_EVENTS)
+SOURCES = (
+    topics.FORUM_EVENTS,
+    topics.IDEAS_EVENTS,
+    topics.REPUTATION_EVENTS,
+    topics.GATHERINGS_EVENTS,
+    topics.NOTIFICATIONS_EVENTS,
+)
 
 
 def register(runtime: Runtime, group_id: str) -> BatchConsumer:
     projection = MetricsProjection(AnalyticsDb(runtime.db))
 
     async def on_events(batch: Sequence[Received]) -> None:
-        """forum/ideas/reputation events → days, threads, ideas, reviews, users, staff
-        (idempotent per partition offset, inside each document's own update)."""
+        """forum/ideas/reputation/gatherings/notifications events → days, day_users,
+        threads, ideas, reviews, users, staff, gatherings, attendees (idempotent per
+        partition offset, inside each document's own update)."""
         await projection.apply(batch)
 
     return BatchConsumer(
