@@ -151,7 +151,13 @@ CONSUMES = {
     "reputation": [FORUM_EVENTS, IDEAS_EVENTS],
     "ideas": [],
     "search": [FORUM_EVENTS, IDEAS_EVENTS],
-    "analytics": [FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS],
+    "analytics": [
+        FORUM_EVENTS,
+        IDEAS_EVENTS,
+        REPUTATION_EVENTS,
+        GATHERINGS_EVENTS,
+        NOTIFICATIONS_EVENTS,
+    ],
     "gatherings": [REPUTATION_EVENTS, FORUM_EVENTS, GATHERINGS_EVENTS],
     "notifications": [
         FORUM_EVENTS,
