@@ -27,7 +27,7 @@ D = date(2026, 8, 10)
 H = "0" * 64
 
 
-def story(tag: str) -> list[tuple[str, Envelope[Any]]]:
+def story(tag: str, D: date = D) -> list[tuple[str, Envelope[Any]]]:
     """A gathering with 2 seats (two members going, one walk-in, one no-show after a
     promotion), a guest question, giveaway entries; notifications delivered, suppressed,
     digested and read; some forum activity before and after."""
