@@ -14,7 +14,7 @@ class Settings(ServiceSettings):
     service_name: str = "analytics"
     port: int = 8004
     mongodb_database: str = "analytics"
-    #: consumer group on forum.events, ideas.events and reputation.events
+    #: consumer group on forum, ideas, reputation, gatherings and notifications events
     consumer_group: str = "analytics"
     #: the response SLA in seconds (SPEC 5, "responded within SLA"): the forum's escalation
     #: window, read from the forum's own variable so that both agree
