@@ -9,13 +9,13 @@ For each history size (``BENCH_ANALYTICS_HISTORIES``, default 10,000 and 1,000,0
    into the real store, once per 10,000 events of history, each copy with its own users,
    threads and ideas and its own days (so the store holds what that much live traffic
    would have left: ~450 documents per 1,000 events), in seconds rather than hours;
-2. a topic of its own (6 partitions) holds ``BENCH_ANALYTICS_EVENTS`` (default 5,000) new
+2. a topic of its own (6 partitions) holds ``BENCH_ANALYTICS_EVENTS`` (default 10,000) new
    mixed events on the history's last days (they touch its day documents);
 3. measured in the same run on the same servers:
 
    * **ours**: the real consumer path (``BatchConsumer`` + ``MetricsProjection``, batches
-     of 500, offsets committed after each write): events/s from its first batch to its
-     last, and the mean time of one batch;
+     of the service's ``consumer_max_records``, offsets committed after each write):
+     events/s from its first batch to its last, and the mean time of one batch;
    * **naive consumer**: the same consumer path with a handler that awaits one upsert per
      event (``$inc`` of the event's day-and-user document): what "one write per event"
      costs;
@@ -33,6 +33,7 @@ consume + parse of the same records.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import random
 import sys
@@ -54,8 +55,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchm
 sys.path.insert(0, str(ROOT))
 
 from analytics.adapters.mongo import AnalyticsDb  # noqa: E402
+from analytics.config import Settings  # noqa: E402
 from analytics.domain.changes import DAYS, POSITIONS  # noqa: E402
-from analytics.projections.store import MetricsProjection  # noqa: E402
+from analytics.projections.store import MetricsProjection, relax_gc  # noqa: E402
 from analytics.rebuild import REBUILD_BATCH  # noqa: E402
 from communitykit import rebuild  # noqa: E402
 from communitykit.consumer import BatchConsumer, Received  # noqa: E402
@@ -65,12 +67,13 @@ from schemas import Envelope, new_event, parse, topics  # noqa: E402
 from schemas.forum import AnswerAccepted, PostCreated, VoteCast  # noqa: E402
 from schemas.ideas import IdeaSubmitted, IdeaVoteCast  # noqa: E402
 
-EVENTS = int(os.environ.get("BENCH_ANALYTICS_EVENTS", "5000"))
+EVENTS = int(os.environ.get("BENCH_ANALYTICS_EVENTS", "10000"))
 REBUILD_EVENTS = int(os.environ.get("BENCH_ANALYTICS_REBUILD", "20000"))
 HISTORIES = tuple(
     int(x) for x in os.environ.get("BENCH_ANALYTICS_HISTORIES", "10000,1000000").split(",")
 )
-BATCH = 500
+#: the service's own batch size (ANALYTICS_CONSUMER_MAX_RECORDS, analytics.config)
+BATCH = Settings().consumer_max_records
 PARTITIONS = 6
 SAMPLE = 10_000
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -342,7 +345,7 @@ async def one(servers: Any, history: int) -> list[dict[str, Any]]:
             row(size, "catch-up", rate, "events/s", "naive consumer: one awaited upsert per event",
                 EVENTS / naive_took),
             row(size, "catch-up", rate, "events/s", "raw aiokafka consume + parse", EVENTS / raw),
-            row(size, "one batch of 500", per_batch, "ms", "-", 0.0),
+            row(size, f"one batch of {BATCH}", per_batch, "ms", "-", 0.0),
         ]  # fmt: skip
     finally:
         await drop_topic(servers.kafka, topic)
@@ -377,6 +380,16 @@ async def rebuild_rate(servers: Any) -> list[dict[str, Any]]:
 
 
 async def run(servers: Any) -> list[dict[str, Any]]:
+    thresholds = gc.get_threshold()
+    relax_gc()  # as the service does at start-up (analytics.bootstrap)
+    try:
+        return await _run(servers)
+    finally:  # the other scenarios of benchmarks/run.py run in this process too
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
+async def _run(servers: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     per_batch: list[float] = []
     for history in HISTORIES:

@@ -152,7 +152,14 @@ CONSUMES = {
     "reputation": [FORUM_EVENTS, IDEAS_EVENTS],
     "ideas": [],
     "search": [FORUM_EVENTS, IDEAS_EVENTS],
-    "analytics": [FORUM_EVENTS, IDEAS_EVENTS, REPUTATION_EVENTS, SEARCH_EVENTS],
+    "analytics": [
+        FORUM_EVENTS,
+        IDEAS_EVENTS,
+        REPUTATION_EVENTS,
+        GATHERINGS_EVENTS,
+        NOTIFICATIONS_EVENTS,
+        SEARCH_EVENTS,
+    ],
     "gatherings": [REPUTATION_EVENTS, FORUM_EVENTS, GATHERINGS_EVENTS],
     "notifications": [
         FORUM_EVENTS,

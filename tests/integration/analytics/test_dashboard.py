@@ -18,6 +18,8 @@ import pytest
 from ...conftest import eventually
 from ...servers import ROOT, Servers
 from .helpers import Story, analytics, at, caught_up, produce
+from .test_engagement import end_offsets
+from .test_engagement import story as engagement_story
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -115,12 +117,17 @@ async def test_dashboard_renders_real_data_without_console_errors(
         )
     from playwright.async_api import async_playwright
 
-    s = month(uuid.uuid4().hex[:6])
+    tag = uuid.uuid4().hex[:6]
+    s = month(tag)
     end = START + timedelta(days=DAYS - 1)
     async with analytics(servers, "dash", ANALYTICS_INFLUENCE_INTERVAL_SECONDS="1") as proc:
-        marks = await produce(servers.kafka, s.events)
+        # plus a gathering and notifications inside the month (the engagement panels)
+        await produce(servers.kafka, s.events + engagement_story(tag, START + timedelta(days=9)))
+        marks = await end_offsets(servers)
         await eventually(lambda: caught_up(servers, proc, marks), timeout=120)
         caught = datetime.now(UTC)
+        gathered = (await http.get(f"{proc.url}/gatherings/overview?from={START}&to={end}")).json()
+        assert gathered["held"] == 1
 
         async def influence_recomputed() -> Any:  # the scheduled recompute, after catch-up
             body = (await http.get(f"{proc.url}/influence?limit=10")).json()
@@ -166,11 +173,23 @@ async def test_dashboard_renders_real_data_without_console_errors(
                 formula = await page.locator("#formula").inner_text()
                 champions = await page.locator("#champions tr").count()
                 canvases = await page.locator("canvas").count()
+                await page.wait_for_selector("body[data-engagement=ready]", timeout=30000)
+                month_held = await page.locator("#gatherings-kpis .kpi .value").first.inner_text()
+                show_up = await page.locator("#gatherings-kpis .kpi .value").nth(2).inner_text()
                 await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
                 # the range picker reloads everything
                 await page.click("button[data-days='7']")
                 await page.wait_for_selector("body[data-state=ready]", timeout=30000)
                 week = await page.evaluate("window.__dashboard.overview")
+                first = str(end - timedelta(days=6))
+                await page.wait_for_function(
+                    f"window.__engagement && window.__engagement.gatherings.from === '{first}'"
+                    " && document.body.dataset.engagement === 'ready'",
+                    timeout=30000,
+                )
+                engagement: Any = await page.evaluate("window.__engagement")
+                held = await page.locator("#gatherings-kpis .kpi .value").first.inner_text()
+                delivered = await page.locator("#notifications-kpis .kpi .hint").first.inner_text()
             finally:
                 await browser.close()
     assert errors == [], errors
@@ -179,12 +198,17 @@ async def test_dashboard_renders_real_data_without_console_errors(
     assert kpi == f"{overview['active_users']:,}"
     assert health == f"{overview['health_index']:.1f}"
     assert "health = 100" in formula
-    assert champions >= 5 and canvases == 7
+    assert champions >= 5 and canvases == 10
     # the influence chart has real spread: ten members, ten different scores, as the API
     scores = [r["score"] for r in inf["items"]]
     assert len(scores) == 10 and len(set(scores)) == 10
     assert inf["items"] == ranked["items"]
     assert explained.startswith(f"{ranked['items'][0]['user_id']}: Ranked 1 of")
     assert "PageRank" in method and "90 days" in method
+    # the gatherings and notifications panels (static/engagement.js), reloaded with the range
+    assert (month_held, show_up) == ("1", "50.0%")
+    assert engagement["gatherings"]["to"] == str(end)
+    assert held == "0"  # the gathering is on the 10th day, outside the last 7
+    assert delivered.startswith("0 delivered")
     assert (week["from"], week["to"]) == (str(end - timedelta(days=6)), str(end))
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 50_000

@@ -12,13 +12,14 @@ from communitykit.settings import ServiceSettings
 
 from .adapters.mongo import AnalyticsDb
 from .config import Settings
-from .entrypoints import consumers, dashboard
+from .entrypoints import consumers, dashboard, engagement
 from .entrypoints.http import router
 from .influence import http as influence_http
 from .influence.job import InfluenceJob
 from .listening.domain.changes import ALERTS
 from .listening.http import router as listening_router
 from .listening.projection import ensure_indexes as listening_indexes
+from .projections.store import relax_gc
 
 
 def make_runtime(settings: ServiceSettings) -> Runtime:
@@ -37,6 +38,7 @@ async def _on_start(runtime: Runtime) -> None:
         lease_seconds=runtime.settings.influence_lease_seconds,
     )
     runtime.tasks.append(asyncio.create_task(job.run_forever(), name="influence"))
+    relax_gc()
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -44,7 +46,13 @@ def build_app(settings: Settings) -> FastAPI:
     app = create_app(
         settings,
         title="Community analytics",
-        routers=[router, influence_http.router, listening_router, dashboard.router],
+        routers=[
+            router,
+            engagement.router,
+            influence_http.router,
+            listening_router,
+            dashboard.router,
+        ],
         runtime_factory=make_runtime,
         on_start=[_on_start],
     )

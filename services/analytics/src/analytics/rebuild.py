@@ -22,7 +22,7 @@ from .entrypoints.consumers import SOURCES, metric_records
 from .influence import facts as influence_facts
 from .influence.projection import InfluenceProjection
 from .listening import rebuild as listening
-from .projections.store import MetricsProjection
+from .projections.store import MetricsProjection, relax_gc
 
 #: events per batch of the replay: one write per touched document per batch, so a large
 #: batch makes a catch-up cheaper per event (measured: benchmarks/analytics_bench.py)
@@ -32,6 +32,7 @@ REBUILD_BATCH = 20_000
 async def _projection(db: rebuild.Db) -> BatchHandler:
     target = AnalyticsDb(db)
     await target.ensure_indexes()
+    relax_gc()
     # the same batch code as live (into an empty database, every document is an insert)
     metrics, influence = MetricsProjection(target), InfluenceProjection(db)
     listen = await listening.projection(db)

@@ -48,6 +48,9 @@ RECEIVES: dict[str, tuple[str, ...]] = {
         topics.IDEAS_EVENTS,
         topics.REPUTATION_EVENTS,
         topics.SEARCH_EVENTS,
+        # gatherings and notifications metrics (issues 23 and 25)
+        topics.GATHERINGS_EVENTS,
+        topics.NOTIFICATIONS_EVENTS,
     ),
     "search": (topics.FORUM_EVENTS, topics.IDEAS_EVENTS),
     "gatherings": (topics.REPUTATION_EVENTS,),

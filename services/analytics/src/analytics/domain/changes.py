@@ -21,7 +21,13 @@ from typing import Any
 from schemas import topics
 
 #: short codes for the source topics (document keys must not contain ".")
-TOPIC_CODE = {topics.FORUM_EVENTS: "f", topics.IDEAS_EVENTS: "i", topics.REPUTATION_EVENTS: "r"}
+TOPIC_CODE = {
+    topics.FORUM_EVENTS: "f",
+    topics.IDEAS_EVENTS: "i",
+    topics.REPUTATION_EVENTS: "r",
+    topics.GATHERINGS_EVENTS: "g",
+    topics.NOTIFICATIONS_EVENTS: "n",
+}
 
 DAYS, DAY_USERS, THREADS, IDEAS, REVIEWS, USERS, STAFF = (
     "days",
@@ -32,12 +38,14 @@ DAYS, DAY_USERS, THREADS, IDEAS, REVIEWS, USERS, STAFF = (
     "users",
     "staff",
 )
+#: one document per gathering (guarded: counters) and per attendance (idempotent)
+GATHERINGS, ATTENDEES = "gatherings", "attendees"
 #: one document per source partition: the last offset applied and the ids of the last
 #: events read there (republished copies are dropped); transport state, not a metric
 POSITIONS = "positions"
 #: documents whose update is not idempotent by itself ($inc, order-dependent $set): they
 #: carry the per-partition offset guard ``seq``
-GUARDED = frozenset({DAYS, DAY_USERS, THREADS})
+GUARDED = frozenset({DAYS, DAY_USERS, THREADS, GATHERINGS})
 
 
 def day_of(t: datetime) -> str:
@@ -79,6 +87,16 @@ class Ops:
                 for v in vs:
                     if v not in cur:
                         cur.append(v)
+
+    def copy(self) -> Ops:
+        """A copy that merging into leaves this one as it was."""
+        return Ops(
+            dict(self.inc),
+            dict(self.mn),
+            dict(self.mx),
+            dict(self.st),
+            {k: list(v) for k, v in self.add.items()} if self.add else {},
+        )
 
     def against(self, doc: dict[str, Any]) -> Ops:
         """Only what would change ``doc`` (for idempotent documents: a no-op is not
@@ -170,21 +188,32 @@ class Folded:
     offsets: dict[str, tuple[int, int]]
 
 
+def _order(c: Change) -> tuple[str, int]:
+    return (c.seq, c.offset)
+
+
 def fold(changes: Iterable[Change], applied: dict[tuple[str, str], dict[str, int]]) -> list[Folded]:
     """Fold changes per document, leaving out those at or below the offset the stored
-    document already applied (``applied[(coll, id)][seq]``: a redelivered event)."""
+    document already applied (``applied[(coll, id)][seq]``: a redelivered event).
+
+    This loop runs for every change of every event (several per event), so it is written
+    for speed: the changes are never mutated (a retry folds them again), the first change
+    of a document is copied rather than merged into an empty one, and offsets arrive in
+    ascending order per partition (sorted here), so a partition's range only grows up."""
     out: dict[tuple[str, str], Folded] = {}
-    for c in sorted(changes, key=lambda c: (c.seq, c.offset)):
-        if c.ops.empty():  # touches nothing: must not move the guard either (the guard
-            continue  # would then depend on how the records were batched)
+    for c in sorted(changes, key=_order):
+        ops = c.ops
+        if not (ops.inc or ops.mn or ops.mx or ops.st or ops.add):
+            continue  # touches nothing: must not move the guard either (the guard
+            # would then depend on how the records were batched)
         key = (c.coll, c.doc_id)
-        done = applied.get(key, {})
-        if c.coll in GUARDED and c.offset <= done.get(c.seq, -1):
+        if applied and c.coll in GUARDED and c.offset <= applied.get(key, {}).get(c.seq, -1):
             continue
         f = out.get(key)
         if f is None:
-            f = out[key] = Folded(c.coll, c.doc_id, Ops(), {})
-        f.ops.merge(c.ops)
-        lo, hi = f.offsets.get(c.seq, (c.offset, c.offset))
-        f.offsets[c.seq] = (min(lo, c.offset), max(hi, c.offset))
+            out[key] = Folded(c.coll, c.doc_id, ops.copy(), {c.seq: (c.offset, c.offset)})
+            continue
+        f.ops.merge(ops)
+        span = f.offsets.get(c.seq)
+        f.offsets[c.seq] = (c.offset, c.offset) if span is None else (span[0], c.offset)
     return [f for f in out.values() if not f.ops.empty()]

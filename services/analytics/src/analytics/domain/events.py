@@ -3,9 +3,9 @@
 Documents:
 
 * ``days/<YYYY-MM-DD>``: counters ``c.*``.
-* ``day_users/<YYYY-MM-DD>|<user>``: a user active or credited that day: ``n`` events
-  acted, ``k`` activity kinds (the five of the champion badge), ``up`` net up-votes
-  received on posts, ``acc`` accepted answers (net), ``iv`` net votes received by their
+* ``day_users/<YYYY-MM-DD>|<user>``: a user active or credited that day: ``n`` 1 when
+  the user acted that day, ``k`` activity kinds (the five of the champion badge), ``up``
+  net up-votes received on posts, ``acc`` accepted answers (net), ``iv`` net votes received by their
   ideas, ``f`` the users who replied to or voted on their content.
 * ``threads/<thread>``: author, kind, asked day and time, ``rs`` the replies as
   {a: author, t: time}, ``acc`` the accepted answer, ``esc`` when escalated.
@@ -39,6 +39,8 @@ from .changes import (
     day_of,
     seq_key,
 )
+from .gatherings import GatheringChanges
+from .notifications import NotificationChanges
 
 #: the five activity kinds of the champion badge (SPEC 4, "champion")
 KINDS = ("asked", "answered", "voted", "ideas", "wrote")
@@ -72,9 +74,10 @@ def thread_refs(batch: Iterable[Received]) -> set[str]:
     return out
 
 
-class Changes:
+class Changes(GatheringChanges, NotificationChanges):
     """Collects the changes of a batch. ``threads`` maps the known threads (stored ones;
-    the batch's own opening posts are added as they come, in partition order)."""
+    the batch's own opening posts are added as they come, in partition order). The
+    handlers of gatherings and notifications events are in their own modules (mixins)."""
 
     def __init__(self, threads: Mapping[str, ThreadInfo]) -> None:
         self.threads = dict(threads)
@@ -106,7 +109,9 @@ class Changes:
         d: Any = env.data
         dayops = self._ops(DAYS, day)
         if env.actorid:
-            self._u(day, env.actorid).inc["n"] = 1
+            # presence, not a count (active users are distinct users): idempotent, so a
+            # user already stored as active that day costs no write at all
+            self._u(day, env.actorid).mx["n"] = 1
             first = self._ops(USERS, env.actorid)
             first.mn.update(first=env.time, first_day=day)
         handler = getattr(self, f"_on_{type(d).__name__}", None)

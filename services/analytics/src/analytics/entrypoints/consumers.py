@@ -1,4 +1,5 @@
-"""Subscriber: forum.events + ideas.events + reputation.events → the metric projections."""
+"""Subscriber: forum, ideas, reputation, gatherings and notifications events → the metric
+projections."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from ..listening.projection import ListeningProjection
 from ..projections.store import MetricsProjection
 
 #: the metric projections' topics
-METRIC_SOURCES = (topics.FORUM_EVENTS, topics.IDEAS_EVENTS, topics.REPUTATION_EVENTS)
+METRIC_SOURCES = (
+    topics.FORUM_EVENTS,
+    topics.IDEAS_EVENTS,
+    topics.REPUTATION_EVENTS,
+    topics.GATHERINGS_EVENTS,
+    topics.NOTIFICATIONS_EVENTS,
+)
 #: listening also reads the search service's query log (issue 26: same consumer, same rebuild)
 SOURCES = (*METRIC_SOURCES, topics.SEARCH_EVENTS)
 
@@ -30,10 +37,11 @@ def register(runtime: Runtime, group_id: str) -> BatchConsumer:
     listening = ListeningProjection(runtime.db, on_published=runtime.notify_outbox)
 
     async def on_events(batch: Sequence[Received]) -> None:
-        """forum/ideas/reputation events → days, threads, ideas, reviews, users, staff
-        (idempotent per partition offset, inside each document's own update); the
-        who-helped-whom facts (analytics.influence); forum/ideas/search events → listening
-        (its own positions; alerts through the outbox)."""
+        """forum/ideas/reputation/gatherings/notifications events → days, day_users,
+        threads, ideas, reviews, users, staff, gatherings, attendees (idempotent per
+        partition offset, inside each document's own update); the who-helped-whom facts
+        (analytics.influence); forum/ideas/search events → listening (its own positions;
+        alerts through the outbox)."""
         metric = metric_records(batch)
         await projection.apply(metric)
         await influence.apply(metric)
