@@ -15,14 +15,15 @@ limit 21, the same projection) on the same server; for a tag, the find on the ta
 the end.
 
 (d) ``BENCH_REPLIES`` (default 800) replies by 8 concurrent writers through HTTP
-(``POST /threads/{id}/replies``: auth, thread and parent reads, ONE insert of the post with
-its outbox entry; the forum's relay and its thread projection run meanwhile), all to one
-thread, then to 8 distinct threads; then as many votes (``PUT /posts/{id}/vote``, one voter
-per vote, on the hot thread's posts: post read, vote read, ONE upsert, the projected score
-read). Baseline: a bare FastAPI endpoint inserting the same post document
-(benchmarks/bare_app.py), same writers, same run. Afterwards the thread's projected
-``reply_count`` must reach every reply (a benchmark of a no-op is worthless): the time it
-takes after the last 2xx is reported as the projection's lag.
+(``POST /threads/{id}/replies``: auth, the thread and the parent read at once, ONE insert
+of the post with its outbox entry; the forum's relay and its thread projection run
+meanwhile), all to one thread, then to 8 distinct threads; then as many votes
+(``PUT /posts/{id}/vote``, one voter per vote, on the hot thread's posts: the post and its
+projected score read at once, ONE insert of the first vote). Baseline: a bare FastAPI
+endpoint inserting the same post document (benchmarks/bare_app.py), same writers, same
+run. Afterwards the thread's projected ``reply_count`` must reach every reply (a benchmark
+of a no-op is worthless): the time it takes after the last 2xx is reported as the
+projection's lag.
 
 (e) ``BENCH_SINGLE`` (default 200) sequential replies, then votes, by one writer with nobody
 else writing, vs the bare endpoint's sequential inserts: the latency of one write.
@@ -30,6 +31,9 @@ else writing, vs the bare endpoint's sequential inserts: the latency of one writ
 (f) A reply's latency (``BENCH_SINGLE`` sequential replies) on a thread of 10 replies and on
 one of 10,000 (loaded in bulk as the handler writes them): a reply is one insert, so its
 cost must not follow the thread's length.
+
+(g) Vote -> visible on reputation's ``GET /users/{id}`` at a held rate, and the votes/s
+served at a higher rate asked: benchmarks/forum_votes.py (``BENCH_FORUM_VOTES=0`` skips it).
 """
 
 from __future__ import annotations
@@ -505,6 +509,19 @@ async def replies(servers: Servers, client: AsyncMongoClient[Any]) -> list[dict[
     return rows
 
 
+async def vote_to_reputation(
+    servers: Servers, client: AsyncMongoClient[Any]
+) -> list[dict[str, Any]]:
+    """(g) benchmarks/forum_votes.py: vote -> visible on reputation, votes/s served."""
+    from benchmarks.forum_votes import run_votes
+
+    if "votes" not in _kept:
+        name = f"bench_votes_{uuid.uuid4().hex[:6]}"
+        _kept["dbs"].append(name)
+        _kept["votes"] = await _forum(servers, name)
+    return await run_votes(servers, client, _kept["votes"], _kept)
+
+
 async def run(servers: Servers) -> list[dict[str, Any]]:
     _kept["mongodb"] = servers.mongodb
     client: AsyncMongoClient[Any] = AsyncMongoClient(servers.mongodb, tz_aware=True)
@@ -514,6 +531,8 @@ async def run(servers: Servers) -> list[dict[str, Any]]:
             rows += await thread_lists(servers, client)
         if os.environ.get("BENCH_FORUM_REPLIES", "1") != "0":
             rows += await replies(servers, client)
+        if os.environ.get("BENCH_FORUM_VOTES", "1") != "0":
+            rows += await vote_to_reputation(servers, client)
         return rows
     finally:
         await client.close()
