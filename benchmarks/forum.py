@@ -15,14 +15,16 @@ limit 21, the same projection) on the same server; for a tag, the find on the ta
 the end.
 
 (d) ``BENCH_REPLIES`` (default 800) replies by 8 concurrent writers through HTTP
-(``POST /threads/{id}/replies``: auth, thread and parent reads, ONE insert of the post with
-its outbox entry; the forum's relay and its thread projection run meanwhile), all to one
-thread, then to 8 distinct threads; then as many votes (``PUT /posts/{id}/vote``, one voter
-per vote, on the hot thread's posts: post read, vote read, ONE upsert, the projected score
-read). Baseline: a bare FastAPI endpoint inserting the same post document
-(benchmarks/bare_app.py), same writers, same run. Afterwards the thread's projected
-``reply_count`` must reach every reply (a benchmark of a no-op is worthless): the time it
-takes after the last 2xx is reported as the projection's lag.
+(``POST /threads/{id}/replies``: auth, the thread and the parent read at once, ONE insert
+of the post with its outbox entry; the forum's relay and its thread projection run
+meanwhile), all to one thread, then to 8 distinct threads; then as many votes
+(``PUT /posts/{id}/vote``, one voter per vote, on the hot thread's posts: the post and its
+projected score read at once, ONE insert of the first vote). Baseline: a bare FastAPI
+endpoint inserting the same post document (benchmarks/bare_app.py), same writers, same
+run, in alternating slices (``BENCH_INTERLEAVE``, default 4: both meet the same load on a
+shared machine). Afterwards the thread's projected ``reply_count`` must reach every reply
+(a benchmark of a no-op is worthless): the time it takes after the last 2xx is reported as
+the projection's lag.
 
 (e) ``BENCH_SINGLE`` (default 200) sequential replies, then votes, by one writer with nobody
 else writing, vs the bare endpoint's sequential inserts: the latency of one write.
@@ -30,6 +32,9 @@ else writing, vs the bare endpoint's sequential inserts: the latency of one writ
 (f) A reply's latency (``BENCH_SINGLE`` sequential replies) on a thread of 10 replies and on
 one of 10,000 (loaded in bulk as the handler writes them): a reply is one insert, so its
 cost must not follow the thread's length.
+
+(g) Vote -> visible on reputation's ``GET /users/{id}`` at a held rate, and the votes/s
+served at a higher rate asked: benchmarks/forum_votes.py (``BENCH_FORUM_VOTES=0`` skips it).
 """
 
 from __future__ import annotations
@@ -293,6 +298,39 @@ async def _writers(
         return time.perf_counter() - t, lat
 
 
+async def _paired(
+    url: str,
+    burl: str,
+    writes: int,
+    ours: Any,
+    base: Any,
+    writers: int = WRITERS,
+) -> tuple[float, list[float], float, list[float]]:
+    """Ours and the baseline in ``BENCH_INTERLEAVE`` (default 4) alternating slices (which
+    goes first alternates too), so that both meet the same load on a shared machine: a
+    ratio of two runs made minutes apart would measure the neighbours. ``ours(c)`` /
+    ``base(c)``: the writers' send function of slice c. Returns (ours' total time, its
+    latencies, the baseline's total time, its latencies)."""
+    slices = max(1, int(os.environ.get("BENCH_INTERLEAVE", "4")))
+    per = max(writers, writes // slices // writers * writers)
+    took = btook = 0.0
+    lat: list[float] = []
+    blat: list[float] = []
+    done = 0
+    c = 0
+    while done < writes:
+        n = min(per, writes - done)
+        order = ((url, ours, True), (burl, base, False))
+        for target, make, mine in order if c % 2 == 0 else order[::-1]:
+            t, ls = await _writers(target, n, make(c), writers=writers)
+            if mine:
+                took, lat = took + t, lat + ls
+            else:
+                btook, blat = btook + t, blat + ls
+        done, c = done + n, c + 1
+    return took, lat, btook, blat
+
+
 def replying(threads: list[str], tag: str = "") -> Any:
     """Writer i replies to ``threads[i % len(threads)]``."""
     headers = [_auth(f"writer{i}") for i in range(WRITERS)]
@@ -422,8 +460,13 @@ async def replies(servers: Servers, client: AsyncMongoClient[Any]) -> list[dict[
     n = total // WRITERS * WRITERS
     # (d) 8 writers: one hot thread, then 8 distinct threads; then votes on the hot thread
     for label, threads in (("1 hot thread", tids[:1]), (f"{WRITERS} distinct threads", tids)):
-        took, lat = await _writers(forum.url, n, replying(threads))
-        btook, blat = await _writers(bare.url, n, replying(threads, " bare"))
+        took, lat, btook, blat = await _paired(
+            forum.url,
+            bare.url,
+            n,
+            lambda c, threads=threads: replying(threads),  # type: ignore[misc]
+            lambda c, threads=threads: replying(threads, " bare"),  # type: ignore[misc]
+        )
         rows += _rows(
             f"replies by {WRITERS} writers over HTTP, {label}",
             f"{n} replies",
@@ -449,8 +492,13 @@ async def replies(servers: Servers, client: AsyncMongoClient[Any]) -> list[dict[
                 }
             )
     hot_posts = [made[0]["post_id"]]
-    took, lat = await _writers(forum.url, n, voting(hot_posts, f"{run_tag}h"))
-    btook, blat = await _writers(bare.url, n, replying(tids[:1], " bare"))
+    took, lat, btook, blat = await _paired(
+        forum.url,
+        bare.url,
+        n,
+        lambda c: voting(hot_posts, f"{run_tag}h{c}"),
+        lambda c: replying(tids[:1], " bare"),
+    )
     rows += _rows(
         f"votes by {WRITERS} writers over HTTP, 1 hot thread",
         f"{n} votes",
@@ -463,11 +511,14 @@ async def replies(servers: Servers, client: AsyncMongoClient[Any]) -> list[dict[
     )
     # (e) one write with nobody else writing
     for what, send, bsend in (
-        ("reply", replying(tids[1:2]), replying(tids[1:2], " bare")),
-        ("vote", voting([made[1]["post_id"]], f"{run_tag}s"), replying(tids[1:2], " bare")),
+        ("reply", lambda c: replying(tids[1:2]), lambda c: replying(tids[1:2], " bare")),
+        (
+            "vote",
+            lambda c: voting([made[1]["post_id"]], f"{run_tag}s{c}"),
+            lambda c: replying(tids[1:2], " bare"),
+        ),
     ):
-        took, lat = await _writers(forum.url, single, send, writers=1)
-        btook, blat = await _writers(bare.url, single, bsend, writers=1)
+        took, lat, btook, blat = await _paired(forum.url, bare.url, single, send, bsend, writers=1)
         rows += [
             r
             for r in _rows(
@@ -505,6 +556,24 @@ async def replies(servers: Servers, client: AsyncMongoClient[Any]) -> list[dict[
     return rows
 
 
+async def vote_to_reputation(
+    servers: Servers, client: AsyncMongoClient[Any]
+) -> list[dict[str, Any]]:
+    """(g) benchmarks/forum_votes.py: vote -> visible on reputation, votes/s served."""
+    from benchmarks.forum_votes import run_votes
+
+    if "votes" not in _kept:
+        # the forum of (d)-(f) when it runs: bench forums share one consumer group, whose
+        # offsets cannot be reset while a member of it is alive
+        if "replies" in _kept:
+            _kept["votes"] = _kept["replies"][0]
+        else:
+            name = f"bench_votes_{uuid.uuid4().hex[:6]}"
+            _kept["dbs"].append(name)
+            _kept["votes"] = await _forum(servers, name)
+    return await run_votes(servers, client, _kept["votes"], _kept)
+
+
 async def run(servers: Servers) -> list[dict[str, Any]]:
     _kept["mongodb"] = servers.mongodb
     client: AsyncMongoClient[Any] = AsyncMongoClient(servers.mongodb, tz_aware=True)
@@ -514,6 +583,8 @@ async def run(servers: Servers) -> list[dict[str, Any]]:
             rows += await thread_lists(servers, client)
         if os.environ.get("BENCH_FORUM_REPLIES", "1") != "0":
             rows += await replies(servers, client)
+        if os.environ.get("BENCH_FORUM_VOTES", "1") != "0":
+            rows += await vote_to_reputation(servers, client)
         return rows
     finally:
         await client.close()

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +84,34 @@ async def refresh_consumer_lag(broker: Any, wait: float = 5.0) -> None:
             raise
         except Exception:
             log.debug("consumer lag refresh failed for %s", group, exc_info=True)
+
+
+class RedMetrics:
+    """ASGI middleware: ``http_requests_total`` and ``http_request_duration_seconds`` per
+    method and route template (``unmatched`` when no route matched; status 500 when the app
+    raised before answering)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            # the router records the matched route in this same scope
+            path = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            HTTP_REQUESTS.labels(method, path, str(status)).inc()
+            HTTP_DURATION.labels(method, path).observe(time.perf_counter() - start)
