@@ -19,6 +19,8 @@ number of events in the system (see the service README for why each one exists).
                 reviews, badge candidates, credits per scope, reputation, level, badges,
                 period sums, outbox; indexes for the leaderboards
 * ``ledger``    one per (user, event): the event's parts per scope; index ``(u, k)``
+* ``gathering_checkins`` one per gathering with a check-in: its host and each member's
+                check-ins (the ``host`` badge counts distinct members)
 """
 
 from __future__ import annotations
@@ -32,11 +34,26 @@ from pymongo.asynchronous.database import AsyncDatabase
 Doc = dict[str, Any]
 OUTBOX_COLLECTIONS = ("users",)
 #: collections that make up the projection (compared by `make rebuild`)
-PROJECTION = ("pairs", "removals", "answers", "days", "threads", "ideas", "users", "ledger")
+PROJECTION = (
+    "pairs",
+    "removals",
+    "answers",
+    "days",
+    "threads",
+    "ideas",
+    "users",
+    "ledger",
+    "gathering_checkins",
+)
 #: transport and concurrency-control fields: not part of the projected state
 TRANSPORT_FIELDS = ("outbox", "outbox_len", "pending", "v", "write_token")
 #: arrays that are sets (``$addToSet``): compared sorted
-SETS = {"pairs": ("v",), "removals": ("e",), "answers": ("u",)}
+SETS = {
+    "pairs": ("v",),
+    "removals": ("e",),
+    "answers": ("u",),
+    "gathering_checkins": ("checkins",),
+}
 
 
 class ReputationDb:
@@ -50,6 +67,7 @@ class ReputationDb:
         self.ideas: AsyncCollection[Doc] = db["ideas"]
         self.users: AsyncCollection[Doc] = db["users"]
         self.ledger: AsyncCollection[Doc] = db["ledger"]
+        self.gathering_checkins: AsyncCollection[Doc] = db["gathering_checkins"]
 
     async def ensure_indexes(self) -> None:
         await self.pairs.create_index([("t", ASCENDING)])

@@ -31,7 +31,7 @@ from schemas.reputation import BadgeAwarded, LevelChanged, ReputationChanged
 from ..adapters.mongo import Doc, ReputationDb
 from ..domain import rules
 from ..domain.profile import Key, champion, earliest, problem_solver
-from .codec import at_key, at_of
+from .codec import at_key, at_of, pack, unpack
 from .days import Push
 from .writes import Op, cas, new_token, scope_field
 
@@ -47,6 +47,37 @@ class ProfileFacts:
 
     points: dict[str, list[str]] = field(default_factory=dict)  # "label|day" → points
     reviews: list[str] = field(default_factory=list)  # review points ("at|event id")
+    #: gathering → the member's first check-in there ("at|event id")
+    attended: dict[str, str] = field(default_factory=dict)
+    #: for a host: per gathering of theirs with enough check-ins, the check-in that made it
+    host_candidates: list[str] = field(default_factory=list)
+
+
+def host_candidates(gatherings: list[Doc]) -> list[tuple[str, str]]:
+    """(host, candidate) per gathering with at least ``HOST_CHECKINS`` distinct members
+    (not the host) checked in: the check-in ("at|event id") of the member who made it that
+    many, counting each member at their first check-in. More check-ins can only make a
+    candidate earlier, so the host's badge is the earliest candidate ever seen."""
+    out = []
+    for doc in gatherings:
+        first: dict[str, str] = {}
+        for at_event, member in map(unpack, doc.get("checkins", [])):
+            if member != doc["host_id"]:
+                first[member] = min(first.get(member, at_event), at_event)
+        if len(first) >= rules.HOST_CHECKINS:
+            out.append((doc["host_id"], sorted(first.values())[rules.HOST_CHECKINS - 1]))
+    return out
+
+
+def _attended(stored: list[str], new: dict[str, str]) -> list[str]:
+    """The member's first check-in per gathering, only the ``ATTENDEE_GATHERINGS`` earliest
+    gatherings kept (stored as ``[at|event id, gathering]`` texts). Exact: a gathering
+    dropped here had a first check-in later than three others, which can only get earlier."""
+    first = {g: at_event for at_event, g in map(unpack, stored)}
+    for g, at_event in new.items():
+        first[g] = min(first.get(g, at_event), at_event)
+    kept = sorted((at_event, g) for g, at_event in first.items())[: rules.ATTENDEE_GATHERINGS]
+    return [pack([at_event, g]) for at_event, g in kept]
 
 
 def _changed(doc: Doc, fields: dict[str, Any]) -> dict[str, Any]:
@@ -177,12 +208,19 @@ class Users:
         act = dict(doc.get("act", {}))
         reviews = list(doc.get("reviews", []))
         keys = dict(doc.get("badge_keys", {}))
+        attended = list(doc.get("attended", []))
         if add:
             for slot, points in add.points.items():
                 now = sorted({*points, *act.get(slot, [])})
                 act[slot] = [now[0], now[-1]]
             reviews = sorted({*reviews, *add.reviews})[: rules.REVIEWER_REVIEWS]
             keys = _activity_badges(keys, act, add, reviews)
+            if add.attended:
+                attended = _attended(attended, add.attended)
+                if len(attended) >= rules.ATTENDEE_GATHERINGS:
+                    keys["attendee"] = unpack(attended[rules.ATTENDEE_GATHERINGS - 1])[0]
+            if add.host_candidates:
+                keys["host"] = min(c for c in (keys.get("host"), *add.host_candidates) if c)
         cr = dict(doc.get("cr", {}))
         changes: list[tuple[str, str, int, str, list[Any] | None, int]] = []
         for scope, push in pushes.items():
@@ -197,6 +235,7 @@ class Users:
             and cr == doc.get("cr", {})
             and keys == doc.get("badge_keys", {})
             and reviews == doc.get("reviews", [])
+            and attended == doc.get("attended", [])
         ):
             return None  # a redelivery: nothing new
         candidates = {**keys, **_scope_badges(cr)}
@@ -208,6 +247,7 @@ class Users:
             write_token=token,
             act=act,
             reviews=reviews,
+            attended=attended,
             badge_keys=keys,
             cr=cr,
             badges=sorted(badges),

@@ -39,7 +39,7 @@ from ..domain.fold import utc_day
 from ..domain.scopes import activity_label, pair_of
 from .codec import day_id, pack, point, profile_row, removal_row, unpacked, vote_row
 from .days import DayFacts, DayScopes, Push
-from .people import ProfileFacts, Users
+from .people import ProfileFacts, Users, host_candidates
 from .writes import write
 
 
@@ -63,11 +63,18 @@ class UsersProjection:
             return
         votes = {f.event_id: f for f in facts if f.kind == "vote"}
         accepts = [f for f in facts if f.kind == "accept"]
-        await self._store(list(votes.values()), accepts, removals)
-        pairs, removed, holders = await self._lookup(list(votes.values()), accepts, removals)
+        hosted = [f for f in facts if f.kind == "checkin" and f.user_id == f.data["host_id"]]
+        await asyncio.gather(
+            self._store(list(votes.values()), accepts, removals), self._store_checkins(hosted)
+        )
+        (pairs, removed, holders), gatherings = await asyncio.gather(
+            self._lookup(list(votes.values()), accepts, removals), self._gatherings(hosted)
+        )
         adds = self._days(pairs, removed)
         threads, ideas = self._threads_and_ideas(facts, removals, removed, holders)
         profiles = self._profiles(facts)
+        for host, candidate in host_candidates(gatherings):
+            profiles.setdefault(host, ProfileFacts()).host_candidates.append(candidate)
         (
             (day_pushes, day_pending),
             (thread_pushes, thread_pending),
@@ -127,6 +134,31 @@ class UsersProjection:
                 ],
             ),
         )
+
+    async def _store_checkins(self, hosted: list[Fact]) -> None:
+        """Each member's check-in at a gathering, as the host sees it, into the gathering's
+        ``gathering_checkins`` document (a set: redeliveries change nothing)."""
+        await write(
+            self.db.gathering_checkins,
+            [
+                UpdateOne(
+                    {"_id": f.data["gathering_id"]},
+                    {
+                        "$set": {"host_id": f.data["host_id"]},
+                        "$addToSet": {"checkins": pack([point(f), f.data["user_id"]])},
+                    },
+                    upsert=True,
+                )
+                for f in hosted
+            ],
+        )
+
+    async def _gatherings(self, hosted: list[Fact]) -> list[Doc]:
+        """The check-in documents of the gatherings the batch's check-ins name."""
+        ids = sorted({f.data["gathering_id"] for f in hosted})
+        if not ids:
+            return []
+        return [d async for d in self.db.gathering_checkins.find({"_id": {"$in": ids}})]
 
     async def _lookup(
         self, votes: list[Fact], accepts: list[Fact], removals: list[Removal]
@@ -202,6 +234,10 @@ class UsersProjection:
         """Activity points (first and last per kind and UTC day) and reviews per user."""
         profiles: dict[str, ProfileFacts] = defaultdict(ProfileFacts)
         for f in facts:
+            if f.kind == "checkin" and f.user_id == f.data["user_id"]:
+                attended = profiles[f.user_id].attended
+                gathering = f.data["gathering_id"]
+                attended[gathering] = min(attended.get(gathering, point(f)), point(f))
             label = activity_label(f)
             if f.kind == "post" and f.data["kind"] == "review":
                 label = "review"
