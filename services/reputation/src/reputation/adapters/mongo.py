@@ -46,12 +46,12 @@ PROJECTION = (
     "gathering_checkins",
 )
 #: transport and concurrency-control fields: not part of the projected state
-TRANSPORT_FIELDS = ("outbox", "outbox_len", "pending", "v", "write_token")
+TRANSPORT_FIELDS = ("outbox", "outbox_len", "pending", "write_version", "write_token")
 #: arrays that are sets (``$addToSet``): compared sorted
 SETS = {
-    "pairs": ("v",),
-    "removals": ("e",),
-    "answers": ("u",),
+    "pairs": ("votes",),
+    "removals": ("events",),
+    "answers": ("holders",),
     "gathering_checkins": ("checkins",),
 }
 
@@ -70,14 +70,14 @@ class ReputationDb:
         self.gathering_checkins: AsyncCollection[Doc] = db["gathering_checkins"]
 
     async def ensure_indexes(self) -> None:
-        await self.pairs.create_index([("t", ASCENDING)])
-        await self.ledger.create_index([("u", ASCENDING), ("k", DESCENDING)])
+        await self.pairs.create_index([("target_id", ASCENDING)])
+        await self.ledger.create_index([("user_id", ASCENDING), ("order_key", DESCENDING)])
         await self.users.create_index([("reputation", DESCENDING), ("_id", ASCENDING)])
         # the leaderboards page by (points desc, _id asc): the _id in the index keeps a page
         # an index range (no sort of every user of the period to order ties)
-        for p in ("pm", "pw"):
+        for p in ("month", "week"):
             await self.users.create_index(
-                [(f"{p}.k", ASCENDING), (f"{p}.pts", DESCENDING), ("_id", ASCENDING)]
+                [(f"{p}.key", ASCENDING), (f"{p}.points", DESCENDING), ("_id", ASCENDING)]
             )
 
 
@@ -94,9 +94,13 @@ def canonical(collection: str, doc: Doc) -> Doc | None:
             return None
         doc["parts"] = {g: p.split("|", 1)[1] for g, p in parts.items()}
     elif collection == "users":
-        doc["cr"] = {
-            g: {"c": c["c"], "l": c["l"], "b": c.get("b")}
-            for g, c in doc.get("cr", {}).items()
-            if c["c"] or c["l"] or c.get("b")
+        doc["credits"] = {
+            g: {
+                "points_by_day": c["points_by_day"],
+                "last_at": c["last_at"],
+                "badge_info": c.get("badge_info"),
+            }
+            for g, c in doc.get("credits", {}).items()
+            if c["points_by_day"] or c["last_at"] or c.get("badge_info")
         }
     return doc

@@ -6,7 +6,7 @@ that follows the batch (issue 8), never the history:
 1. the facts that later events must find are stored idempotently, keyed by what finds them:
    each vote in its (target, voter) ``pair`` (``$addToSet`` of the whole event), each
    removal in its post's ``removals`` document, each accept in its answer's ``answers``;
-2. they are read back (by ``_id``, and by the ``pairs.t`` index for removals), which tells
+2. they are read back (by ``_id``, and by the ``pairs.target_id`` index for removals), which tells
    which day scopes and profiles the batch touches and hands each of them its complete
    facts: a vote goes to the day of every vote of its pair (a later vote ends an earlier
    one's standing), a removal to the days of the votes on its post and to the profiles
@@ -103,8 +103,11 @@ class UsersProjection:
                     UpdateOne(
                         {"_id": pair_of(f)},
                         {
-                            "$set": {"t": f.data["target_id"], "a": f.data["author_id"]},
-                            "$addToSet": {"v": pack([f.event_id, *vote_row(f)])},
+                            "$set": {
+                                "target_id": f.data["target_id"],
+                                "author_id": f.data["author_id"],
+                            },
+                            "$addToSet": {"votes": pack([f.event_id, *vote_row(f)])},
                         },
                         upsert=True,
                     )
@@ -116,7 +119,7 @@ class UsersProjection:
                 [
                     UpdateOne(
                         {"_id": r.post_id},
-                        {"$addToSet": {"e": pack([r.event_id, *removal_row(r)])}},
+                        {"$addToSet": {"events": pack([r.event_id, *removal_row(r)])}},
                         upsert=True,
                     )
                     for r in removals
@@ -127,7 +130,7 @@ class UsersProjection:
                 [
                     UpdateOne(
                         {"_id": f.data["answer_post_id"]},
-                        {"$addToSet": {"u": f.user_id}},
+                        {"$addToSet": {"holders": f.user_id}},
                         upsert=True,
                     )
                     for f in accepts
@@ -174,13 +177,13 @@ class UsersProjection:
 
         by_id, by_target, removed_docs, answer_docs = await asyncio.gather(
             find(self.db.pairs, {"_id": {"$in": sorted({pair_of(f) for f in votes})}}),
-            find(self.db.pairs, {"t": {"$in": sorted(posts)}} if posts else {}),
+            find(self.db.pairs, {"target_id": {"$in": sorted(posts)}} if posts else {}),
             find(self.db.removals, {"_id": {"$in": sorted(targets)}}),
             find(self.db.answers, {"_id": {"$in": sorted(posts)}} if posts else {}),
         )
         pairs = list({d["_id"]: d for d in (*by_id, *by_target)}.values())
-        removed = {d["_id"]: unpacked(d["e"]) for d in removed_docs}
-        holders = {d["_id"]: list(d["u"]) for d in answer_docs}
+        removed = {d["_id"]: unpacked(d["events"]) for d in removed_docs}
+        holders = {d["_id"]: list(d["holders"]) for d in answer_docs}
         return pairs, removed, holders
 
     @staticmethod
@@ -188,12 +191,12 @@ class UsersProjection:
         """Step 2 (cont.): each pair's votes go to the day of every one of them."""
         adds: dict[str, DayFacts] = {}
         for p in pairs:
-            rows = unpacked(p["v"])
+            rows = unpacked(p["votes"])
             for day in sorted({date.fromisoformat(row[5][:10]) for row in rows.values()}):
-                gid = day_id(p["a"], day)
-                add = adds.setdefault(gid, DayFacts(p["a"], day))
+                gid = day_id(p["author_id"], day)
+                add = adds.setdefault(gid, DayFacts(p["author_id"], day))
                 add.votes.update(rows)
-                add.rm.update(removed.get(p["t"], {}))
+                add.rm.update(removed.get(p["target_id"], {}))
         return adds
 
     @staticmethod
