@@ -120,10 +120,11 @@ def period_field(period: str, now: datetime | None = None) -> tuple[str, str | N
 async def leaderboard(db: ReputationDb, period: str, limit: int, cursor: str | None) -> Doc:
     """Highest points first, ties by user id. Keyset on (points, user id): the ties of the
     last row's points after its id, then lower points, each an index range
-    (``(reputation, _id)``, ``(p?.k, p?.pts, _id)``). The cursor carries the last rank and is
-    bound to the period and its current key, so a week's cursor is refused in another week."""
+    (``(reputation, _id)``, ``(month.key, month.points, _id)``, ``(week.key, week.points,
+    _id)``). The cursor carries the last rank and is bound to the period and its current key,
+    so a week's cursor is refused in another week."""
     name, key = period_field(period)
-    field = "reputation" if key is None else f"{name}.pts"
+    field = "reputation" if key is None else f"{name}.points"
     base: Doc = {} if key is None else {f"{name}.key": key}
     bound = binding("leaderboard", period, key)
     order = [(field, -1), ("_id", 1)]
