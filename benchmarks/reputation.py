@@ -4,7 +4,8 @@ For each history size (default 10k and 1M events; ``BENCH_REPUTATION_HISTORIES``
 
 1. the history and the measured events are one realistic stream of the shared generator
    (``schemas.streams.community_stream``: 20,000 members with heavy-tailed activity, hot
-   threads, votes changed and withdrawn, accepts, moderation, idea workflow): the measured
+   threads, votes changed and withdrawn, accepts, moderation, idea workflow, gathering
+   check-ins and helpful votes on media items): the measured
    events continue the history, so they land on members with that much history behind them;
 2. the store holds the history as the projection itself leaves it: the history is applied by
    the *same projection code* on the in-memory store (``communitykit.memory``) and its
@@ -52,6 +53,7 @@ from communitykit.memory import MemoryDatabase  # noqa: E402
 from reputation.adapters.mongo import PROJECTION, ReputationDb  # noqa: E402
 from reputation.projections.users import UsersProjection  # noqa: E402
 from schemas import Envelope, parse  # noqa: E402
+from schemas.streams import ACTIONS as COMMUNITY_ACTIONS  # noqa: E402
 from schemas.streams import community_stream  # noqa: E402
 
 MEMBERS = 20_000
@@ -66,14 +68,19 @@ BATCH = 500
 DAYS_PER_EVENT = 30 / 100_000
 SCENARIO = "reputation catch-up (20k members, heavy-tailed, schemas.streams)"
 #: id prefixes of the generator (schemas.streams): renamed in the copies
-ID_PREFIXES = ("member-", "thread-", "post-", "idea-", "group-", "comment-")
+ID_PREFIXES = ("member-", "thread-", "post-", "idea-", "group-", "comment-", "gathering-", "media-")
+#: the generator's community plus what reputation also reads since SPEC 4 version 2:
+#: gathering check-ins and helpful votes on media items
+ACTIONS = (*COMMUNITY_ACTIONS, ("checkin", 0.03), ("media_vote", 0.03))
 
 
 def stream(history: int) -> tuple[list[Envelope[Any]], list[Envelope[Any]]]:
     """(the replayed history, the measured events that continue it)."""
     replayed = min(history, REPLAY)
     total = replayed + EVENTS
-    s = community_stream(total, seed=1, members=MEMBERS, days=total * DAYS_PER_EVENT)
+    s = community_stream(
+        total, seed=1, members=MEMBERS, days=total * DAYS_PER_EVENT, actions=ACTIONS
+    )
     wire = [parse(e.to_bytes()) for e in s.events]  # exactly what a consumer gets
     return wire[:replayed], wire[replayed:]
 

@@ -149,7 +149,7 @@ def service_env(servers: Servers, name: str, suffix: str = "", **extra: str) -> 
 #: the topics each service consumes (its consumer group starts where a test wants it)
 CONSUMES = {
     "forum": [REPUTATION_EVENTS],
-    "reputation": [FORUM_EVENTS, IDEAS_EVENTS],
+    "reputation": [FORUM_EVENTS, IDEAS_EVENTS, GATHERINGS_EVENTS, MEDIA_EVENTS],
     "ideas": [],
     "search": [FORUM_EVENTS, IDEAS_EVENTS],
     "analytics": [

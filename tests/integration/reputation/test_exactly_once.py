@@ -20,8 +20,9 @@ from communitykit import rebuild
 from reputation.adapters.mongo import ReputationDb
 from reputation.domain.facts import facts_of, removal_of
 from reputation.domain.fold import fold
+from reputation.entrypoints.consumers import SOURCES
 from reputation.projections.views import ledger_lines
-from schemas import Envelope, topics
+from schemas import Envelope
 
 from ...conftest import ServiceProcess, eventually, from_end, group_of, service_env
 from ...servers import Servers
@@ -150,10 +151,10 @@ async def test_kill_9_mid_stream_then_restart_equals_a_clean_pass(
 
 
 async def test_rebuild_equals_live(servers: Servers) -> None:
-    """A live reputation that consumed both topics from offset 0 (everything the tests before
+    """A live reputation that consumed its topics from offset 0 (everything the tests before
     produced, poison records included) equals a rebuild from offset 0."""
     env = service_env(servers, "reputation", suffix="live")
-    sources = (topics.FORUM_EVENTS, topics.IDEAS_EVENTS)
+    sources = SOURCES  # every topic the service reads (forum, ideas, gatherings, media)
     proc = ServiceProcess("reputation", env).start()
     try:
         # other services of the session may still be publishing: let the live replica catch

@@ -1,10 +1,10 @@
 """``make rebuild SERVICE=reputation``: rebuild the projection from offset 0 and compare.
 
-The mechanism is the kit's (:mod:`communitykit.rebuild`): replay forum.events and
-ideas.events from offset 0 up to a snapshot, through the very same projection code (with
-publishing off), into a fresh database; wait for the live group to reach the snapshot;
-compare digests of every projection collection as ``adapters.mongo.canonical`` presents
-them (no transport fields, no write versions).
+The mechanism is the kit's (:mod:`communitykit.rebuild`): replay forum.events, ideas.events,
+gatherings.events and media.events (``entrypoints.consumers.SOURCES``) from offset 0 up to a
+snapshot, through the very same projection code (with publishing off), into a fresh database;
+wait for the live group to reach the snapshot; compare digests of every projection collection
+as ``adapters.mongo.canonical`` presents them (no transport fields, no write versions).
 
 Exit code 0 when rebuilt == live, 1 when they differ, 2 on error.
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from communitykit import rebuild
 from communitykit.consumer import BatchHandler
-from schemas import topics
 
 from .adapters.mongo import PROJECTION, ReputationDb, canonical
 from .config import Settings
+from .entrypoints.consumers import SOURCES
 from .projections.users import UsersProjection
 
 
@@ -31,7 +31,7 @@ def spec() -> rebuild.Rebuild:
     return rebuild.Rebuild(
         settings=settings,
         group_id=settings.consumer_group,
-        sources=(topics.FORUM_EVENTS, topics.IDEAS_EVENTS),
+        sources=SOURCES,
         collections=PROJECTION,
         projection=_projection,
         # no write versions, $addToSet arrays as sets, ledger lines with nothing left skipped

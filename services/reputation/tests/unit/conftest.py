@@ -28,7 +28,7 @@ from reputation.domain.facts import Fact, Removal, facts_of, removal_of
 from reputation.domain.fold import UserState, fold
 from reputation.projections.users import UsersProjection
 from reputation.projections.views import ledger_lines
-from schemas import forum, ideas
+from schemas import forum, gatherings, ideas, media
 from schemas.streams import disorder
 
 #: a Monday morning, UTC
@@ -51,6 +51,7 @@ class Community:
         self._questions: dict[str, str] = {}  # thread → question author
         self._ideas: dict[str, tuple[str, str]] = {}  # idea → (author, status)
         self._votes: dict[tuple[str, str], int] = {}  # (voter, target) → value
+        self._media: dict[str, str] = {}  # media item → author
 
     day = staticmethod(day)
 
@@ -300,6 +301,64 @@ class Community:
             ),
             subject=idea,
             actor="staff-1",
+            at=at,
+        )
+
+    # -- gatherings and media (SPEC 4 version 2) ----------------------------------------------
+
+    def checkin(
+        self, member: str, gathering: str, host: str, *, at: datetime | None = None
+    ) -> schemas.Envelope[Any]:
+        return self.publish(
+            gatherings.MemberCheckedIn(
+                gathering_id=gathering, user_id=member, host_id=host, was_going=True
+            ),
+            subject=gathering,
+            actor=member,
+            at=at,
+        )
+
+    def media_item(self, author: str) -> str:
+        """A media item of a gallery (its upload events play no part in reputation)."""
+        item = f"m{len(self._media) + 1}"
+        self._media[item] = author
+        return item
+
+    def helpful(
+        self, voter: str, item: str, value: int = 1, *, at: datetime | None = None
+    ) -> schemas.Envelope[Any]:
+        """A "helpful" vote on a media item (1) or its withdrawal (0)."""
+        previous = self._votes.get((voter, item), 0)
+        self._votes[(voter, item)] = value
+        return self.publish(
+            media.MediaVoted(
+                target_id=item,
+                gallery_id="g1",
+                target_author_id=self._media[item],
+                voter_id=voter,
+                value=value,  # type: ignore[arg-type]
+                previous_value=previous,  # type: ignore[arg-type]
+            ),
+            subject=item,
+            actor=voter,
+            at=at,
+        )
+
+    def hide_media(self, item: str, *, at: datetime | None = None) -> schemas.Envelope[Any]:
+        return self.publish(
+            media.MediaHidden(media_id=item, author_id=self._media[item], reason="spam"),
+            subject=item,
+            actor="moderator",
+            at=at,
+        )
+
+    def restore_media(self, item: str, *, at: datetime | None = None) -> schemas.Envelope[Any]:
+        return self.publish(
+            media.MediaRestored(
+                media_id=item, author_id=self._media[item], restored_by="moderator"
+            ),
+            subject=item,
+            actor="moderator",
             at=at,
         )
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import forum, ideas, topics
+from . import forum, gatherings, ideas, media, topics
 from .envelope import Envelope, EventData, new_event
 
 #: the ideas service's workflow (services/ideas/src/ideas/domain/workflow.py), copied here so
@@ -139,7 +139,14 @@ class Stream:
 
 def topic_of(env: Envelope[Any]) -> str:
     """The topic an event is published on (its producer's, SPEC 2.2)."""
-    return topics.IDEAS_EVENTS if env.source.endswith("/ideas") else topics.FORUM_EVENTS
+    for producer, topic in (
+        ("/ideas", topics.IDEAS_EVENTS),
+        ("/gatherings", topics.GATHERINGS_EVENTS),
+        ("/media", topics.MEDIA_EVENTS),
+    ):
+        if env.source.endswith(producer):
+            return topic
+    return topics.FORUM_EVENTS
 
 
 class _Community:
@@ -161,6 +168,9 @@ class _Community:
         self.deleted: set[str] = set()
         self.votes: dict[tuple[str, str], int] = {}  # (voter, target) → value
         self.idea_upvotes: dict[str, int] = {}  # idea → standing up-votes
+        self.gatherings: list[tuple[str, str]] = []  # (gathering, host), newest last
+        self.media: list[tuple[str, str]] = []  # (media item, author) in galleries
+        self.hidden_media: set[str] = set()
         self.seq = 0
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -571,6 +581,58 @@ class _Community:
         )
         return None
 
+    # -- gatherings and media (only in streams that ask for them, e.g. reputation_stream) --------
+
+    def _checkin(self) -> None:
+        """A member checks in at one of the recent gatherings (a new one now and then);
+        checking in twice happens (a second device) and changes nothing."""
+        if not self.gatherings or self.rng.random() < 0.08:
+            self.gatherings.append((self.new_id("gathering"), self.member()))
+        gathering, host = self.gatherings[
+            -1 - int(self.rng.expovariate(1 / 3)) % len(self.gatherings)
+        ]
+        who = self.member()
+        self.emit(
+            gatherings.MemberCheckedIn(
+                gathering_id=gathering, user_id=who, host_id=host, was_going=self.rng.random() < 0.8
+            ),
+            gathering,
+            who,
+        )
+
+    def _media_vote(self) -> None:
+        """A "helpful" vote on a gallery item (cast or withdrawn); now and then a moderator
+        hides an item, restores it, or a new item is shared."""
+        if not self.media or self.rng.random() < 0.1:
+            self.media.append((self.new_id("media"), self.member()))
+        item, author = self.media[-1 - int(self.rng.expovariate(1 / 8)) % len(self.media)]
+        if self.rng.random() < 0.05:
+            hidden = item in self.hidden_media
+            data: EventData = (
+                media.MediaRestored(media_id=item, author_id=author, restored_by="moderator")
+                if hidden
+                else media.MediaHidden(media_id=item, author_id=author, reason="spam")
+            )
+            (self.hidden_media.discard if hidden else self.hidden_media.add)(item)
+            self.emit(data, item, "moderator")
+            return
+        voter = self.other(author)
+        previous = self.votes.get((voter, item), 0)
+        value = 0 if previous else 1
+        self.votes[(voter, item)] = value
+        self.emit(
+            media.MediaVoted(
+                target_id=item,
+                gallery_id="gallery-1",
+                target_author_id=author,
+                voter_id=voter,
+                value=value,  # type: ignore[arg-type]
+                previous_value=previous,  # type: ignore[arg-type]
+            ),
+            item,
+            voter,
+        )
+
 
 def community_stream(
     events: int,
@@ -595,9 +657,11 @@ def community_stream(
 
 
 def reputation_stream(events: int, *, seed: int = 0, **kwargs: Any) -> Stream:
-    """A stream dense in what moves reputation: votes, accepts, removals, idea statuses."""
+    """A stream dense in what moves reputation: votes, accepts, removals, idea statuses,
+    gathering check-ins and helpful votes on media items."""
     weights = dict(ACTIONS)
     weights.update(vote=0.55, accept=0.07, moderate=0.02, idea_status=0.03, edit=0.0, flag=0.0)
+    weights.update(checkin=0.08, media_vote=0.06)
     return community_stream(events, seed=seed, actions=tuple(weights.items()), **kwargs)
 
 

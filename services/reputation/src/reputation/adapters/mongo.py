@@ -19,6 +19,8 @@ number of events in the system (see the service README for why each one exists).
                 reviews, badge candidates, credits per scope, reputation, level, badges,
                 period sums, outbox; indexes for the leaderboards
 * ``ledger``    one per (user, event): the event's parts per scope; index ``(u, k)``
+* ``gathering_checkins`` one per gathering with a check-in: its host and each member's
+                check-ins (the ``host`` badge counts distinct members)
 """
 
 from __future__ import annotations
@@ -32,11 +34,26 @@ from pymongo.asynchronous.database import AsyncDatabase
 Doc = dict[str, Any]
 OUTBOX_COLLECTIONS = ("users",)
 #: collections that make up the projection (compared by `make rebuild`)
-PROJECTION = ("pairs", "removals", "answers", "days", "threads", "ideas", "users", "ledger")
+PROJECTION = (
+    "pairs",
+    "removals",
+    "answers",
+    "days",
+    "threads",
+    "ideas",
+    "users",
+    "ledger",
+    "gathering_checkins",
+)
 #: transport and concurrency-control fields: not part of the projected state
-TRANSPORT_FIELDS = ("outbox", "outbox_len", "pending", "v", "write_token")
+TRANSPORT_FIELDS = ("outbox", "outbox_len", "pending", "write_version", "write_token")
 #: arrays that are sets (``$addToSet``): compared sorted
-SETS = {"pairs": ("v",), "removals": ("e",), "answers": ("u",)}
+SETS = {
+    "pairs": ("votes",),
+    "removals": ("events",),
+    "answers": ("holders",),
+    "gathering_checkins": ("checkins",),
+}
 
 
 class ReputationDb:
@@ -50,16 +67,17 @@ class ReputationDb:
         self.ideas: AsyncCollection[Doc] = db["ideas"]
         self.users: AsyncCollection[Doc] = db["users"]
         self.ledger: AsyncCollection[Doc] = db["ledger"]
+        self.gathering_checkins: AsyncCollection[Doc] = db["gathering_checkins"]
 
     async def ensure_indexes(self) -> None:
-        await self.pairs.create_index([("t", ASCENDING)])
-        await self.ledger.create_index([("u", ASCENDING), ("k", DESCENDING)])
+        await self.pairs.create_index([("target_id", ASCENDING)])
+        await self.ledger.create_index([("user_id", ASCENDING), ("order_key", DESCENDING)])
         await self.users.create_index([("reputation", DESCENDING), ("_id", ASCENDING)])
         # the leaderboards page by (points desc, _id asc): the _id in the index keeps a page
         # an index range (no sort of every user of the period to order ties)
-        for p in ("pm", "pw"):
+        for p in ("month", "week"):
             await self.users.create_index(
-                [(f"{p}.k", ASCENDING), (f"{p}.pts", DESCENDING), ("_id", ASCENDING)]
+                [(f"{p}.key", ASCENDING), (f"{p}.points", DESCENDING), ("_id", ASCENDING)]
             )
 
 
@@ -76,9 +94,13 @@ def canonical(collection: str, doc: Doc) -> Doc | None:
             return None
         doc["parts"] = {g: p.split("|", 1)[1] for g, p in parts.items()}
     elif collection == "users":
-        doc["cr"] = {
-            g: {"c": c["c"], "l": c["l"], "b": c.get("b")}
-            for g, c in doc.get("cr", {}).items()
-            if c["c"] or c["l"] or c.get("b")
+        doc["credits"] = {
+            g: {
+                "points_by_day": c["points_by_day"],
+                "last_at": c["last_at"],
+                "badge_info": c.get("badge_info"),
+            }
+            for g, c in doc.get("credits", {}).items()
+            if c["points_by_day"] or c["last_at"] or c.get("badge_info")
         }
     return doc

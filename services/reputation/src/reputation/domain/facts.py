@@ -13,7 +13,9 @@ from typing import Any
 
 from schemas import Envelope
 from schemas import forum as f
+from schemas import gatherings as g
 from schemas import ideas as i
+from schemas import media as m
 
 
 @dataclass(frozen=True, order=True)
@@ -51,11 +53,13 @@ def facts_of(env: Envelope[Any]) -> list[Fact]:
     """The facts an event creates, one per affected user (empty if it affects nobody)."""
     d = env.data
     out: list[tuple[str, str, dict[str, Any]]] = []
-    if isinstance(d, f.VoteCast | i.IdeaVoteCast):
+    if isinstance(d, f.VoteCast | i.IdeaVoteCast | m.MediaVoted):
+        # a "helpful" vote on a media item (0 or 1) is an up-vote on a media post (SPEC 4
+        # version 2): the same fact, the same latest-vote-stands rule, cap and serial voting
         vote = {
             "target_type": d.target_type,
             "target_id": d.target_id,
-            "target_kind": d.target_kind,
+            "target_kind": "media" if isinstance(d, m.MediaVoted) else d.target_kind,
             "author_id": d.target_author_id,
             "voter_id": d.voter_id,
             "value": d.value,
@@ -87,6 +91,13 @@ def facts_of(env: Envelope[Any]) -> list[Fact]:
                 },
             )
         )
+    elif isinstance(d, g.MemberCheckedIn):
+        # attendee (the member's distinct gatherings) and host (distinct members, other than
+        # the host, checked in at one of the host's gatherings): one fact seen by both
+        checkin = {"gathering_id": d.gathering_id, "user_id": d.user_id, "host_id": d.host_id}
+        out.append((d.user_id, "checkin", checkin))
+        if d.host_id != d.user_id:
+            out.append((d.host_id, "checkin", checkin))
     elif isinstance(d, i.IdeaSubmitted):
         out.append((d.author_id, "idea", {"idea_id": d.idea_id}))
     elif isinstance(d, i.IdeaStatusChanged):
@@ -100,4 +111,9 @@ def removal_of(env: Envelope[Any]) -> Removal | None:
         return Removal(d.post_id, d.thread_id, d.author_id, env.time, env.id)
     if isinstance(d, f.PostRestored):
         return Removal(d.post_id, d.thread_id, d.author_id, env.time, env.id, restored=True)
+    # a media item hidden or deleted earns nothing, like a post (its helpful votes); no thread
+    if isinstance(d, m.MediaHidden | m.MediaDeleted):
+        return Removal(d.media_id, "", d.author_id, env.time, env.id)
+    if isinstance(d, m.MediaRestored):
+        return Removal(d.media_id, "", d.author_id, env.time, env.id, restored=True)
     return None

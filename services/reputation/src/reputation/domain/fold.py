@@ -138,6 +138,8 @@ class _Fold:
         self.ideas_reached: dict[str, set[str]] = defaultdict(set)
         self.idea_votes: dict[str, int] = defaultdict(int)  # idea → standing up-votes
         self.reviews = 0
+        self.attended: set[str] = set()  # gatherings the user checked in at
+        self.hosted: dict[str, set[str]] = defaultdict(set)  # gathering → members checked in
         self.activity: dict[str, datetime] = {}
         self.state = UserState(user_id)
         # the raw sum, kept up to date step by step (a step costs what it touches, never a
@@ -336,6 +338,20 @@ class _Fold:
                 self.reviews += 1
                 if self.reviews >= rules.REVIEWER_REVIEWS:
                     self._award("reviewer", fact)
+        return None
+
+    def _on_checkin(self, fact: Fact, d: dict[str, Any]) -> str | None:
+        """attendee at the check-in that makes 3 distinct gatherings; host at the check-in
+        that makes 10 distinct members (not the host) at one of the user's gatherings."""
+        if d["user_id"] == self.user:
+            self.attended.add(d["gathering_id"])
+            if len(self.attended) >= rules.ATTENDEE_GATHERINGS:
+                self._award("attendee", fact)
+        if d["host_id"] == self.user and d["user_id"] != self.user:
+            members = self.hosted[d["gathering_id"]]
+            members.add(d["user_id"])
+            if len(members) >= rules.HOST_CHECKINS:
+                self._award("host", fact)
         return None
 
     def _on_idea(self, fact: Fact, d: dict[str, Any]) -> str | None:

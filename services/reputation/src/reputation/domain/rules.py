@@ -17,7 +17,8 @@ from schemas.levels import next_level as next_level
 
 #: SPEC 4 table: (what happened, who gets it) → points
 POINTS: Final[dict[str, int]] = {
-    # up-vote on a question, discussion, article, media or review → its author
+    # up-vote on a question, discussion, article, media or review → its author; also a
+    # "helpful" vote on a media item of a gallery (version 2, issue 24: MediaVoted)
     "upvote.post": 5,
     # up-vote on a reply (an answer) → its author
     "upvote.reply": 10,
@@ -56,9 +57,15 @@ BADGES: Final = (
     "reviewer",
     "champion",
 )
+#: SPEC 4 version 2 (issue 23 item 8): badges from gatherings
+GATHERING_BADGES: Final = ("attendee", "host")
 PROBLEM_SOLVER_ACCEPTS: Final = 10
 POPULAR_IDEA_VOTES: Final = 10
 REVIEWER_REVIEWS: Final = 5
+#: attendee: checked in at this many distinct gatherings
+ATTENDEE_GATHERINGS: Final = 3
+#: host: hosted a gathering at which this many members (other than the host) checked in
+HOST_CHECKINS: Final = 10
 CHAMPION_WINDOW_DAYS: Final = 30
 CHAMPION_KINDS_NEEDED: Final = 4
 #: the five activity kinds of the champion badge

@@ -87,7 +87,7 @@ def derive_profile(user: str, facts: list[Fact], removals: list[Removal]) -> Pro
 def in_profile(fact: Fact) -> bool:
     """Kept whole in the user's profile (everything else there is an activity point)."""
     d = fact.data
-    if fact.kind in ("accept", "status"):
+    if fact.kind in ("accept", "status", "checkin"):
         return True
     if fact.kind == "post":
         return bool(d["kind"] == "review")

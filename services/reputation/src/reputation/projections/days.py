@@ -3,7 +3,8 @@
 Per batch, each touched day document gets the batch's facts for it (votes with their pairs'
 other votes, removals of its targets), is re-folded alone (``domain.scopes.derive_day``: the
 cost follows that day, never the author's history) and written back in one
-compare-and-set update whose filter pins ``n``, the number of facts it was derived from.
+compare-and-set update whose filter pins ``fact_count``, the number of facts it was derived
+from.
 The same update records in ``pending`` which ledger parts and user credits changed; they are
 written after it (version-guarded, so replaying them is harmless). A crash in between
 leaves ``pending`` for the batch's redelivery (or the next write of that day) to finish.
@@ -167,17 +168,17 @@ class DayScopes:
         self, gid: str, add: DayFacts, doc: Doc | None, token: str
     ) -> tuple[Op | None, Derived] | None:
         doc = doc or {}
-        votes = {**unpacked(doc.get("votes", [])), **add.votes}
-        rm = {**unpacked(doc.get("rm", [])), **add.rm}
+        votes = {**unpacked(doc.get("facts", [])), **add.votes}
+        rm = {**unpacked(doc.get("removals", [])), **add.rm}
         n = len(votes) + len(rm)
         pending_rows: list[Any] = [unpack(x) for x in doc.get("pending", [])]
-        if doc and self._finished.has(gid, doc["n"]):
+        if doc and self._finished.has(gid, doc["fact_count"]):
             pending_rows = []  # this process finished it: drop it with this write
-        old_badges = {u: b for u, b in map(unpack, doc.get("badges", []))}
-        if doc and n == doc["n"]:  # a redelivery: the facts are already in
+        old_badges = {u: b for u, b in map(unpack, doc.get("badge_info", []))}
+        if doc and n == doc["fact_count"]:  # a redelivery: the facts are already in
             if not pending_rows:
                 return None
-            out = [unpack(x) for x in doc["out"]]
+            out = [unpack(x) for x in doc["ledger_parts"]]
             return None, (
                 n,
                 out,
@@ -187,7 +188,7 @@ class DayScopes:
             )
         parts, badges = derive(add, votes, rm)
         out = sorted([u, p.source_event_id, part_row(p)] for u, ps in parts.items() for p in ps)
-        old = {(u, e): row for u, e, row in map(unpack, doc.get("out", []))}
+        old = {(u, e): row for u, e, row in map(unpack, doc.get("ledger_parts", []))}
         new = {(u, e): row for u, e, row in out}
         pending = {(u, e): (d, r) for u, e, d, r in pending_rows}  # an unfinished earlier write
         for key in old.keys() | new.keys():
@@ -199,21 +200,21 @@ class DayScopes:
                 pending[(u, BADGES_ONLY)] = (0, "")
         pending_rows = sorted([u, e, d, r] for (u, e), (d, r) in pending.items())
         fields = {
-            "u": add.author,
-            "d": add.day.isoformat() if add.day else None,
-            "votes": packed(votes),
-            "rm": packed(rm),
-            "n": n,
-            "out": [pack(x) for x in out],
+            "owner": add.author,
+            "day": add.day.isoformat() if add.day else None,
+            "facts": packed(votes),
+            "removals": packed(rm),
+            "fact_count": n,
+            "ledger_parts": [pack(x) for x in out],
             "pending": [pack(x) for x in pending_rows],
             "write_token": token,
-            "badges": sorted(pack([u, b]) for u, b in badges.items()),
+            "badge_info": sorted(pack([u, b]) for u, b in badges.items()),
         }
         op: Op
         if not doc:
             op = InsertOne({"_id": gid, **fields})
         else:
-            op = UpdateOne({"_id": gid, "n": doc["n"]}, {"$set": fields})
+            op = UpdateOne({"_id": gid, "fact_count": doc["fact_count"]}, {"$set": fields})
         return op, (n, out, pending_rows, _refs(add.kind, pending_rows, votes, rm), badges)
 
     async def _finish(self, done: dict[str, Derived]) -> dict[str, dict[str, Push]]:

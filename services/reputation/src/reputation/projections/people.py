@@ -31,14 +31,14 @@ from schemas.reputation import BadgeAwarded, LevelChanged, ReputationChanged
 from ..adapters.mongo import Doc, ReputationDb
 from ..domain import rules
 from ..domain.profile import Key, champion, earliest, problem_solver
-from .codec import at_key, at_of
+from .codec import at_key, at_of, pack, unpack
 from .days import Push
 from .writes import Op, cas, new_token, scope_field
 
 EVENT_NS = uuid.UUID("6f1c3f2e-8c1b-4a53-9d0e-4c6e2b7a9f10")
 MAX_ROUNDS = 20
 #: fields set key by key (``field.key``): their keys hold no dots
-KEYED_FIELDS = ("act", "cr")
+KEYED_FIELDS = ("activity", "credits")
 
 
 @dataclass
@@ -47,6 +47,37 @@ class ProfileFacts:
 
     points: dict[str, list[str]] = field(default_factory=dict)  # "label|day" → points
     reviews: list[str] = field(default_factory=list)  # review points ("at|event id")
+    #: gathering → the member's first check-in there ("at|event id")
+    attended: dict[str, str] = field(default_factory=dict)
+    #: for a host: per gathering of theirs with enough check-ins, the check-in that made it
+    host_candidates: list[str] = field(default_factory=list)
+
+
+def host_candidates(gatherings: list[Doc]) -> list[tuple[str, str]]:
+    """(host, candidate) per gathering with at least ``HOST_CHECKINS`` distinct members
+    (not the host) checked in: the check-in ("at|event id") of the member who made it that
+    many, counting each member at their first check-in. More check-ins can only make a
+    candidate earlier, so the host's badge is the earliest candidate ever seen."""
+    out = []
+    for doc in gatherings:
+        first: dict[str, str] = {}
+        for at_event, member in map(unpack, doc.get("checkins", [])):
+            if member != doc["host_id"]:
+                first[member] = min(first.get(member, at_event), at_event)
+        if len(first) >= rules.HOST_CHECKINS:
+            out.append((doc["host_id"], sorted(first.values())[rules.HOST_CHECKINS - 1]))
+    return out
+
+
+def _attended(stored: list[str], new: dict[str, str]) -> list[str]:
+    """The member's first check-in per gathering, only the ``ATTENDEE_GATHERINGS`` earliest
+    gatherings kept (stored as ``[at|event id, gathering]`` texts). Exact: a gathering
+    dropped here had a first check-in later than three others, which can only get earlier."""
+    first = {g: at_event for at_event, g in map(unpack, stored)}
+    for g, at_event in new.items():
+        first[g] = min(first.get(g, at_event), at_event)
+    kept = sorted((at_event, g) for g, at_event in first.items())[: rules.ATTENDEE_GATHERINGS]
+    return [pack([at_event, g]) for at_event, g in kept]
 
 
 def _changed(doc: Doc, fields: dict[str, Any]) -> dict[str, Any]:
@@ -108,14 +139,14 @@ def _activity_badges(
     return keys
 
 
-def _scope_badges(cr: dict[str, Any]) -> dict[str, str]:
+def _scope_badges(credits: dict[str, Any]) -> dict[str, str]:
     """helpful, problem-solver, popular-idea, visionary from the thread and idea scopes."""
     accepted: list[Key] = []
     timelines: list[list[tuple[Key, bool]]] = []
     popular: list[Key] = []
     visionary: list[Key] = []
-    for credit in cr.values():
-        info = credit.get("b")
+    for credit in credits.values():
+        info = credit.get("badge_info")
         if not info:
             continue
         if "accepted" in info:
@@ -172,44 +203,53 @@ class Users:
         token: str,
     ) -> Op | None:
         doc = doc or {}
-        v_old = int(doc.get("v", 0))
+        v_old = int(doc.get("write_version", 0))
         v = v_old + 1
-        act = dict(doc.get("act", {}))
+        activity = dict(doc.get("activity", {}))
         reviews = list(doc.get("reviews", []))
         keys = dict(doc.get("badge_keys", {}))
+        attended = list(doc.get("attended", []))
         if add:
             for slot, points in add.points.items():
-                now = sorted({*points, *act.get(slot, [])})
-                act[slot] = [now[0], now[-1]]
+                now = sorted({*points, *activity.get(slot, [])})
+                activity[slot] = [now[0], now[-1]]
             reviews = sorted({*reviews, *add.reviews})[: rules.REVIEWER_REVIEWS]
-            keys = _activity_badges(keys, act, add, reviews)
-        cr = dict(doc.get("cr", {}))
+            keys = _activity_badges(keys, activity, add, reviews)
+            if add.attended:
+                attended = _attended(attended, add.attended)
+                if len(attended) >= rules.ATTENDEE_GATHERINGS:
+                    keys["attendee"] = unpack(attended[rules.ATTENDEE_GATHERINGS - 1])[0]
+            if add.host_candidates:
+                keys["host"] = min(c for c in (keys.get("host"), *add.host_candidates) if c)
+        credits = dict(doc.get("credits", {}))
         changes: list[tuple[str, str, int, str, list[Any] | None, int]] = []
         for scope, push in pushes.items():
             f = scope_field(scope)
-            if f not in cr or cr[f]["n"] < push.n:
-                cr[f] = {"n": push.n, "c": push.credit, "l": push.last}
+            if f not in credits or credits[f]["version"] < push.n:
+                credits[f] = {"version": push.n, "points_by_day": push.credit, "last_at": push.last}
                 if push.badges is not None:
-                    cr[f]["b"] = push.badges
+                    credits[f]["badge_info"] = push.badges
                 changes += [(scope, e, d, r, row, push.n) for e, d, r, row in push.changes]
         if (
-            act == doc.get("act", {})
-            and cr == doc.get("cr", {})
+            activity == doc.get("activity", {})
+            and credits == doc.get("credits", {})
             and keys == doc.get("badge_keys", {})
             and reviews == doc.get("reviews", [])
+            and attended == doc.get("attended", [])
         ):
             return None  # a redelivery: nothing new
-        candidates = {**keys, **_scope_badges(cr)}
+        candidates = {**keys, **_scope_badges(credits)}
         badges = {b: k.split("|", 1)[1] for b, k in sorted(candidates.items())}
         times = {b: k.split("|", 1)[0] for b, k in sorted(candidates.items())}
-        fields = self._totals(cr)
+        fields = self._totals(credits)
         fields.update(
-            v=v,
+            write_version=v,
             write_token=token,
-            act=act,
+            activity=activity,
             reviews=reviews,
+            attended=attended,
             badge_keys=keys,
-            cr=cr,
+            credits=credits,
             badges=sorted(badges),
             badge_events=badges,
             badge_times=times,
@@ -220,28 +260,28 @@ class Users:
                 {"_id": uid, **fields, **outbox_fields(topics.REPUTATION_EVENTS, events)}
             )
         update = outbox_ops(topics.REPUTATION_EVENTS, events, {"$set": _changed(doc, fields)})
-        return UpdateOne({"_id": uid, "v": v_old}, update)
+        return UpdateOne({"_id": uid, "write_version": v_old}, update)
 
     @staticmethod
-    def _totals(cr: dict[str, Any]) -> dict[str, Any]:
+    def _totals(credits: dict[str, Any]) -> dict[str, Any]:
         days: dict[str, int] = {}
-        for c in cr.values():
-            for day, pts in c["c"].items():
+        for c in credits.values():
+            for day, pts in c["points_by_day"].items():
                 days[day] = days.get(day, 0) + pts
         raw = sum(days.values())
         reputation = max(rules.FLOOR, rules.START + raw)
-        last = max((c["l"] for c in cr.values() if c["l"]), default=None)
+        last = max((c["last_at"] for c in credits.values() if c["last_at"]), default=None)
         out: dict[str, Any] = {
             "raw": raw,
             "reputation": reputation,
             "level": rules.level_for(reputation),
             "updated_at": at_of(last) if last else None,
         }
-        for name, key_of in (("pm", rules.month_key), ("pw", rules.week_key)):
+        for name, key_of in (("month", rules.month_key), ("week", rules.week_key)):
             keyed = {d: key_of(date.fromisoformat(d)) for d in days}
             latest = keyed[max(days)] if days else None
             pts = sum(p for d, p in days.items() if keyed[d] == latest)
-            out[name] = {"k": latest, "pts": pts}
+            out[name] = {"key": latest, "points": pts}
         return out
 
     def _events(

@@ -6,7 +6,7 @@ that follows the batch (issue 8), never the history:
 1. the facts that later events must find are stored idempotently, keyed by what finds them:
    each vote in its (target, voter) ``pair`` (``$addToSet`` of the whole event), each
    removal in its post's ``removals`` document, each accept in its answer's ``answers``;
-2. they are read back (by ``_id``, and by the ``pairs.t`` index for removals), which tells
+2. they are read back (by ``_id``, and by the ``pairs.target_id`` index for removals), which tells
    which day scopes and profiles the batch touches and hands each of them its complete
    facts: a vote goes to the day of every vote of its pair (a later vote ends an earlier
    one's standing), a removal to the days of the votes on its post and to the profiles
@@ -39,7 +39,7 @@ from ..domain.fold import utc_day
 from ..domain.scopes import activity_label, pair_of
 from .codec import day_id, pack, point, profile_row, removal_row, unpacked, vote_row
 from .days import DayFacts, DayScopes, Push
-from .people import ProfileFacts, Users
+from .people import ProfileFacts, Users, host_candidates
 from .writes import write
 
 
@@ -63,11 +63,18 @@ class UsersProjection:
             return
         votes = {f.event_id: f for f in facts if f.kind == "vote"}
         accepts = [f for f in facts if f.kind == "accept"]
-        await self._store(list(votes.values()), accepts, removals)
-        pairs, removed, holders = await self._lookup(list(votes.values()), accepts, removals)
+        hosted = [f for f in facts if f.kind == "checkin" and f.user_id == f.data["host_id"]]
+        await asyncio.gather(
+            self._store(list(votes.values()), accepts, removals), self._store_checkins(hosted)
+        )
+        (pairs, removed, holders), gatherings = await asyncio.gather(
+            self._lookup(list(votes.values()), accepts, removals), self._gatherings(hosted)
+        )
         adds = self._days(pairs, removed)
         threads, ideas = self._threads_and_ideas(facts, removals, removed, holders)
         profiles = self._profiles(facts)
+        for host, candidate in host_candidates(gatherings):
+            profiles.setdefault(host, ProfileFacts()).host_candidates.append(candidate)
         (
             (day_pushes, day_pending),
             (thread_pushes, thread_pending),
@@ -96,8 +103,11 @@ class UsersProjection:
                     UpdateOne(
                         {"_id": pair_of(f)},
                         {
-                            "$set": {"t": f.data["target_id"], "a": f.data["author_id"]},
-                            "$addToSet": {"v": pack([f.event_id, *vote_row(f)])},
+                            "$set": {
+                                "target_id": f.data["target_id"],
+                                "author_id": f.data["author_id"],
+                            },
+                            "$addToSet": {"votes": pack([f.event_id, *vote_row(f)])},
                         },
                         upsert=True,
                     )
@@ -109,7 +119,7 @@ class UsersProjection:
                 [
                     UpdateOne(
                         {"_id": r.post_id},
-                        {"$addToSet": {"e": pack([r.event_id, *removal_row(r)])}},
+                        {"$addToSet": {"events": pack([r.event_id, *removal_row(r)])}},
                         upsert=True,
                     )
                     for r in removals
@@ -120,13 +130,38 @@ class UsersProjection:
                 [
                     UpdateOne(
                         {"_id": f.data["answer_post_id"]},
-                        {"$addToSet": {"u": f.user_id}},
+                        {"$addToSet": {"holders": f.user_id}},
                         upsert=True,
                     )
                     for f in accepts
                 ],
             ),
         )
+
+    async def _store_checkins(self, hosted: list[Fact]) -> None:
+        """Each member's check-in at a gathering, as the host sees it, into the gathering's
+        ``gathering_checkins`` document (a set: redeliveries change nothing)."""
+        await write(
+            self.db.gathering_checkins,
+            [
+                UpdateOne(
+                    {"_id": f.data["gathering_id"]},
+                    {
+                        "$set": {"host_id": f.data["host_id"]},
+                        "$addToSet": {"checkins": pack([point(f), f.data["user_id"]])},
+                    },
+                    upsert=True,
+                )
+                for f in hosted
+            ],
+        )
+
+    async def _gatherings(self, hosted: list[Fact]) -> list[Doc]:
+        """The check-in documents of the gatherings the batch's check-ins name."""
+        ids = sorted({f.data["gathering_id"] for f in hosted})
+        if not ids:
+            return []
+        return [d async for d in self.db.gathering_checkins.find({"_id": {"$in": ids}})]
 
     async def _lookup(
         self, votes: list[Fact], accepts: list[Fact], removals: list[Removal]
@@ -142,13 +177,13 @@ class UsersProjection:
 
         by_id, by_target, removed_docs, answer_docs = await asyncio.gather(
             find(self.db.pairs, {"_id": {"$in": sorted({pair_of(f) for f in votes})}}),
-            find(self.db.pairs, {"t": {"$in": sorted(posts)}} if posts else {}),
+            find(self.db.pairs, {"target_id": {"$in": sorted(posts)}} if posts else {}),
             find(self.db.removals, {"_id": {"$in": sorted(targets)}}),
             find(self.db.answers, {"_id": {"$in": sorted(posts)}} if posts else {}),
         )
         pairs = list({d["_id"]: d for d in (*by_id, *by_target)}.values())
-        removed = {d["_id"]: unpacked(d["e"]) for d in removed_docs}
-        holders = {d["_id"]: list(d["u"]) for d in answer_docs}
+        removed = {d["_id"]: unpacked(d["events"]) for d in removed_docs}
+        holders = {d["_id"]: list(d["holders"]) for d in answer_docs}
         return pairs, removed, holders
 
     @staticmethod
@@ -156,12 +191,12 @@ class UsersProjection:
         """Step 2 (cont.): each pair's votes go to the day of every one of them."""
         adds: dict[str, DayFacts] = {}
         for p in pairs:
-            rows = unpacked(p["v"])
+            rows = unpacked(p["votes"])
             for day in sorted({date.fromisoformat(row[5][:10]) for row in rows.values()}):
-                gid = day_id(p["a"], day)
-                add = adds.setdefault(gid, DayFacts(p["a"], day))
+                gid = day_id(p["author_id"], day)
+                add = adds.setdefault(gid, DayFacts(p["author_id"], day))
                 add.votes.update(rows)
-                add.rm.update(removed.get(p["t"], {}))
+                add.rm.update(removed.get(p["target_id"], {}))
         return adds
 
     @staticmethod
@@ -202,6 +237,10 @@ class UsersProjection:
         """Activity points (first and last per kind and UTC day) and reviews per user."""
         profiles: dict[str, ProfileFacts] = defaultdict(ProfileFacts)
         for f in facts:
+            if f.kind == "checkin" and f.user_id == f.data["user_id"]:
+                attended = profiles[f.user_id].attended
+                gathering = f.data["gathering_id"]
+                attended[gathering] = min(attended.get(gathering, point(f)), point(f))
             label = activity_label(f)
             if f.kind == "post" and f.data["kind"] == "review":
                 label = "review"

@@ -49,7 +49,7 @@ USER_FIELDS = {"reputation": 1, "badges": 1, "updated_at": 1}
 
 def line(doc: Doc) -> dict[str, Any] | None:
     """The shown ledger line of one ledger document (None: nothing to show)."""
-    k = doc.get("k")
+    k = doc.get("order_key")
     if not k:
         return None
     at = at_of(k.split("|", 1)[0])
@@ -57,7 +57,7 @@ def line(doc: Doc) -> dict[str, Any] | None:
     for text in doc.get("parts", {}).values():
         if (p := unversioned(text)) is not None:
             delta, reason, primary, voter_side, would_cost = p
-            parts.append(Part(delta, reason, doc["eid"], at, primary, voter_side, would_cost))
+            parts.append(Part(delta, reason, doc["event_id"], at, primary, voter_side, would_cost))
     e = show(parts)
     if e is None:
         return None
@@ -79,31 +79,31 @@ async def ledger_page(db: ReputationDb, uid: str, limit: int, cursor: str | None
     pages (newer, or a late event older than the cursor) never duplicates or skips another.
     The cursor is bound to the user; the read goes by the ``(u, k)`` index."""
     bound = binding("ledger", uid)
-    query: Doc = {"u": uid}
+    query: Doc = {"user_id": uid}
     if cursor:
         (after,) = decode_cursor(cursor, bound_to=bound, size=1)
         if not isinstance(after, str):
             raise InvalidCursorError(MALFORMED)
-        query["k"] = {"$lt": after}
+        query["order_key"] = {"$lt": after}
     items: list[dict[str, Any]] = []
     last: str | None = None
     while True:
-        docs = await db.ledger.find(query).sort("k", -1).limit(CHUNK).to_list(None)
+        docs = await db.ledger.find(query).sort("order_key", -1).limit(CHUNK).to_list(None)
         for d in docs:
             if (item := line(d)) is None:
                 continue
             if len(items) == limit:
                 return {"items": items, "next_cursor": encode_cursor((last,), bound_to=bound)}
             items.append(item)
-            last = d["k"]
+            last = d["order_key"]
         if len(docs) < CHUNK:
             return {"items": items, "next_cursor": None}
-        query["k"] = {"$lt": docs[-1]["k"]}
+        query["order_key"] = {"$lt": docs[-1]["order_key"]}
 
 
 async def ledger_lines(db: ReputationDb, uid: str) -> list[dict[str, Any]]:
     """Every shown line, oldest first (tests and tools)."""
-    docs = await db.ledger.find({"u": uid}).sort("k", 1).to_list(None)
+    docs = await db.ledger.find({"user_id": uid}).sort("order_key", 1).to_list(None)
     return [item for d in docs if (item := line(d)) is not None]
 
 
@@ -113,18 +113,19 @@ def period_field(period: str, now: datetime | None = None) -> tuple[str, str | N
         return "reputation", None
     today = (now or datetime.now(UTC)).date()
     if period == "month":
-        return "pm", rules.month_key(today)
-    return "pw", rules.week_key(today)
+        return "month", rules.month_key(today)
+    return "week", rules.week_key(today)
 
 
 async def leaderboard(db: ReputationDb, period: str, limit: int, cursor: str | None) -> Doc:
     """Highest points first, ties by user id. Keyset on (points, user id): the ties of the
     last row's points after its id, then lower points, each an index range
-    (``(reputation, _id)``, ``(p?.k, p?.pts, _id)``). The cursor carries the last rank and is
-    bound to the period and its current key, so a week's cursor is refused in another week."""
+    (``(reputation, _id)``, ``(month.key, month.points, _id)``, ``(week.key, week.points,
+    _id)``). The cursor carries the last rank and is bound to the period and its current key,
+    so a week's cursor is refused in another week."""
     name, key = period_field(period)
-    field = "reputation" if key is None else f"{name}.pts"
-    base: Doc = {} if key is None else {f"{name}.k": key}
+    field = "reputation" if key is None else f"{name}.points"
+    base: Doc = {} if key is None else {f"{name}.key": key}
     bound = binding("leaderboard", period, key)
     order = [(field, -1), ("_id", 1)]
     fields = {"reputation": 1, "level": 1, name: 1}
@@ -152,7 +153,7 @@ async def leaderboard(db: ReputationDb, period: str, limit: int, cursor: str | N
         {
             "rank": n,
             "user_id": r["_id"],
-            "points": r["reputation"] if key is None else r[name]["pts"],
+            "points": r["reputation"] if key is None else r[name]["points"],
             "reputation": r["reputation"],
             "level": r["level"],
         }

@@ -99,9 +99,9 @@ def ledger_op(
     version of the scope's part, whatever order the writers of several replicas land in.
     ``ref`` (thread_id, post_id, idea_id of the event) is a fact of the event itself, the
     same from every scope and replica, so ``$set`` of it is idempotent."""
-    doc: dict[str, Any] = {"u": user, "eid": event_id, **(ref or {})}
+    doc: dict[str, Any] = {"user_id": user, "event_id": event_id, **(ref or {})}
     if row is not None:
-        doc["k"] = f"{row[5]}|{event_id}"
+        doc["order_key"] = f"{row[5]}|{event_id}"
     return UpdateOne(
         {"_id": f"{user}|{event_id}"},
         {"$set": doc, "$max": {f"parts.{scope_field(scope)}": versioned(n, row)}},
