@@ -1,5 +1,5 @@
-"""schemathesis on the gatherings service's OpenAPI document, on the real process with the servers
-it needs (tests/schemathesis_run.py): every check, every phase, zero failures."""
+"""schemathesis on the gatherings service's OpenAPI document, on the real process with the
+servers it needs (tests/schemathesis_run.py): every check, every phase, zero failures."""
 
 from __future__ import annotations
 
