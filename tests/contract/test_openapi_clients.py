@@ -85,7 +85,9 @@ def _jar() -> Path:
 
 def _python_client(service: str, spec: Path, out: Path) -> list[str]:
     config = Config.from_sources(
-        ConfigFile(post_hooks=[], package_name_override=f"{service}_client"),
+        # enums as Literal types: a member name per value collides for values that differ
+        # only in punctuation (the tz database's "GMT+0", "GMT-0" and "GMT0")
+        ConfigFile(post_hooks=[], package_name_override=f"{service}_client", literal_enums=True),
         MetaType.POETRY,
         spec,
         "utf-8",
@@ -266,9 +268,7 @@ def test_generated_python_client_creates_a_thread_replies_and_votes(
             thread_id, client=client, body=models.CreateReply(body="Hold the button 5 s.")
         )
         assert reply.status_code == 201, reply.content
-        vote = vote_op.sync_detailed(
-            question_id, client=client, body=models.CastVote(value=models.CastVoteValue.VALUE_1)
-        )
+        vote = vote_op.sync_detailed(question_id, client=client, body=models.CastVote(value=1))
         assert vote.status_code == 200, vote.content
         assert vote.parsed.score == 1
 
