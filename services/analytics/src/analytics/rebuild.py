@@ -57,7 +57,9 @@ def spec() -> rebuild.Rebuild:
         projection=_projection,
         normalize=listening.normalizing(normalize),
         batch_records=REBUILD_BATCH,
-        in_memory=True,  # fold the replay in memory, load the end state once (kit docs)
+        # through the store: listening's and influence's documents are not yet proven equal
+        # through the in-memory path (kit docs)
+        in_memory=False,
     )
 
 
