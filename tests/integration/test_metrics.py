@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.topics import EVENT_TOPIC_PARTITIONS, FORUM_EVENTS
 
-from ..conftest import ServiceProcess, auth, eventually, group_of, running_stack
+from ..conftest import CONSUMES, ServiceProcess, auth, eventually, group_of, running_stack
 from ..servers import Servers
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -136,8 +136,8 @@ async def test_metrics_after_traffic(
             and total(s, "messages_dead_lettered_total", topic=FORUM_EVENTS, group=group) == 1
             and total(s, "messages_published_total", topic=f"{FORUM_EVENTS}.dlq") == 1
             and total(s, "http_requests_total", route="/users/{user_id}", status="200") >= 1
-            # every assigned partition of both topics, not only those that had traffic
-            and len(lags) == 2 * EVENT_TOPIC_PARTITIONS
+            # every assigned partition of every topic it reads, not only those with traffic
+            and len(lags) == len(CONSUMES["reputation"]) * EVENT_TOPIC_PARTITIONS
             and all(v == 0 for v in lags.values())
             and total(s, "outbox_backlog") == 0
             and total(s, "outbox_oldest_age_seconds") == 0

@@ -10,7 +10,9 @@ except for the rejections OpenAPI cannot express, which its authors say to allow
 - an ``Idempotency-Key`` already used with another request: a rule about server state,
   answered 422 as the IETF Idempotency-Key draft says; the 422 must name the header;
 - an analytics window (``from`` / ``to``) longer than the configured maximum or reversed: a
-  rule between two parameters; the 422 must name ``from`` or ``to``;
+  rule between two parameters; the 422 must name ``from`` or ``to``; listening's trending
+  takes one scope at a time (``group_id`` or ``product_id``);
+- an RSVP ``occurrence`` that is not a start of the series: an unknown id;
 - an id in a forum body that names nothing of the right place (``group_id`` of a group that
   does not exist, ``parent_post_id`` not a post of this thread, ``post_id`` to accept that is
   not a reply of this thread): an unknown id, answered 422 naming the field (the URL itself
@@ -33,6 +35,15 @@ UNEXPRESSIBLE: dict[str, frozenset[str]] = {
     "GET /timeseries": frozenset({"from", "to"}),
     "GET /influence": frozenset({"from", "to"}),
     "GET /champions": frozenset({"to"}),
+    "GET /gatherings/overview": frozenset({"from", "to"}),
+    "GET /notifications/overview": frozenset({"from", "to"}),
+    "GET /listening/sentiment": frozenset({"from", "to"}),
+    "GET /listening/search-gaps": frozenset({"from", "to"}),
+    "GET /listening/alerts": frozenset({"from", "to"}),
+    # a cross-field rule: one scope at a time
+    "GET /listening/trending": frozenset({"group_id", "product_id"}),
+    # an occurrence (a start time) this series does not have: an unknown id
+    "PUT /gatherings/{gathering_id}/rsvp": frozenset({"occurrence"}),
     "POST /threads": frozenset({"group_id"}),
     "POST /threads/{thread_id}/replies": frozenset({"parent_post_id"}),
     "PUT /threads/{thread_id}/accepted-answer": frozenset({"post_id"}),

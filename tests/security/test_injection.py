@@ -195,11 +195,14 @@ async def test_operators_in_query_strings_match_nothing(
 ) -> None:
     ids = await _objects(services, http, owner)
     forum, ideas, search = services["forum"], services["ideas"], services["search"]
-    # the probes would match these if they became filters
-    assert (
-        len((await http.get(f"{forum.url}/threads", params={"tag": ids["tag"]})).json()["items"])
-        == 1
-    )
+
+    # the probes would match these if they became filters (the list is the forum's own
+    # projection of its events: it shows the thread a moment after the write)
+    async def listed() -> bool:
+        r = await http.get(f"{forum.url}/threads", params={"tag": ids["tag"]})
+        return len(r.json()["items"]) == 1
+
+    await eventually(listed, timeout=30)
     for text in TEXT_OPERATORS:
         for params in ({"tag": text}, {"group_id": text}, {"product_id": text}):
             r = await http.get(f"{forum.url}/threads", params=params)

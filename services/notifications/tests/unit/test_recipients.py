@@ -9,6 +9,7 @@ import pytest
 
 from notifications.domain.recipients import World, candidates, mentions, notification_id
 from schemas import EventData, new_event
+from schemas.analytics import SentimentDropped, TrendDetected
 from schemas.forum import (
     AnswerAccepted,
     EscalationAcknowledged,
@@ -277,3 +278,24 @@ def test_notification_ids_are_deterministic_per_recipient_event_and_reason(kind:
     assert notification_id("u", "e", kind) == notification_id("u", "e", kind)
     assert notification_id("u", "e", kind) != notification_id("v", "e", kind)
     assert notification_id("u", "e", "reply") != notification_id("u", "e", "badge")
+
+
+def test_listening_alerts_reach_staff_and_a_tags_followers() -> None:
+    w = World(staff=frozenset({"staff1"}))
+    w.default_follow("fan", "tag", "billing", "watching")
+    common = {
+        "dimension": "tag",
+        "key": "billing",
+        "day": "2026-12-07",
+        "count": 9,
+        "baseline": 1.0,
+        "baseline_days": 28,
+        "lift": 9.0,
+        "thread_ids": ["t1"],
+    }
+    trend = new_event(TrendDetected(alert_id="a1", **common), subject="billing")
+    assert told(trend, w) == {"staff1": "trending", "fan": "trending"}
+    dropped = new_event(
+        SentimentDropped(alert_id="a2", mean_compound=-0.4, **common), subject="billing"
+    )
+    assert told(dropped, w) == {"staff1": "emerging_issue"}

@@ -105,7 +105,15 @@ async def champions(
     return {"from": w.first, "to": w.last, "items": rows[:limit], "next_cursor": None}
 
 
-@router.get("/champions/candidates")
+@router.get(
+    "/champions/candidates",
+    responses={
+        403: {
+            "description": "not staff",
+            "content": {"application/problem+json": {}},
+        }
+    },
+)
 async def candidates(
     request: Request,
     db: Db,

@@ -35,6 +35,7 @@ KINDS: dict[str, tuple[Priority, str]] = {
     "badge": (Priority.P1, "You earned a badge"),
     "level": (Priority.P1, "You reached a new level"),
     "seat_offered": (Priority.P1, "A seat opened up for you"),
+    "emerging_issue": (Priority.P1, "Emerging issues (staff)"),
     # P2: followed activity
     "watched_post": (Priority.P2, "New posts in what you watch"),
     "idea_status": (Priority.P2, "Status changes of ideas you follow"),

@@ -179,11 +179,8 @@ def needs(event: Any) -> dict[str, set[str]]:
             out["targets"].add(target_key("idea", idea))
     if producer == "gatherings" and d.get("gathering_id"):
         out["targets"].add(target_key("gathering", d["gathering_id"]))
-    if producer == "analytics":
-        for g in _strings(d.get("group_id")):
-            out["targets"].add(target_key("group", g))
-        for t in _strings(d.get("tag")):
-            out["targets"].add(target_key("tag", t))
+    if producer == "analytics" and d.get("dimension") == "tag" and d.get("key"):
+        out["targets"].add(target_key("tag", d["key"]))
     if producer == "forum" and name == "GroupJoined":
         out["targets"].add(target_key("group", d["group_id"]))
     return out
@@ -468,19 +465,35 @@ def _giveaway_drawn(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
     ]
 
 
-# ---- analytics (issue 26): TrendDetected, for staff and the group's/tag's members ---------
+# ---- analytics (issue 26): listening's alerts, fields as in schemas.analytics ------------
+def _alert_link(d: dict[str, Any]) -> str:
+    threads = _strings(d.get("thread_ids"))
+    return f"/threads/{threads[0]}" if threads else "/"
+
+
+def _about(d: dict[str, Any]) -> str:
+    return f"{d.get('dimension', 'topic')} {d.get('key') or 'a topic'}"
+
+
 def _trend_detected(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
-    what = d.get("term") or d.get("tag") or d.get("product_id") or "a topic"
+    """TrendDetected: more questions than usual on a product or tag; staff, and the members
+    who follow the tag."""
     pool: dict[str, str | None] = {s: None for s in w.staff}
-    for g in _strings(d.get("group_id")):
-        pool.update({m: lv for m, lv in w.followers("group", g).items()})
-    for t in _strings(d.get("tag")):
-        pool.update({m: lv for m, lv in w.followers("tag", t).items()})
-    threads = _strings(d.get("thread_ids")) or _strings(d.get("examples"))
-    link = f"/threads/{threads[0]}" if threads else "/"
+    if d.get("dimension") == "tag" and isinstance(d.get("key"), str):
+        pool.update({m: lv for m, lv in w.followers("tag", d["key"]).items()})
+    text = f"Trending: more questions than usual on {_about(d)}"
     return [
-        Candidate(m, "trending", eid, "trending", f"Trending: {what}", link, lv)
+        Candidate(m, "trending", eid, "trending", text, _alert_link(d), lv)
         for m, lv in pool.items()
+    ]
+
+
+def _sentiment_dropped(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
+    """SentimentDropped: more negative posts than usual on a product or tag; staff only (an
+    emerging issue to look at before members do)."""
+    text = f"More negative posts than usual on {_about(d)}"
+    return [
+        Candidate(s, "emerging_issue", eid, "emerging_issue", text, _alert_link(d)) for s in w.staff
     ]
 
 
@@ -515,6 +528,7 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("gatherings", "GatheringCancelled"): _gathering_cancelled,
     ("gatherings", "GiveawayDrawn"): _giveaway_drawn,
     ("analytics", "TrendDetected"): _trend_detected,
+    ("analytics", "SentimentDropped"): _sentiment_dropped,
 }
 
 #: the data field naming who did it, where the envelope's ``actorid`` may be missing
