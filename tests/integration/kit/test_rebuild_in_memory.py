@@ -65,7 +65,9 @@ def on_their_topics(spec: kit.Rebuild) -> kit.Rebuild:
         apply = await build(db)
 
         async def routed(batch: Any) -> None:
-            await apply([Received(r.event, topic_of(r.event), r.partition, r.offset) for r in batch])
+            await apply(
+                [Received(r.event, topic_of(r.event), r.partition, r.offset) for r in batch]
+            )
 
         return routed
 

@@ -505,3 +505,37 @@ def test_the_demos_reviews_score_in_the_direction_of_their_stars() -> None:
         by_stars.setdefault(a["rating"], []).append(score)
     means = [sum(v) / len(v) for _, v in sorted(by_stars.items())]
     assert len(means) == 5 and means == sorted(means) and means[0] < 0 < means[-1]
+
+
+def test_a_thread_posted_twice_keeps_the_later_event_whatever_the_order() -> None:
+    """Two opening posts of one thread id (different events, different groups) on two
+    partitions: the items and the thread keep the later event's group however the
+    partitions interleave and whatever the batches (live and a rebuild agree)."""
+    st = Stream()
+    t1 = SPIKE_DAY + timedelta(hours=1)
+    for n, (t, group) in enumerate([(t1, "g-old"), (t1 + timedelta(minutes=5), "g-new")]):
+        data = f.PostCreated(
+            post_id="tX",
+            thread_id="tX",
+            kind="question",
+            author_id="u1",
+            group_id=group,
+            title="router setup",
+            body_length=5,
+            body="hello",
+        )
+        env = parse(new_event(data, subject="tX", time=t, event_id=f"x-{n}").to_bytes())
+        st.records.append(Received(env, topics.FORUM_EVENTS, n, 0))
+    got = []
+    for batches in (
+        [st.records[:1], st.records[1:]],
+        [st.records[1:], st.records[:1]],
+        [st.records[::-1]],
+        [st.records],
+    ):
+        db = MemoryDatabase("t", stored_form=True)
+        proj = ListeningProjection(db, publish=False, now=lambda: NOW)  # type: ignore[arg-type]
+        for b in batches:
+            asyncio.run(proj.apply(b))
+        got.append((db[ITEMS].docs["tX"]["group"], db["listening_threads"].docs["tX"]["group"]))
+    assert got == [("g-new", "g-new")] * 4

@@ -27,6 +27,7 @@ from . import sketch
 from .changes import (
     DAYS,
     HOURS,
+    INSERTED,
     ITEMS,
     SEARCHES,
     SENTIMENT,
@@ -36,6 +37,7 @@ from .changes import (
     day_of,
     fkey,
     hour_of,
+    order_key,
     seq_key,
 )
 from .phrases import phrases
@@ -83,6 +85,8 @@ class Changes:
         return self.out
 
     def _emit(self, coll: str, doc_id: str, r: Received, ops: Ops) -> None:
+        if coll in INSERTED:  # a whole document: the last writer by event time, then id
+            ops.st["at"] = order_key(r.event.time, r.event.id)
         self.out.append(Change(coll, doc_id, seq_key(r.topic, r.partition), r.offset, ops))
 
     def add(self, r: Received) -> None:
