@@ -70,7 +70,8 @@ def start_media(servers: Servers, env: dict[str, str]) -> ServiceProcess:
         )
     )
     asyncio.run(commit_end_offsets(servers.kafka, env["MEDIA_WORKER_GROUP"], [topics.MEDIA_EVENTS]))
-    return ServiceProcess("media", env).start()
+    # a loaded machine: importing the service alone took 39 s of wall time (6 s of CPU)
+    return ServiceProcess("media", env).start(timeout=180)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
