@@ -37,7 +37,7 @@ from communitykit.outbox import outbox_fields, outbox_ops
 from schemas import Envelope, new_event, topics
 from schemas.notifications import NotificationDelivered, NotificationSuppressed
 
-from ..adapters.mongo import NotificationsDb
+from ..adapters.mongo import NotificationsDb, find_by_ids
 from ..domain.budget import decide, on_read, on_visit
 from ..domain.classes import priority_of
 from ..domain.digest import period_of
@@ -98,15 +98,15 @@ class InboxProjection:
                 keys[k] |= v
         w = World(staff=self.staff)
         if keys["threads"]:
-            async for d in self.db.threads.find({"_id": {"$in": sorted(keys["threads"])}}):
+            async for d in find_by_ids(self.db.threads, keys["threads"]):
                 w.threads[d["_id"]] = ThreadMeta(
                     d["author"], d["title"], d.get("group_id"), list(d.get("tags", []))
                 )
         if keys["posts"]:
-            async for d in self.db.posts.find({"_id": {"$in": sorted(keys["posts"])}}):
+            async for d in find_by_ids(self.db.posts, keys["posts"]):
                 w.post_authors[d["_id"]] = d["author"]
         if keys["ideas"]:
-            async for d in self.db.ideas.find({"_id": {"$in": sorted(keys["ideas"])}}):
+            async for d in find_by_ids(self.db.ideas, keys["ideas"]):
                 w.ideas[d["_id"]] = (d["author"], d.get("title", ""))
         # a reply's thread brings its group and tags: their followers count too
         for meta in w.threads.values():
@@ -120,7 +120,7 @@ class InboxProjection:
             async for d in cursor:
                 w.follows.setdefault(d["tk"], {})[d["member"]] = d["level"]
         if keys["users"]:
-            async for d in self.db.users.find({"_id": {"$in": sorted(keys["users"])}}, {"_id": 1}):
+            async for d in find_by_ids(self.db.users, keys["users"], {"_id": 1}):
                 w.users.add(d["_id"])
         return w
 
@@ -205,13 +205,8 @@ class InboxProjection:
 
     async def _decide_and_write(self, work: dict[str, list[Step]]) -> None:
         ids = sorted(work)
-        docs = {
-            d["_id"]: d async for d in self.db.members.find({"_id": {"$in": ids}}, {"outbox": 0})
-        }
-        prefs = {
-            d["_id"]: d
-            async for d in self.db.preferences.find({"_id": {"$in": ids}}, {"outbox": 0})
-        }
+        docs = {d["_id"]: d async for d in find_by_ids(self.db.members, ids, {"outbox": 0})}
+        prefs = {d["_id"]: d async for d in find_by_ids(self.db.preferences, ids, {"outbox": 0})}
         token = uuid.uuid4().hex
         now = self.clock()
         member_ops: list[Any] = []
@@ -261,8 +256,8 @@ class InboxProjection:
             # decided before (redelivery): only what a crash kept from being written
             have = {
                 d["_id"]
-                async for d in self.db.notifications.find(
-                    {"_id": {"$in": [n["_id"] for _, n in remat]}}, {"_id": 1}
+                async for d in find_by_ids(
+                    self.db.notifications, [n["_id"] for _, n in remat], {"_id": 1}
                 )
             }
             for state, note in remat:
@@ -290,9 +285,7 @@ class InboxProjection:
             return set()
         return {
             d["_id"]
-            async for d in self.db.members.find(
-                {"_id": {"$in": ids}, "batch": {"$ne": token}}, {"_id": 1}
-            )
+            async for d in find_by_ids(self.db.members, ids, {"_id": 1}, {"batch": {"$ne": token}})
         }
 
     def _decide(
@@ -414,7 +407,7 @@ class InboxProjection:
         members = sorted({m for m, _ in items.values()})
         prefs = {
             d["_id"]: Preferences.from_doc(d)
-            async for d in self.db.preferences.find({"_id": {"$in": members}}, {"outbox": 0})
+            async for d in find_by_ids(self.db.preferences, members, {"outbox": 0})
         }
         current = datetime.fromtimestamp(now, UTC)
         # the period of the event's time (a burst lands in one digest however long its
