@@ -18,6 +18,8 @@ Every hot-path read and write goes by ``_id`` or an index; no document grows wit
                      index ``(status, due)``; outbox (DigestSent)
 * ``threads`` ``posts`` ``ideas`` ``users``   what the events taught: thread author, title,
                      group and tags; post authors; idea author and title; users who exist
+* ``positions``      one per source partition: its last offset and the tokens (with first
+                     offsets) of its last 1,000 events, to drop republished copies
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class NotificationsDb:
         self.posts: AsyncCollection[Doc] = db["posts"]
         self.ideas: AsyncCollection[Doc] = db["ideas"]
         self.users: AsyncCollection[Doc] = db["users"]
+        self.positions: AsyncCollection[Doc] = db["positions"]
 
     async def ensure_indexes(self) -> None:
         await self.follows.create_index([("tk", ASCENDING)])

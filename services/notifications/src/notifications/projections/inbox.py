@@ -20,6 +20,7 @@ and re-materialise those notifications from their decision memory, the others de
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections import defaultdict
@@ -182,11 +183,17 @@ class InboxProjection:
     # ------------------------------------------------------------------ batch
     async def apply(self, batch: Sequence[Received]) -> None:
         """Every consumed topic -> decisions; notifications.events NotificationRead -> the
-        budget grows back and the entry's group closes (idempotent per partition offset)."""
-        sources = [r for r in batch if r.topic != topics.NOTIFICATIONS_EVENTS]
+        budget grows back and the entry's group closes (idempotent per partition offset).
+        A republished copy of an event (a relay that died before marking: same id, a later
+        offset of the same partition) is dropped: only its first copy is applied."""
+        stored, first = await self._windows(batch)
+        fresh = [
+            r for r in batch if first[partition_key(r.topic, r.partition)][_token(r)] == r.offset
+        ]
+        sources = [r for r in fresh if r.topic != topics.NOTIFICATIONS_EVENTS]
         world = await self._world([r.event for r in sources])
         work: dict[str, list[Step]] = defaultdict(list)
-        for r in batch:
+        for r in fresh:
             tp, ev = partition_key(r.topic, r.partition), r.event
             if r.topic == topics.NOTIFICATIONS_EVENTS:
                 if ev.type.split(".")[2] == "NotificationRead":
@@ -202,6 +209,59 @@ class InboxProjection:
         self.emails_decided = 0
         if work:
             await self._decide_and_write(work)
+        await self._advance(batch, stored, first)
+
+    # ------------------------------------------------------------------ copies
+    async def _windows(
+        self, batch: Sequence[Received]
+    ) -> tuple[dict[str, Doc], dict[str, dict[str, int]]]:
+        """Per source partition of the batch: its stored ``positions`` document and the
+        first offset of every event token it read recently, this batch's included (a record
+        whose token was first read at a lower offset is a copy; a redelivered original has
+        its own offset there and still reaches the members' positions)."""
+        keys = {partition_key(r.topic, r.partition) for r in batch}
+        stored = {d["_id"]: d async for d in find_by_ids(self.db.positions, keys)}
+        first: dict[str, dict[str, int]] = {}
+        for k in keys:
+            d = stored.get(k) or {}
+            toks, offs = d.get("recent", ""), d.get("offs", [])
+            first[k] = {toks[i * TOKEN : (i + 1) * TOKEN]: int(o) for i, o in enumerate(offs)}
+        for r in batch:
+            first[partition_key(r.topic, r.partition)].setdefault(_token(r), r.offset)
+        return stored, first
+
+    async def _advance(
+        self, batch: Sequence[Received], stored: dict[str, Doc], first: dict[str, dict[str, int]]
+    ) -> None:
+        """After the batch's writes: each partition's last offset and its window of the
+        last ``DEDUPE_WINDOW`` event tokens with their first offsets (a crash before this
+        replays the batch, which the members' positions make a no-op)."""
+        last: dict[str, int] = {}
+        for r in batch:
+            k = partition_key(r.topic, r.partition)
+            last[k] = max(last.get(k, -1), r.offset)
+        ops = []
+        for k, off in last.items():
+            if off <= (stored.get(k) or {}).get("offset", -1):
+                continue
+            window = sorted(first[k].items(), key=lambda t: t[1])[-DEDUPE_WINDOW:]
+            ops.append(
+                UpdateOne(
+                    # a replica that got further first (after a rebalance) wins
+                    {"_id": k, "offset": {"$not": {"$gte": off}}},
+                    {
+                        "$set": {
+                            "offset": off,
+                            "recent": "".join(t for t, _ in window),
+                            "offs": [o for _, o in window],
+                        }
+                    },
+                    upsert=k not in stored,
+                )
+            )
+        errors = await bulk_write(self.db.positions, ops)
+        if errors and not only_duplicates(errors):
+            raise RuntimeError(f"positions: {errors[0]}")
 
     async def _decide_and_write(self, work: dict[str, list[Step]]) -> None:
         ids = sorted(work)
@@ -452,6 +512,17 @@ class InboxProjection:
                 for nid in digests[did][3]:
                     when[nid] = datetime.fromtimestamp(digests[did][2], UTC)
         raise RuntimeError("no open digest period accepted the held notifications")
+
+
+#: event tokens remembered per source partition to drop republished copies: a copy published
+#: more than this many records after its original would be applied again (a relay
+#: republishes at its next round, seconds later)
+DEDUPE_WINDOW = 1000
+TOKEN = 12
+
+
+def _token(r: Received) -> str:
+    return hashlib.sha1(r.event.id.encode()).hexdigest()[:TOKEN]
 
 
 def _note(c: Candidate, at: datetime, address: str | None, decision: Doc) -> Doc:
