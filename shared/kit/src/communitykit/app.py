@@ -40,6 +40,9 @@ Hook = Callable[["Runtime"], Awaitable[None]]
 #: how often ``consumer_lag`` is recomputed for every assigned partition (it is also updated
 #: after each batch for the batch's partitions)
 LAG_REFRESH_SECONDS = 5.0
+#: how long a stop waits for the background tasks (the lag refresh) to end before it stops
+#: the consumers anyway: a task must never hold the graceful shutdown up
+TASKS_STOP_SECONDS = 2.0
 
 
 class Runtime:
@@ -83,6 +86,10 @@ class Runtime:
             else None
         )
         self.tasks: list[asyncio.Task[Any]] = []
+        #: set by stop(): background loops end at their next check even if a cancellation
+        #: is lost (Python 3.11's ``asyncio.wait_for`` returns the inner result instead of
+        #: raising when the inner call completes in the same loop step as the cancel)
+        self.stopping = asyncio.Event()
 
     def notify_outbox(self) -> None:
         if self.relay:
@@ -102,8 +109,12 @@ class Runtime:
             self.tasks.append(asyncio.create_task(self._refresh_lag(), name="consumer-lag"))
 
     async def _refresh_lag(self) -> None:
-        while True:
-            await asyncio.sleep(self.lag_refresh_seconds)
+        while not self.stopping.is_set():
+            try:
+                await asyncio.wait_for(self.stopping.wait(), self.lag_refresh_seconds)
+                return
+            except TimeoutError:
+                pass
             try:
                 await metrics.refresh_consumer_lag(self.broker)
             except asyncio.CancelledError:
@@ -112,9 +123,15 @@ class Runtime:
                 log.debug("consumer lag refresh failed", exc_info=True)
 
     async def stop(self, on_stop: Sequence[Hook] = ()) -> None:
+        self.stopping.set()
         for t in self.tasks:
             t.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.tasks:
+            # bounded: a task that swallowed its cancellation (see ``stopping``) must not
+            # keep the consumers reading until the grace period ends in a SIGKILL
+            _, pending = await asyncio.wait(self.tasks, timeout=TASKS_STOP_SECONDS)
+            if pending:
+                log.warning("background tasks still running at stop: %s", pending)
         for hook in on_stop:
             await hook(self)
         await self.broker.stop()
