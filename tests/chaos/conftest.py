@@ -392,19 +392,25 @@ async def settle(
     last: oracle.Offsets | None = None
     while True:
         ends = await oracle.end_offsets(bootstrap)
-        done = True
+        #: what is not done yet: the outbox or consumer and how far behind it is
+        behind: list[str] = []
         for name in ("forum", "ideas", "reputation"):
-            if stack[name].proc and await outbox_pending(mongo, stack, name):
-                done = False
-        for name in ("reputation", "analytics"):
-            got = await committed(bootstrap, group_of(stack[name]))
-            for tp, end in ends.items():
-                if tp.topic in CONSUMES[name] and end > 0 and got.get(tp, 0) < end:
-                    done = False
-        pos = search_position(stack)
-        for tp, end in ends.items():
-            if tp.topic in CONSUMES["search"] and end > 0 and pos.get(tp, 0) < end:
-                done = False
+            if stack[name].proc and (n := await outbox_pending(mongo, stack, name)):
+                behind.append(f"{name} outbox: {n} documents")
+        positions = {
+            name: await committed(bootstrap, group_of(stack[name]))
+            for name in ("reputation", "analytics")
+        }
+        positions["search"] = search_position(stack)
+        for name, got in positions.items():
+            lag = {
+                f"{tp.topic}/{tp.partition}": end - got.get(tp, 0)
+                for tp, end in ends.items()
+                if tp.topic in CONSUMES[name] and end > 0 and got.get(tp, 0) < end
+            }
+            if lag:
+                behind.append(f"{name} {sum(lag.values())} behind {lag}")
+        done = not behind
         if done and ends == last:
             return ends
         last = ends if done else None
@@ -412,8 +418,9 @@ async def settle(
             for p in stack.procs.values():  # launch.py: every asyncio task's stack to the log
                 if p.proc and p.proc.poll() is None:
                     p.proc.send_signal(signal.SIGUSR1)
+            what = "; ".join(behind) or "the topics still grow"
             raise AssertionError(
-                f"the consumers did not catch up within {timeout}s "
+                f"the consumers did not catch up within {timeout}s: {what} "
                 f"(task stacks in the services' logs: {[str(p.log) for p in stack.procs.values()]})"
             )
         await asyncio.sleep(1)
