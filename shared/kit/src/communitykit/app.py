@@ -22,6 +22,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from starlette.types import ASGIApp
 
 from schemas import asyncapi
 
@@ -227,14 +228,6 @@ def create_app(
         if settings.write_rate_per_minute > 0
         else None
     )
-    if settings.max_in_flight_requests > 0:
-        # added last: the outermost middleware, so a shed request costs no other work
-        app.add_middleware(
-            InFlightLimit,
-            max_in_flight=settings.max_in_flight_requests,
-            retry_after_seconds=settings.overload_retry_after_seconds,
-        )
-
     for r in routers:
         app.include_router(r)
     # the document states the problem+json, 401, 429 and 503 responses of every route
@@ -248,6 +241,20 @@ def create_app(
         excluded_urls="healthz,readyz,metrics",
         exclude_spans=["receive", "send"],
     )
+    if settings.max_in_flight_requests > 0:
+        # around the whole stack, the instrumentation's server span and the error
+        # middleware included: a shed request costs no other work (a user middleware would
+        # sit inside the span that the instrumentation wraps around the stack)
+        build = app.build_middleware_stack
+
+        def build_shedding_stack() -> ASGIApp:
+            return InFlightLimit(
+                build(),
+                max_in_flight=settings.max_in_flight_requests,
+                retry_after_seconds=settings.overload_retry_after_seconds,
+            )
+
+        app.build_middleware_stack = build_shedding_stack  # type: ignore[method-assign]
     return app
 
 
