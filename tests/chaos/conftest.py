@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpcore._synchronization
 import httpx
 import pytest
 import pytest_asyncio
@@ -41,6 +42,22 @@ from ..servers import ROOT, Servers, private
 from . import oracle
 
 HERE = Path(__file__).resolve().parent
+
+
+def _httpcore_without_sniffio() -> None:
+    """httpcore 1.0.9 imports the optional ``sniffio`` on every lock, event and semaphore
+    it creates (several per request); anyio >= 4.11 no longer installs it, and Python does
+    not cache a failed import, so each one scans sys.path (and pytest's import hooks) again
+    (encode/httpcore#1103). In the overload test that was a third of the load generator's
+    CPU: its event loop stalled for up to 0.6 s, and the shed answers it timed looked slow.
+    This suite runs on asyncio only: answer that without the import."""
+    try:
+        import sniffio  # noqa: F401
+    except ImportError:
+        httpcore._synchronization.current_async_library = lambda: "asyncio"
+
+
+_httpcore_without_sniffio()
 LAUNCH = HERE / "launch.py"
 CONSUMERS = ("reputation", "analytics", "search")
 PRODUCERS = ("forum", "ideas")
@@ -177,6 +194,8 @@ class Write:
     ids: dict[str, str]
     seconds: float
     retry_after: str | None = None
+    #: when it was sent (``time.monotonic()``)
+    started: float = 0.0
 
 
 @dataclass
@@ -234,7 +253,7 @@ class Load:
             {k: v for k, v in (data or {}).items() if isinstance(v, str) and k.endswith("_id")}
         )
         ids["url"] = url
-        self.writes.append(Write(op, status, ids, time.monotonic() - t0, retry_after))
+        self.writes.append(Write(op, status, ids, time.monotonic() - t0, retry_after, t0))
         return status, data
 
     async def one(self, http: httpx.AsyncClient) -> None:
