@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpcore._synchronization
 import httpx
 import pytest
 import pytest_asyncio
@@ -41,6 +42,22 @@ from ..servers import ROOT, Servers, private
 from . import oracle
 
 HERE = Path(__file__).resolve().parent
+
+
+def _httpcore_without_sniffio() -> None:
+    """httpcore 1.0.9 imports the optional ``sniffio`` on every lock, event and semaphore
+    it creates (several per request); anyio >= 4.11 no longer installs it, and Python does
+    not cache a failed import, so each one scans sys.path (and pytest's import hooks) again
+    (encode/httpcore#1103). In the overload test that was a third of the load generator's
+    CPU: its event loop stalled for up to 0.6 s, and the shed answers it timed looked slow.
+    This suite runs on asyncio only: answer that without the import."""
+    try:
+        import sniffio  # noqa: F401
+    except ImportError:
+        httpcore._synchronization.current_async_library = lambda: "asyncio"
+
+
+_httpcore_without_sniffio()
 LAUNCH = HERE / "launch.py"
 CONSUMERS = ("reputation", "analytics", "search")
 PRODUCERS = ("forum", "ideas")
@@ -177,6 +194,8 @@ class Write:
     ids: dict[str, str]
     seconds: float
     retry_after: str | None = None
+    #: when it was sent (``time.monotonic()``)
+    started: float = 0.0
 
 
 @dataclass
@@ -234,7 +253,7 @@ class Load:
             {k: v for k, v in (data or {}).items() if isinstance(v, str) and k.endswith("_id")}
         )
         ids["url"] = url
-        self.writes.append(Write(op, status, ids, time.monotonic() - t0, retry_after))
+        self.writes.append(Write(op, status, ids, time.monotonic() - t0, retry_after, t0))
         return status, data
 
     async def one(self, http: httpx.AsyncClient) -> None:
@@ -392,19 +411,25 @@ async def settle(
     last: oracle.Offsets | None = None
     while True:
         ends = await oracle.end_offsets(bootstrap)
-        done = True
+        #: what is not done yet: the outbox or consumer and how far behind it is
+        behind: list[str] = []
         for name in ("forum", "ideas", "reputation"):
-            if stack[name].proc and await outbox_pending(mongo, stack, name):
-                done = False
-        for name in ("reputation", "analytics"):
-            got = await committed(bootstrap, group_of(stack[name]))
-            for tp, end in ends.items():
-                if tp.topic in CONSUMES[name] and end > 0 and got.get(tp, 0) < end:
-                    done = False
-        pos = search_position(stack)
-        for tp, end in ends.items():
-            if tp.topic in CONSUMES["search"] and end > 0 and pos.get(tp, 0) < end:
-                done = False
+            if stack[name].proc and (n := await outbox_pending(mongo, stack, name)):
+                behind.append(f"{name} outbox: {n} documents")
+        positions = {
+            name: await committed(bootstrap, group_of(stack[name]))
+            for name in ("reputation", "analytics")
+        }
+        positions["search"] = search_position(stack)
+        for name, got in positions.items():
+            lag = {
+                f"{tp.topic}/{tp.partition}": end - got.get(tp, 0)
+                for tp, end in ends.items()
+                if tp.topic in CONSUMES[name] and end > 0 and got.get(tp, 0) < end
+            }
+            if lag:
+                behind.append(f"{name} {sum(lag.values())} behind {lag}")
+        done = not behind
         if done and ends == last:
             return ends
         last = ends if done else None
@@ -412,8 +437,9 @@ async def settle(
             for p in stack.procs.values():  # launch.py: every asyncio task's stack to the log
                 if p.proc and p.proc.poll() is None:
                     p.proc.send_signal(signal.SIGUSR1)
+            what = "; ".join(behind) or "the topics still grow"
             raise AssertionError(
-                f"the consumers did not catch up within {timeout}s "
+                f"the consumers did not catch up within {timeout}s: {what} "
                 f"(task stacks in the services' logs: {[str(p.log) for p in stack.procs.values()]})"
             )
         await asyncio.sleep(1)

@@ -5,8 +5,9 @@ The forum and the ideas board run with a small in-flight bound (the kit's load s
 ``<SERVICE>_MAX_IN_FLIGHT_REQUESTS=4``) and no per-user write limit. Capacity is measured
 first (2xx writes per second of the load's mix, closed loop); then writes arrive open
 loop at twice that rate for 20 s; then, after 3 s, at half the capacity for 10 s. During the
-overload every answer is a 2xx, or a 429/503 with ``Retry-After`` within 2 s (client-side); no
-request times out or goes unanswered. Afterwards at least 90 % of the writes succeed again;
+overload every answer is a 2xx, or a 429/503 with ``Retry-After`` within 2 s (client-side,
+less the time the client's own event loop was busy elsewhere meanwhile); no request times
+out or goes unanswered. Afterwards at least 90 % of the writes succeed again;
 every 2xx of the whole run has exactly one event; the projections equal the oracle."""
 
 from __future__ import annotations
@@ -33,6 +34,26 @@ SHED = {
     "FORUM_WRITE_RATE_PER_MINUTE": "0",
     "IDEAS_WRITE_RATE_PER_MINUTE": "0",
 }
+
+
+class Stalls:
+    """When the load generator's own event loop was busy elsewhere: a 10 ms ticker's
+    lateness. A response that arrived meanwhile waited for the client, not the server."""
+
+    TICK = 0.01
+
+    def __init__(self) -> None:
+        self.ticks: list[tuple[float, float]] = []  # (tick start, lateness)
+
+    async def run(self) -> None:
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(self.TICK)
+            self.ticks.append((t, time.monotonic() - t - self.TICK))
+
+    def within(self, start: float, end: float) -> float:
+        """Seconds the client's loop was stalled between ``start`` and ``end``."""
+        return sum(late for t, late in self.ticks if start <= t < end and late > 0)
 
 
 async def open_loop(load: Load, rate: float, seconds: float) -> None:
@@ -63,7 +84,12 @@ async def test_overload_at_twice_capacity(stack_factory: Any, cmongo: Any) -> No
     capacity = sum(1 for w in measured if 200 <= w.status < 300) / (time.monotonic() - t0)
     assert capacity > 1, f"capacity {capacity:.1f}/s: nothing to overload"
     n1 = len(load.writes)
-    await open_loop(load, 2 * capacity, 20)
+    stalls = Stalls()
+    ticker = asyncio.create_task(stalls.run())
+    try:
+        await open_loop(load, 2 * capacity, 20)
+    finally:
+        ticker.cancel()
     overload = load.writes[n1:]
     await asyncio.sleep(3)
     n2 = len(load.writes)
@@ -71,15 +97,21 @@ async def test_overload_at_twice_capacity(stack_factory: Any, cmongo: Any) -> No
     after = load.writes[n2:]
     problems = []
     for w in overload:
+        own = 0.0
         if 200 <= w.status < 300:
             continue
         if w.status not in (429, 503):
             problems.append(f"overload: {w.op} answered {w.status} after {w.seconds:.1f}s")
-        # "fast": measured by the client, which itself runs the open loop on the same
-        # 2 shared cores; a shed answer takes milliseconds at the server
-        elif not w.retry_after or w.seconds > FAST_SECONDS:
+        # "fast": measured by the client, less the time its own event loop (which runs
+        # the open loop on the same 2 cores) was busy elsewhere meanwhile: a shed answer
+        # takes milliseconds at the server
+        elif (
+            not w.retry_after
+            or w.seconds - (own := stalls.within(w.started, w.started + w.seconds)) > FAST_SECONDS
+        ):
             problems.append(
-                f"overload: {w.status} after {w.seconds:.2f}s, Retry-After {w.retry_after!r}"
+                f"overload: {w.status} after {w.seconds:.2f}s (the client's loop stalled "
+                f"{own:.2f}s meanwhile), Retry-After {w.retry_after!r}"
             )
     shed = sum(1 for w in overload if w.status in (429, 503))
     if not shed:

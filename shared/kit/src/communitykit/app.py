@@ -22,6 +22,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from starlette.types import ASGIApp
 
 from schemas import asyncapi
 
@@ -40,6 +41,9 @@ Hook = Callable[["Runtime"], Awaitable[None]]
 #: how often ``consumer_lag`` is recomputed for every assigned partition (it is also updated
 #: after each batch for the batch's partitions)
 LAG_REFRESH_SECONDS = 5.0
+#: how long a stop waits for the background tasks (the lag refresh) to end before it stops
+#: the consumers anyway: a task must never hold the graceful shutdown up
+TASKS_STOP_SECONDS = 2.0
 
 
 class Runtime:
@@ -86,6 +90,10 @@ class Runtime:
             else None
         )
         self.tasks: list[asyncio.Task[Any]] = []
+        #: set by stop(): background loops end at their next check even if a cancellation
+        #: is lost (Python 3.11's ``asyncio.wait_for`` returns the inner result instead of
+        #: raising when the inner call completes in the same loop step as the cancel)
+        self.stopping = asyncio.Event()
 
     def notify_outbox(self, *collections: str) -> None:
         """After a local write: wake the relay; name the outbox collections written when
@@ -107,8 +115,12 @@ class Runtime:
             self.tasks.append(asyncio.create_task(self._refresh_lag(), name="consumer-lag"))
 
     async def _refresh_lag(self) -> None:
-        while True:
-            await asyncio.sleep(self.lag_refresh_seconds)
+        while not self.stopping.is_set():
+            try:
+                await asyncio.wait_for(self.stopping.wait(), self.lag_refresh_seconds)
+                return
+            except TimeoutError:
+                pass
             try:
                 await metrics.refresh_consumer_lag(self.broker)
             except asyncio.CancelledError:
@@ -117,9 +129,15 @@ class Runtime:
                 log.debug("consumer lag refresh failed", exc_info=True)
 
     async def stop(self, on_stop: Sequence[Hook] = ()) -> None:
+        self.stopping.set()
         for t in self.tasks:
             t.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.tasks:
+            # bounded: a task that swallowed its cancellation (see ``stopping``) must not
+            # keep the consumers reading until the grace period ends in a SIGKILL
+            _, pending = await asyncio.wait(self.tasks, timeout=TASKS_STOP_SECONDS)
+            if pending:
+                log.warning("background tasks still running at stop: %s", pending)
         for hook in on_stop:
             await hook(self)
         await self.broker.stop()
@@ -218,14 +236,6 @@ def create_app(
         if settings.write_rate_per_minute > 0
         else None
     )
-    if settings.max_in_flight_requests > 0:
-        # added last: the outermost middleware, so a shed request costs no other work
-        app.add_middleware(
-            InFlightLimit,
-            max_in_flight=settings.max_in_flight_requests,
-            retry_after_seconds=settings.overload_retry_after_seconds,
-        )
-
     for r in routers:
         app.include_router(r)
     # the document states the problem+json, 401, 429 and 503 responses of every route
@@ -239,6 +249,20 @@ def create_app(
         excluded_urls="healthz,readyz,metrics",
         exclude_spans=["receive", "send"],
     )
+    if settings.max_in_flight_requests > 0:
+        # around the whole stack, the instrumentation's server span and the error
+        # middleware included: a shed request costs no other work (a user middleware would
+        # sit inside the span that the instrumentation wraps around the stack)
+        build = app.build_middleware_stack
+
+        def build_shedding_stack() -> ASGIApp:
+            return InFlightLimit(
+                build(),
+                max_in_flight=settings.max_in_flight_requests,
+                retry_after_seconds=settings.overload_retry_after_seconds,
+            )
+
+        app.build_middleware_stack = build_shedding_stack  # type: ignore[method-assign]
     return app
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter
 
 from communitykit.app import create_app
 from communitykit.auth import CurrentUser, OptionalUser, make_token
-from communitykit.limits import WriteRateLimiter
+from communitykit.limits import InFlightLimit, WriteRateLimiter
 from communitykit.settings import ServiceSettings
 
 SECRET = "unit-test-secret-0123456789-0123456789"
@@ -181,3 +181,15 @@ async def test_requests_over_the_in_flight_limit_are_shed_at_once() -> None:
         assert [h.status_code for h in await asyncio.gather(*held)] == [200, 200]
         # capacity is back once the held requests are done
         assert (await c.get("/slow")).status_code == 200
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_shedding_is_the_outermost_layer() -> None:
+    """A shed request costs no other work: the in-flight limit wraps the whole stack, the
+    tracing middleware (which FastAPIInstrumentor wraps around the error middleware) too."""
+    s = ServiceSettings(service_name="unit", jwt_secret=SECRET, max_in_flight_requests=2)
+    app = create_app(s, title="unit", routers=[router], runtime_factory=lambda _: None)  # type: ignore[arg-type,return-value]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        assert (await c.get("/healthz")).status_code == 200
+    assert isinstance(app.middleware_stack, InFlightLimit)
