@@ -2,10 +2,17 @@
 
 After a batch, every product and tag whose day the batch touched is checked against the
 spike rule (domain.rules): one read of those days' sentiment documents, and for the few
-that reach the minimum, one read of their 28 baseline days. A spike becomes ONE document
-``listening_alerts/<kind>|<dim>|<key>|<day>`` inserted together with its outbox entry
-(communitykit.outbox: the relay publishes it): the unique ``_id`` makes "the same spike
-never publishes twice" hold under redelivery, replicas racing and restarts alike.
+that reach the minimum, one read of their baseline days. A spike day becomes ONE document
+``listening_alerts/<kind>|<dim>|<key>|<day>``; the first day of a spike is inserted
+together with its outbox entry (communitykit.outbox: the relay publishes it): the unique
+``_id`` makes "the same spike never publishes twice" hold under redelivery, replicas racing
+and restarts alike.
+
+A spike is a run of consecutive spiking days: one that spans midnight spikes on both days.
+The day after a spiking day (by the same rule on the stored counts, so live and rebuild
+agree) continues its spike: it is recorded with ``continues`` (the day before's alert id)
+and no outbox entry, and is not listed as an alert of its own. A day whose next day was
+alerted already (its events came late) is recorded as continuing that alert too.
 
 A spike of a day long past (a catch-up after downtime, a new deployment reading history)
 is recorded without an outbox entry: staff are told about what is happening now, not about
@@ -25,14 +32,16 @@ from communitykit.outbox import outbox_fields
 from schemas import new_event, topics
 from schemas.analytics import SentimentDropped, TrendDetected
 
-from .domain.changes import ALERTS, SENTIMENT, unkey
+from .domain.changes import ALERTS, SENTIMENT, WINDOW
 from .domain.events import ALERTED
 from .domain.rules import SpikeRule, baseline_days, spike
 from .domain.sentiment import SCALE
 
 Doc = dict[str, Any]
-#: (kind, counter field, threads field)
-KINDS = (("questions", "q", "qt"), ("negative", "neg", "nt"))
+#: (kind, counter field)
+KINDS = (("questions", "q"), ("negative", "neg"))
+#: an alert's example threads
+EXAMPLES = 5
 #: spikes of days older than this (before today, UTC) are recorded but not published
 FRESH_DAYS = 1
 
@@ -67,17 +76,19 @@ class Alerts:
         docs = await self.db[SENTIMENT].find({"_id": {"$in": ids}}, {"seq": 0}).to_list(None)
         todo: list[tuple[str, str, str, Doc]] = []
         for d in docs:
-            for kind, counter, _ in KINDS:
+            for kind, counter in KINDS:
                 aid = alert_id(kind, d["dim"], d["key"], d["day"])
                 if aid not in self._known and d.get(counter, 0) >= self.rule.min_count:
                     todo.append((kind, counter, aid, d))
         if not todo:
             return []
+        # the baseline days, and the day before's own baseline (does it spike too?)
+        n = self.rule.baseline_days
         base_ids = sorted(
             {
                 f"{d['dim']}|{day}|{d['key']}"
                 for _, _, _, d in todo
-                for day in baseline_days(d["day"], self.rule.baseline_days)
+                for day in baseline_days(d["day"], n + 1)
             }
         )
         base = {
@@ -86,21 +97,47 @@ class Alerts:
                 {"_id": {"$in": base_ids}}, {"n": 1, "c": 1, "q": 1, "neg": 1}
             )
         }
+        nexts = sorted({alert_id(k, d["dim"], d["key"], _next(d["day"])) for k, _, _, d in todo})
+        alerted = {
+            a["_id"]: a
+            async for a in self.db[ALERTS].find({"_id": {"$in": nexts}}, {"continues": 1})
+        }
         created = []
-        for kind, counter, aid, d in todo:
-            before = [
-                base.get(f"{d['dim']}|{day}|{d['key']}", {})
-                for day in baseline_days(d["day"], self.rule.baseline_days)
+        for kind, counter, aid, d in sorted(todo, key=lambda x: x[3]["day"]):
+            days = baseline_days(d["day"], n + 1)
+            counts = [
+                int(base.get(f"{d['dim']}|{day}|{d['key']}", {}).get(counter, 0)) for day in days
             ]
-            found = spike(int(d[counter]), [int(b.get(counter, 0)) for b in before], self.rule)
+            found = spike(int(d[counter]), counts[1:], self.rule)
             if found is None:
                 continue
-            if await self._record(kind, aid, d, found.count, found.baseline, found.lift, before):
+            continues = None
+            if spike(counts[-1], counts[:-1], self.rule) is not None:
+                continues = alert_id(kind, d["dim"], d["key"], days[-1])
+            elif (nxt := alert_id(kind, d["dim"], d["key"], _next(d["day"]))) in alerted:
+                continues = nxt
+            before = [base.get(f"{d['dim']}|{day}|{d['key']}", {}) for day in days[1:]]
+            if await self._record(
+                kind, aid, d, found.count, found.baseline, found.lift, before, continues
+            ):
                 created.append(aid)
             if len(self._known) >= 100_000:
                 self._known.clear()  # only saves reads: the unique _id is the guarantee
             self._known.add(aid)
         return created
+
+    async def _examples(self, kind: str, d: Doc) -> list[str]:
+        """The threads of the spike day's questions (or negative items): the first few."""
+        scope = f"{'p' if d['dim'] == 'product' else 't'}:{d['key']}"
+        lo, hi = f"{scope}|{d['day']}T00|", f"{scope}|{d['day']}T23|\uffff"
+        threads = {
+            x["x"]
+            async for x in self.db[WINDOW].find(
+                {"_id": {"$gte": lo, "$lte": hi}}, {"x": 1, "k": 1, "l": 1}
+            )
+            if (x.get("k") == "question" if kind == "questions" else x.get("l") == "negative")
+        }
+        return sorted(threads)[:EXAMPLES]
 
     async def _record(
         self,
@@ -111,8 +148,9 @@ class Alerts:
         baseline: float,
         lift: float,
         before: list[Doc],
+        continues: str | None = None,
     ) -> bool:
-        threads = sorted(unkey(k) for k in (d.get("qt" if kind == "questions" else "nt") or {}))
+        threads = await self._examples(kind, d)
         common = {
             "alert_id": aid,
             "dimension": d["dim"],
@@ -122,7 +160,7 @@ class Alerts:
             "baseline": baseline,
             "baseline_days": self.rule.baseline_days,
             "lift": lift,
-            "thread_ids": threads[:5],
+            "thread_ids": threads,
         }
         data: TrendDetected | SentimentDropped
         if kind == "questions":
@@ -139,7 +177,7 @@ class Alerts:
             )
         now = self.now()
         fresh = date.fromisoformat(d["day"]) >= (now.date() - timedelta(days=FRESH_DAYS))
-        publish = self.publish and fresh
+        publish = self.publish and fresh and continues is None
         doc: Doc = {
             "_id": aid,
             "type": data.event_name,
@@ -151,6 +189,8 @@ class Alerts:
             "published": publish,
             "data": data.model_dump(mode="json"),
         }
+        if continues is not None:
+            doc["continues"] = continues
         if publish:
             event = new_event(data, subject=d["key"], time=now)
             # the alert and its event in ONE insert (outbox): the relay publishes it, and
@@ -163,3 +203,7 @@ class Alerts:
         if publish and self.on_published:
             self.on_published()
         return True
+
+
+def _next(day: str) -> str:
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
