@@ -21,7 +21,7 @@ last month. A rebuild never publishes (``publish=False``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from communitykit.outbox import outbox_fields
 from schemas import new_event, topics
 from schemas.analytics import SentimentDropped, TrendDetected
 
-from .domain.changes import ALERTS, SENTIMENT, WINDOW
+from .domain.changes import ALERTS, SENTIMENT
 from .domain.events import ALERTED
 from .domain.rules import SpikeRule, baseline_days, spike
 from .domain.sentiment import SCALE
@@ -67,9 +67,14 @@ class Alerts:
         self.on_published = on_published
         #: alert ids known to exist (a spike already recorded needs no read or insert)
         self._known: set[str] = set()
+        self._examples: Mapping[str, Iterable[str]] = {}
 
-    async def check(self, sentiment_ids: Iterable[str]) -> list[str]:
-        """Check the touched sentiment documents; return the ids of alerts created."""
+    async def check(
+        self, sentiment_ids: Iterable[str], examples: Mapping[str, Iterable[str]] | None = None
+    ) -> list[str]:
+        """Check the touched sentiment documents; return the ids of alerts created.
+        ``examples``: per alert id, threads of the batch's items that make it."""
+        self._examples = examples or {}
         ids = sorted(i for i in sentiment_ids if i.split("|", 1)[0] in ALERTED)
         if not ids:
             return []
@@ -126,19 +131,6 @@ class Alerts:
             self._known.add(aid)
         return created
 
-    async def _examples(self, kind: str, d: Doc) -> list[str]:
-        """The threads of the spike day's questions (or negative items): the first few."""
-        scope = f"{'p' if d['dim'] == 'product' else 't'}:{d['key']}"
-        lo, hi = f"{scope}|{d['day']}T00|", f"{scope}|{d['day']}T23|\uffff"
-        threads = {
-            x["x"]
-            async for x in self.db[WINDOW].find(
-                {"_id": {"$gte": lo, "$lte": hi}}, {"x": 1, "k": 1, "l": 1}
-            )
-            if (x.get("k") == "question" if kind == "questions" else x.get("l") == "negative")
-        }
-        return sorted(threads)[:EXAMPLES]
-
     async def _record(
         self,
         kind: str,
@@ -150,7 +142,8 @@ class Alerts:
         before: list[Doc],
         continues: str | None = None,
     ) -> bool:
-        threads = await self._examples(kind, d)
+        # the examples: threads of the batch that found the spike (what made it)
+        threads = sorted(self._examples.get(aid, ()))[:EXAMPLES]
         common = {
             "alert_id": aid,
             "dimension": d["dim"],

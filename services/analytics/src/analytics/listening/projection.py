@@ -123,7 +123,7 @@ class ListeningProjection:
             await self._write_items(changes, stored)
             for tid, info in changes.threads.items():
                 self._remember(tid, info)
-            await self.alerts.check(changes.sentiment_keys)
+            await self.alerts.check(changes.sentiment_keys, changes.examples)
         await self._advance(ordered, positions)
 
     # ------------------------------------------------------------------ duplicates

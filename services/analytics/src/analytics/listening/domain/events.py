@@ -84,6 +84,9 @@ class Changes:
         self.first: dict[str, int] = {}
         #: the partition and last offset of each item's events (all on its thread's key)
         self.seq: dict[str, tuple[str, int]] = {}
+        #: per possible alert (``<kind>|<dim>|<key>|<day>``): the threads of the batch's
+        #: live questions / negative items there (an alert's examples)
+        self.examples: dict[str, set[str]] = {}
 
     def add_all(self, batch: Iterable[Received]) -> list[Change]:
         for r in batch:
@@ -198,6 +201,16 @@ class Changes:
             self._emit(coll, doc_id, r, ops)
         self.items[item_id] = after
         self.first.setdefault(item_id, r.offset)
+        if after.get("live"):
+            dims = [("product", after.get("product"))] + [("tag", t) for t in after["tags"]]
+            for kind, yes in (
+                ("questions", after["kind"] == "question"),
+                ("negative", after["label"] == "negative"),
+            ):
+                for dim, key in dims:
+                    if yes and key:
+                        aid = f"{kind}|{dim}|{key}|{after['day']}"
+                        self.examples.setdefault(aid, set()).add(after["thread"])
         self.seq[item_id] = seq_key(r.topic, r.partition), r.offset
 
     def _search(self, r: Received, d: s.SearchPerformed) -> None:
