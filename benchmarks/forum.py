@@ -533,6 +533,15 @@ async def replies(servers: Servers, client: AsyncMongoClient[Any]) -> list[dict[
             )
             if r["metric"] != "throughput"
         ]
+    # (h) store commands per write, by what sent them (the forum's /metrics)
+    rows += await commands_per_write(
+        forum.url,
+        single,
+        {
+            "reply": replying(tids[1:2]),
+            "vote": voting([made[1]["post_id"]], f"{run_tag}c"),
+        },
+    )
     # (f) a reply's cost on a thread of 10 vs 10,000 replies
     short, long_ = made[WRITERS], made[WRITERS + 1]
     await _load_replies(client, db, short["thread_id"], short["post_id"], 10)
@@ -553,6 +562,63 @@ async def replies(servers: Servers, client: AsyncMongoClient[Any]) -> list[dict[
                 "ratio": o / b,
             }
         )
+    return rows
+
+
+async def store_commands(url: str) -> dict[str, float]:
+    """``store_commands_total`` of a service by origin (its ``/metrics``), and its
+    ``outbox_backlog`` under the key ``backlog``."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        text = (await http.get("/metrics")).text
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("store_commands_total{"):
+            labels, value = line[len("store_commands_total{") :].rsplit("} ", 1)
+            origin = dict(
+                kv.split("=", 1) for kv in labels.replace('"', "").split(",") if "=" in kv
+            )["origin"]
+            out[origin] = out.get(origin, 0.0) + float(value)
+        elif line.startswith("outbox_backlog "):
+            out["backlog"] = float(line.split()[1])
+    return out
+
+
+async def commands_per_write(url: str, n: int, sends: dict[str, Any]) -> list[dict[str, Any]]:
+    """(h) ``n`` sequential writes of each kind by one writer, the forum's store commands
+    counted before and after (``store_commands_total`` by origin), after the outbox has
+    drained and the projection had a batch's time to follow: the store round trips one write
+    costs, and what the relay and the consumers add per write. Idle polls of the relay during
+    the run are included (they are part of what a write costs at this rate). Baseline: the
+    bare endpoint's one insert."""
+    rows: list[dict[str, Any]] = []
+    for what, send in sends.items():
+        before = await store_commands(url)
+        await _writers(url, n, send, writers=1)
+        for _ in range(300):  # until the outbox has drained (bounded: 30 s)
+            if (await store_commands(url)).get("backlog", 0) == 0:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # the projection's batch
+        after = await store_commands(url)
+        for origin in ("http", "outbox_relay", "consumer", "all"):
+            if origin == "all":
+                count = sum(
+                    after[o] - before.get(o, 0.0) for o in after if o not in ("backlog", "metrics")
+                )
+            else:
+                count = after.get(origin, 0.0) - before.get(origin, 0.0)
+            rows.append(
+                {
+                    "scenario": f"store commands per {what} (1 writer, sequential)",
+                    "size": f"{n} {what}s",
+                    "metric": f"commands per write: {origin}",
+                    "value": count / n,
+                    "unit": "commands",
+                    "baseline": "bare endpoint: one insert",
+                    "baseline_value": 1.0,
+                    "ratio": count / n,
+                }
+            )
     return rows
 
 

@@ -36,7 +36,7 @@ from reputation import rebuild as reputation_rebuild
 from schemas import PoisonEventError, UnknownEventTypeError, parse
 from tests.servers import Servers
 
-from .system import drop_topic, fill_topic, row
+from .harness import drop_topic, fill_topic, row
 
 EVENTS = int(os.environ.get("BENCH_REBUILD_EVENTS", "100000"))
 STORE_EVENTS = int(os.environ.get("BENCH_REBUILD_STORE_EVENTS", "10000"))

@@ -27,6 +27,7 @@ deleted at the end.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import shutil
@@ -112,11 +113,12 @@ class Text:
     def __init__(self, seed: int) -> None:
         self.words = vocabulary(random.Random(SEED))  # one vocabulary for posts and queries
         self.rng = random.Random(seed)
-        self.weights = [1 / (i + 1) for i in range(len(self.words))]
+        # cumulative once (``choices`` would add the 6,000 weights up on every call)
+        self.cum_weights = list(itertools.accumulate(1 / (i + 1) for i in range(len(self.words))))
 
     def sentence(self, lo: int, hi: int) -> str:
         k = self.rng.randint(lo, hi)
-        return " ".join(self.rng.choices(self.words, self.weights, k=k))
+        return " ".join(self.rng.choices(self.words, cum_weights=self.cum_weights, k=k))
 
 
 def posts(n: int, text: Text) -> list[Envelope[Any]]:

@@ -176,7 +176,11 @@ CONSUMES = {
 #: a service's further consumer groups: (variable, group name suffix, topics)
 MORE_GROUPS: dict[str, list[tuple[str, str, list[str]]]] = {
     # the forum's own projection of forum.events (services/forum projections/threads.py)
-    "forum": [("THREADS_CONSUMER_GROUP", "threads", [FORUM_EVENTS])],
+    "forum": [
+        ("THREADS_CONSUMER_GROUP", "threads", [FORUM_EVENTS]),
+        # media.events → media_refs (the media ids a post may carry)
+        ("MEDIA_CONSUMER_GROUP", "media", [MEDIA_EVENTS]),
+    ],
 }
 
 

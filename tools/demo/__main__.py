@@ -26,6 +26,7 @@ from rich.table import Table
 from communitykit.settings import ServiceSettings
 
 from . import gathering
+from . import media as media_scene
 from .plan import community, make_plan
 from .sim import Simulator, Tally, Urls
 
@@ -56,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--allow-errors", action="store_true", help="exit 0 even with errors")
     p.add_argument("--no-gathering", action="store_true",
                    help="skip the gathering (RSVPs, guest, check-in, giveaway)")  # fmt: skip
+    p.add_argument("--no-media", action="store_true",
+                   help="skip the media galleries (uploads, galleries, a media post)")  # fmt: skip
     for name, url in vars(Urls()).items():
         p.add_argument(f"--{name}-url", default=os.environ.get(f"DEMO_{name.upper()}_URL", url))
     return p.parse_args(argv)
@@ -184,6 +187,13 @@ async def main(argv: list[str] | None = None) -> int:
                 console.print(
                     f"[yellow]gatherings not reachable at {urls.gatherings}: skipped[/yellow]"
                 )
+        shots: dict[str, Any] | None = None
+        if not args.no_media:
+            if await gathering.reachable(urls.media):
+                console.print(f"media: photos, clips, galleries per product ({urls.media})")
+                shots = await media_scene.run(sim, users, args.seed)
+            else:
+                console.print(f"[yellow]media not reachable at {urls.media}: skipped[/yellow]")
         extra = await summary_data(sim, settle=15)
         extra["notifications"] = await sim.read_some(users)
     finally:
@@ -193,6 +203,10 @@ async def main(argv: list[str] | None = None) -> int:
     if scene is not None:
         console.print("gathering: " + ", ".join(f"{k} = {v}" for k, v in scene.items()))
         failed = scene.get("verified") != "yes"
+    if shots is not None:
+        console.print("media: " + ", ".join(f"{k} = {v}" for k, v in shots.items()))
+        console.print(f"galleries: [bold]{urls.media}/galleries[/bold] (each has a /view page)")
+        failed = failed or shots.get("verified") != "yes"
     return 1 if (sim.tally.total_errors or failed) and not args.allow_errors else 0
 
 

@@ -35,6 +35,7 @@ class Urls:
     analytics: str = "http://127.0.0.1:8004"
     search: str = "http://127.0.0.1:8005"
     gatherings: str = "http://127.0.0.1:8006"
+    media: str = "http://127.0.0.1:8007"
     notifications: str = "http://127.0.0.1:8008"
 
 
@@ -158,6 +159,14 @@ class Simulator:
             return None
         self._error(kind, str(r.status_code), f"{method} {url} by {user}: {r.text[:300]}")
         return None
+
+    async def raw(
+        self, method: str, url: str, user: str | None = None, **kw: Any
+    ) -> httpx.Response:
+        """A request that is not counted (polling for a projection or a worker)."""
+        headers = self._tokens[user] if user else None
+        async with self._slots:
+            return await self._http.request(method, url, headers=headers, **kw)
 
     def _error(self, kind: str, status: str, detail: str) -> None:
         self.tally.errors[f"{kind} {status}"] += 1

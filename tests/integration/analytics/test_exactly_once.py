@@ -158,14 +158,6 @@ def differing(report: str) -> str:
 
 
 @pytest.mark.timeout(900)  # replays the whole history of the topics, twice
-@pytest.mark.xfail(
-    reason="KNOWN DEFECT (issues 26/28, closing note of stop 31): since listening, influence "
-    "and the faster metric projection were merged, rebuilt differs from live in `days.c."
-    "badges_awarded` (live counts more BadgeAwarded than the rebuild) and in the `group` of "
-    "`listening_items`/`listening_threads` (first insert wins, which depends on how the "
-    "partitions interleave); every other collection is equal. Remove this mark with the fix.",
-    strict=False,
-)
 async def test_rebuild_equals_live(servers: Servers) -> None:
     """A live analytics that consumed the three topics from offset 0 (everything earlier
     tests produced, duplicates and poison included) equals a rebuild from offset 0 up to

@@ -207,8 +207,8 @@ async def test_quotas_follow_the_level(
         assert (await upload(http, media.url, fresh, clip, "c.mp4", "video/mp4")).status_code == 202
 
 
-async def test_a_rush_of_uploads_gets_exactly_the_quota_and_refused_bytes_give_it_back(
-    media: ServiceProcess, http: httpx.AsyncClient, media_db: Any
+async def test_a_rush_of_uploads_gets_exactly_the_quota_in_one_write_each(
+    media: ServiceProcess, http: httpx.AsyncClient, media_db: Any, bucket: Bucket
 ) -> None:
     newbie = uid("rush")
     # level 0 may post five images a day: ten at once, five win, whatever the interleaving
@@ -217,9 +217,18 @@ async def test_a_rush_of_uploads_gets_exactly_the_quota_and_refused_bytes_give_i
     )
     codes = sorted(r.status_code for r in got)
     assert codes == [202] * 5 + [429] * 5, [r.text for r in got if r.status_code >= 500]
-    stored = await media_db.media.count_documents({"author_id": newbie})
-    assert stored == 5
-    # an upload refused after its first bytes told the kind does not use up a place
+    items = await media_db.media.find({"author_id": newbie}).to_list(None)
+    # each winner holds its own place of the day's quota, on the item itself: no other
+    # document was written for the upload
+    assert sorted(d["quota_n"] for d in items) == [0, 1, 2, 3, 4]
+    assert len({d["quota_slot"] for d in items}) == 5
+    assert await media_db.upload_quotas.count_documents({}) == 0
+    # the losers' bytes were removed: every original left in storage has its item
+    originals = {k.split("/", 1)[1] for k in await bucket.keys("originals/")}
+    known = {d["_id"] for d in await media_db.media.find({}, {"_id": 1}).to_list(None)}
+    assert originals <= known, originals - known
+    assert all(int(r.headers["retry-after"]) > 0 for r in got if r.status_code == 429)
+    # an upload refused after its first bytes uses no place: the member still has five
     other = uid("refused")
     png = files.png()
     refused = await http.post(
@@ -228,8 +237,10 @@ async def test_a_rush_of_uploads_gets_exactly_the_quota_and_refused_bytes_give_i
         files=[("file", ("a.png", png, "image/png")), ("file", ("b.png", png, "image/png"))],
     )
     assert refused.status_code == 422 and "one `file` part" in refused.json()["detail"]
-    quota = await media_db.upload_quotas.find_one({"user_id": other})
-    assert quota is None or quota.get("image", 0) == 0, quota
+    assert await media_db.media.count_documents({"author_id": other}) == 0
+    for _ in range(5):
+        r = await upload(http, media.url, other, png, "p.png", "image/png")
+        assert r.status_code == 202, r.text
 
 
 async def test_reads_of_unknown_ids(media: ServiceProcess, http: httpx.AsyncClient) -> None:

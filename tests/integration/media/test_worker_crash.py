@@ -46,7 +46,7 @@ async def test_kill_minus_nine_mid_processing(
     # a fresh process (same group, same database) without the pause
     env2 = {**env, "MEDIA_WORKER_PAUSE_SECONDS": "0"}
     again = ServiceProcess("media", env2)
-    await asyncio.to_thread(again.start)
+    await asyncio.to_thread(again.start, 180)
     try:
         item = await settled(http, again.url, mid, author)
         assert item["state"] == "ready"

@@ -57,9 +57,10 @@ def spec() -> rebuild.Rebuild:
         projection=_projection,
         normalize=listening.normalizing(normalize),
         batch_records=REBUILD_BATCH,
-        # through the store: listening's and influence's documents are not yet proven equal
-        # through the in-memory path (kit docs)
-        in_memory=False,
+        # fold the replay in memory, load the end state once (kit docs); every collection,
+        # listening's and influence's included, equal to the store-backed path:
+        # tests/integration/kit/test_rebuild_in_memory.py
+        in_memory=True,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from analytics.adapters.mongo import normalize
 from analytics.projections.store import MetricsProjection
+from communitykit.consumer import Received
 
 from .conftest import snapshot
 
@@ -156,3 +157,26 @@ def test_a_batch_costs_one_write_per_touched_document(community: Any) -> None:
     before = dict(counted)
     community.apply([recs])
     assert counted == before
+
+
+def test_a_copy_in_another_partition_far_later_counts_once_whatever_the_batches(
+    community: Any,
+) -> None:
+    """An event id is applied once however far away, and in whichever partition, a copy of
+    it arrives: small live batches and one large rebuild batch give the same state."""
+    community.story()
+    _, want = once(type(community))
+    original = list(community.records)
+    copies = []
+    for n, r in enumerate(original[2:20]):
+        moved = Received(r.event, r.topic, (r.partition + 1) % 3, 10_000 + n)
+        copies.append(moved)
+    for size in (1, 3):  # live: small batches, the copies long after their originals
+        c = type(community)().story()
+        recs = list(c.records) + copies
+        c.apply([recs[i : i + size] for i in range(0, len(recs), size)])
+        assert canonical(c)["days"] == want["days"], size
+        assert canonical(c)["day_users"] == want["day_users"], size
+    c = type(community)().story()
+    c.apply([copies + list(c.records)])  # a copy ahead of its original in one batch
+    assert canonical(c)["days"] == want["days"]

@@ -732,3 +732,37 @@ def test_a_day_alerted_first_absorbs_its_late_day_before() -> None:
     assert len(db[ALERTS].docs) == 8
     raised = {k for k, a in db[ALERTS].docs.items() if "continues" not in a}
     assert all(k.endswith(str(SPIKE_DAY.date())) for k in raised)
+
+
+def test_a_thread_posted_twice_keeps_the_later_event_whatever_the_order() -> None:
+    """Two opening posts of one thread id (different events, different groups) on two
+    partitions: the items and the thread keep the later event's group however the
+    partitions interleave and whatever the batches (live and a rebuild agree)."""
+    st = Stream()
+    t1 = SPIKE_DAY + timedelta(hours=1)
+    for n, (t, group) in enumerate([(t1, "g-old"), (t1 + timedelta(minutes=5), "g-new")]):
+        data = f.PostCreated(
+            post_id="tX",
+            thread_id="tX",
+            kind="question",
+            author_id="u1",
+            group_id=group,
+            title="router setup",
+            body_length=5,
+            body="hello",
+        )
+        env = parse(new_event(data, subject="tX", time=t, event_id=f"x-{n}").to_bytes())
+        st.records.append(Received(env, topics.FORUM_EVENTS, n, 0))
+    got = []
+    for batches in (
+        [st.records[:1], st.records[1:]],
+        [st.records[1:], st.records[:1]],
+        [st.records[::-1]],
+        [st.records],
+    ):
+        db = MemoryDatabase("t", stored_form=True)
+        proj = ListeningProjection(db, publish=False, now=lambda: NOW)  # type: ignore[arg-type]
+        for b in batches:
+            asyncio.run(proj.apply(b))
+        got.append((db[ITEMS].docs["tX"]["group"], db["listening_threads"].docs["tX"]["group"]))
+    assert got == [("g-new", "g-new")] * 4

@@ -28,6 +28,7 @@ async def _on_start(runtime: Runtime) -> None:
     assert isinstance(settings, Settings)
     consumers.register(runtime, settings.consumer_group)
     consumers.register_threads(runtime, settings.threads_consumer_group)
+    consumers.register_media(runtime, settings.media_consumer_group)
     # every replica runs the check; the conditional update makes it escalate once
     runtime.tasks.append(
         asyncio.create_task(

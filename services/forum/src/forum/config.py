@@ -20,3 +20,5 @@ class Settings(ServiceSettings):
     #: consumer group of the forum's own forum.events → the thread read models
     #: (projections/threads.py; rebuilt with ``make rebuild SERVICE=forum``)
     threads_consumer_group: str = "forum-threads"
+    #: consumer group on media.events → ``media_refs`` (the media ids a post may carry)
+    media_consumer_group: str = "forum-media"

@@ -95,6 +95,8 @@ class PostView(View):
     hidden_reason: str | None = None
     created_at: datetime
     edited_at: datetime | None
+    #: items of the media service the post shows (GET /media/{id} there)
+    media_ids: list[str] = []
 
 
 def post_view(p: Doc, level: int = 0, *, with_reason: bool = False) -> PostView:
@@ -110,6 +112,7 @@ def post_view(p: Doc, level: int = 0, *, with_reason: bool = False) -> PostView:
         hidden_reason=p.get("hidden_reason") if with_reason and p.get("hidden") else None,
         created_at=p["created_at"],
         edited_at=p.get("edited_at"),
+        media_ids=p.get("media_ids") or [],
     )
 
 

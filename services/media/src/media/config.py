@@ -12,7 +12,8 @@ class Settings(ServiceSettings):
     service_name: str = "media"
     port: int = 8007
     mongodb_database: str = "media"
-    #: consumer group of reputation.events (trust levels → quotas)
+    #: consumer group of reputation.events (trust levels → quotas) and forum.events (posts
+    #: that show media → attachments)
     consumer_group: str = "media"
     #: consumer group of the processing worker (media.events)
     worker_group: str = "media-worker"

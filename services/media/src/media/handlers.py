@@ -6,10 +6,12 @@ events; what follows from them (attachments, levels) is derived by projections.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from pymongo.errors import DuplicateKeyError
 from starlette.requests import Request
 
 from communitykit.auth import Principal
@@ -52,16 +54,31 @@ log = logging.getLogger(__name__)
 async def upload(
     repos: Repos, storage: Storage, settings: Settings, user: Principal, request: Request
 ) -> Accepted:
-    """POST /media: stream the file to storage, then insert the item (MediaUploaded)."""
+    """POST /media: stream the file to storage, then ONE write: the insert of the item
+    (MediaUploaded in its outbox) holding its place in the author's daily quota."""
     now = datetime.now(UTC)
     day = day_of(now)
     staff = is_moderator(user)
     quota = quota_for(await repos.db.level_of(user.user_id), staff=staff)
-    used = await repos.db.uploads_today(user.user_id, day)
     retry = seconds_to_midnight(now)
 
-    # an early answer before any byte is read; the place itself is claimed below
-    if all(used[k] >= allowed(quota, k) for k in ("image", "video")):
+    def spent(kind: MediaKind) -> QuotaExceededError:
+        return QuotaExceededError(
+            f"you have posted today's {allowed(quota, kind)} {kind}s", retry_after=retry
+        )
+
+    # an early answer before any byte is read (reads only; the place is taken at the insert)
+    free = dict(
+        zip(
+            ("image", "video"),
+            await asyncio.gather(
+                repos.db.next_slot(user.user_id, day, "image"),
+                repos.db.next_slot(user.user_id, day, "video"),
+            ),
+            strict=True,
+        )
+    )
+    if all(free[k] >= allowed(quota, k) for k in ("image", "video")):
         raise QuotaExceededError(
             f"you have used today's uploads ({quota.images_per_day} images, "
             f"{quota.videos_per_day} videos at your level)",
@@ -70,47 +87,47 @@ async def upload(
     limits = Limits(settings.max_image_bytes, settings.max_video_bytes, quota.videos_per_day > 0)
     check_length(request, limits)
 
-    claimed: list[MediaKind] = []
-
     async def on_kind(kind: MediaKind) -> None:
+        """At the first bytes: refuse what the level or the day's quota cannot take."""
         if kind == "video" and quota.videos_per_day == 0:
             raise NotAllowedError(
                 "videos can be posted from trust level 1 on; images are welcome", field="file"
             )
-        # the place in today's quota is taken as soon as the first bytes tell the kind, by
-        # one guarded write: two uploads racing for the last place cannot both get it
-        if not await repos.db.claim_upload(user.user_id, day, kind, allowed(quota, kind)):
-            raise QuotaExceededError(
-                f"you have posted today's {allowed(quota, kind)} {kind}s", retry_after=retry
-            )
-        claimed.append(kind)
+        if free[kind] >= allowed(quota, kind):
+            raise spent(kind)
 
-    stored = False
+    up = await receive(request, storage, limits, on_kind)
+    assert up.stored is not None
+    item, events = MediaItem.upload(
+        media_id=up.media_id,
+        author_id=user.user_id,
+        filename=up.filename,
+        declared_type=up.declared_type,
+        size=up.stored.size,
+        original_key=up.key,
+        alt_text=up.alt_text,
+        held=quota.held,
+        kind_hint=up.kind,
+        now=now,
+        day=day,
+    )
+    # The insert takes the first free place by its unique quota_slot: of uploads racing for
+    # the last places exactly that many insert; a loser tries the next place, and past the
+    # allowance gets a 429. Nothing else is written, so nothing is ever given back.
+    n = free[up.kind]
     try:
-        up = await receive(request, storage, limits, on_kind)
-        assert up.stored is not None
-        item, events = MediaItem.upload(
-            media_id=up.media_id,
-            author_id=user.user_id,
-            filename=up.filename,
-            declared_type=up.declared_type,
-            size=up.stored.size,
-            original_key=up.key,
-            alt_text=up.alt_text,
-            held=quota.held,
-            kind_hint=up.kind,
-            now=now,
-            day=day,
-        )
-        try:
-            await repos.media.add(item.media_id, item, events)
-        except BaseException:
-            await storage.delete(up.key)  # no object without its item
-            raise
-        stored = True
-    finally:
-        if claimed and not stored:
-            await repos.db.release_upload(user.user_id, day, claimed[0])
+        while True:
+            if n >= allowed(quota, up.kind):
+                raise spent(up.kind)
+            item.quota_n = n
+            try:
+                await repos.media.add(item.media_id, item, events)
+                break
+            except DuplicateKeyError:  # a racing upload took place n (media ids are unique)
+                n += 1
+    except BaseException:
+        await storage.delete(up.key)  # no object without its item
+        raise
     return Accepted(media_id=item.media_id, state=item.state)
 
 

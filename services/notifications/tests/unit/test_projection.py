@@ -106,3 +106,34 @@ async def test_a_lost_notification_write_is_rematerialised_on_redelivery() -> No
     mem["notifications"].docs.clear()  # as if the process died after the member writes
     await proj.apply(batch)
     assert mem["notifications"].docs == kept
+
+
+@pytest.mark.asyncio
+async def test_a_republished_copy_at_a_later_offset_changes_nothing() -> None:
+    """A relay that died before marking publishes the same events again, after others: the
+    copies (same ids, later offsets) are dropped, in the same batch or in a later one, and
+    a redelivery of the batch with the copies still reaches the members' positions."""
+    mem = MemoryDatabase()
+    db = NotificationsDb(mem)  # type: ignore[arg-type]
+    proj = InboxProjection(db, email_domain="example.test", clock=lambda: T0.timestamp())
+    events = thread_with_replies(6)
+    await proj.apply(received(events[:4]))
+    snapshot = {
+        c: {k: dict(v) for k, v in mem[c].docs.items()}
+        for c in ("notifications", "inbox", "digests")
+    }
+    budgets = {k: v["budget"] for k, v in mem["members"].docs.items()}
+    # the first event (a question: by now the helpers watch its thread) and a reply again
+    copies = [Received(events[0], topics.FORUM_EVENTS, 0, 4)]
+    copies.append(Received(events[2], topics.FORUM_EVENTS, 0, 5))
+    await proj.apply(copies)
+    await proj.apply(copies)  # redelivered
+    for c, docs in snapshot.items():
+        assert {k: dict(v) for k, v in mem[c].docs.items()} == docs, c
+    assert {k: v["budget"] for k, v in mem["members"].docs.items()} == budgets
+    # the rest, with a copy of one of them inside the same batch
+    rest = [Received(e, topics.FORUM_EVENTS, 0, 6 + i) for i, e in enumerate(events[4:])]
+    rest.append(Received(events[5], topics.FORUM_EVENTS, 0, 8))
+    await proj.apply(rest)
+    entries = [e for e in mem["inbox"].docs.values() if e["r"] == "asker"]
+    assert [e["count"] for e in entries] == [6]  # six replies, each counted once

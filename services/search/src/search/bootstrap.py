@@ -24,19 +24,29 @@ from .service import SearchService
 log = logging.getLogger(__name__)
 
 
-#: mallopt's parameter number for the arena limit (glibc malloc.h)
+#: mallopt's parameter numbers (glibc malloc.h)
 M_ARENA_MAX = -8
+M_MMAP_THRESHOLD = -3
 
 
-def limit_malloc_arenas(n: int) -> bool:
-    """Cap glibc's malloc arenas before the index's threads start (each thread otherwise
-    gets an arena of its own, and memory freed there is not returned): the peak RSS of a
-    catch-up drops. A no-op where the C library is not glibc."""
+def tune_malloc(arenas: int, mmap_threshold: int) -> bool:
+    """Before the index's threads start: cap glibc's malloc arenas (each thread otherwise
+    gets an arena of its own, and memory freed there is not returned) and serve every
+    allocation of ``mmap_threshold`` bytes or more with its own mapping, unmapped as soon as
+    it is freed (tantivy's segment buffers, merges and a batch's large strings; glibc would
+    otherwise raise the threshold up to 32 MB and keep such blocks in the heap). Both lower
+    the peak RSS of a catch-up (see config). A no-op where the C library is not glibc."""
     name = ctypes.util.find_library("c")
-    if n <= 0 or name is None:
+    if name is None:
         return False
     try:
-        return bool(ctypes.CDLL(name).mallopt(M_ARENA_MAX, n))
+        libc = ctypes.CDLL(name)
+        ok = True
+        if arenas > 0:
+            ok = bool(libc.mallopt(M_ARENA_MAX, arenas)) and ok
+        if mmap_threshold > 0:
+            ok = bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and ok
+        return ok
     except (OSError, AttributeError):
         return False
 
@@ -46,7 +56,7 @@ class SearchRuntime(Runtime):
 
     def __init__(self, settings: ServiceSettings) -> None:
         assert isinstance(settings, Settings)
-        limit_malloc_arenas(settings.malloc_arena_max)
+        tune_malloc(settings.malloc_arena_max, settings.malloc_mmap_threshold)
         super().__init__(settings)
         self.index = SearchIndex(
             settings.index_path,

@@ -37,15 +37,22 @@ class Settings(ServiceSettings):
     #: /readyz stays 503 until the index is this close to the end of the topics (once)
     ready_max_lag: int = 1000
     #: consumer batch size: one index commit per batch (~0.2 s of fsyncs), so catch-up
-    #: wants large batches, but a batch's events, states and documents are all in memory
-    #: at once: sized from the peak RSS measured while catching up (benchmarks/search.py)
-    consumer_max_records: int = 2000
+    #: wants large batches, but a batch's records, events, states and documents are all in
+    #: memory at once. Sized from the peak RSS of a 100,000-post catch-up
+    #: (benchmarks/search.py, VmHWM; the idle service is ~88 MB): 2,000 → 182-234 MB,
+    #: 1,000 → 162 MB, 500 → 141 MB (with the mmap threshold below); issue 28: ≤ 150 MB
+    consumer_max_records: int = 500
     #: share of answered queries published as SearchPerformed on search.events (listening's
     #: search gaps; best effort, see adapters/query_log.py)
     query_sample_rate: float = Field(default=1.0, gt=0, le=1)
     #: glibc malloc arenas (the writer, its merge threads and the worker thread each get
     #: their own, and freed memory stays in them): 2 keeps the peak RSS down
     malloc_arena_max: int = 2
+    #: glibc's mmap threshold, in bytes (0: glibc's default, which grows up to 32 MB): an
+    #: allocation this large gets a mapping of its own, unmapped when freed, instead of
+    #: staying in the heap (tantivy's segment buffers and merges, a batch's large strings).
+    #: Set with mallopt at start, like the arenas, so every deployment gets it
+    malloc_mmap_threshold: int = 131072
     #: hand the pages a batch freed back to the system after its commit (glibc malloc_trim)
     malloc_trim: bool = True
 

@@ -58,7 +58,10 @@ class Runtime:
         # telemetry first: PyMongo listeners are copied into a client when it is created
         setup_tracing(settings.service_name)
         self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            settings.mongodb_url, serverSelectionTimeoutMS=5000, tz_aware=True
+            settings.mongodb_url,
+            serverSelectionTimeoutMS=5000,
+            tz_aware=True,
+            event_listeners=[metrics.StoreCommands()],
         )
         self.db: AsyncDatabase[dict[str, Any]] = self.mongo[settings.mongodb_database]
         self.producer = Producer(settings.kafka_bootstrap_servers, settings.service_name)
@@ -84,9 +87,11 @@ class Runtime:
         )
         self.tasks: list[asyncio.Task[Any]] = []
 
-    def notify_outbox(self) -> None:
+    def notify_outbox(self, *collections: str) -> None:
+        """After a local write: wake the relay; name the outbox collections written when
+        known (the relay then reads only those; none named: every one)."""
         if self.relay:
-            self.relay.notify()
+            self.relay.notify(*collections)
 
     async def start(self, on_start: Sequence[Hook] = ()) -> None:
         await ensure_topics(self.settings.kafka_bootstrap_servers)
@@ -195,6 +200,7 @@ def create_app(
     async def metrics_endpoint(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         if runtime.outbox_collections:
+            origin = metrics.ORIGIN.set("metrics")  # a scrape is not the requests' work
             try:
                 with untraced():
                     backlog, age = await outbox_stats(runtime.db, runtime.outbox_collections)
@@ -202,6 +208,8 @@ def create_app(
                 metrics.OUTBOX_OLDEST_AGE.set(age)
             except Exception:
                 log.warning("outbox stats unavailable", exc_info=True)
+            finally:
+                metrics.ORIGIN.reset(origin)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     # per-user write limit, charged by communitykit.auth.current_user (429 + Retry-After)

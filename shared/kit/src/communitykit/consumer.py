@@ -112,6 +112,13 @@ class BatchConsumer:
         self.subscriber(self._consume)
 
     async def _consume(self, msg: KafkaMessage) -> None:
+        origin = metrics.ORIGIN.set("consumer")
+        try:
+            await self._consume_batch(msg)
+        finally:
+            metrics.ORIGIN.reset(origin)
+
+    async def _consume_batch(self, msg: KafkaMessage) -> None:
         raw = msg.raw_message
         records: tuple[ConsumerRecord[Any, Any], ...] = raw if isinstance(raw, tuple) else (raw,)
         contexts = [extract_context(r.headers or ()) for r in records]

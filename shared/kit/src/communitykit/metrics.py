@@ -16,7 +16,15 @@ outbox_oldest_age_seconds          gauge      - (0 when drained; computed at scr
 http_requests_in_flight            gauge      - (requests being handled by this process)
 http_requests_shed_total           counter    - (answered 503 at once: in-flight limit)
 http_writes_rate_limited_total     counter    - (answered 429: per-user write limit)
+store_commands_total               counter    command, origin (MongoDB commands sent:
+                                              http, consumer, outbox_relay, metrics
+                                              (the scrape's outbox stats) or other)
 =================================  =========  ==========================================
+
+``store_commands_total`` counts every command the service's client sends (a PyMongo
+``CommandListener``, :class:`StoreCommands`), by the work that sent it (:data:`ORIGIN`): the
+store round trips a write costs, and what the relay and consumers add per event, can be read
+off ``/metrics`` before and after a load (benchmarks/forum.py does).
 """
 
 from __future__ import annotations
@@ -24,9 +32,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
+from pymongo import monitoring
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -56,6 +66,29 @@ RATE_LIMITED = Counter(
 CONSUMER_LAG = Gauge(
     "consumer_lag", "Records behind the partition's end", ["topic", "partition", "group"]
 )
+STORE_COMMANDS = Counter(
+    "store_commands", "MongoDB commands sent by this process", ["command", "origin"]
+)
+
+#: the work a MongoDB command is sent for (``store_commands_total``'s ``origin``): set by the
+#: HTTP middleware (``http``), the kit's consumers (``consumer``), the outbox relay
+#: (``outbox_relay``) and ``/metrics``' outbox stats (``metrics``); anything else (start-up,
+#: background jobs) is ``other``
+ORIGIN: ContextVar[str] = ContextVar("store_origin", default="other")
+
+
+class StoreCommands(monitoring.CommandListener):
+    """Counts the commands a client sends (``store_commands_total``). PyMongo calls
+    ``started`` in the task that sends the command, so :data:`ORIGIN` is that task's."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        STORE_COMMANDS.labels(event.command_name, ORIGIN.get()).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
 
 
 async def refresh_consumer_lag(broker: Any, wait: float = 5.0) -> None:
@@ -100,6 +133,7 @@ class RedMetrics:
             return
         start = time.perf_counter()
         status = 500
+        origin = ORIGIN.set("http")
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -115,3 +149,4 @@ class RedMetrics:
             method = scope["method"]
             HTTP_REQUESTS.labels(method, path, str(status)).inc()
             HTTP_DURATION.labels(method, path).observe(time.perf_counter() - start)
+            ORIGIN.reset(origin)

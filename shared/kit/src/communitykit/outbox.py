@@ -13,7 +13,9 @@ Layout inside any aggregate document::
 
 The relay finds documents with ``outbox_len > 0``, publishes their entries in ``seq`` order
 with an idempotent producer, waits for the broker's acks, then ``$unset``s exactly the
-entries that were acknowledged (one bulk write per round; see :class:`OutboxRelay`). A
+entries that were acknowledged (one bulk write per window; see :class:`OutboxRelay`). A
+local write wakes the relay (:meth:`OutboxRelay.notify`, naming the collections it wrote
+when it can); an idle poll reads every collection. A
 crash between publish and unset republishes them (at-least-once); consumers deduplicate by
 event id. Several relay replicas may publish the same entry twice
 for the same reason; that is allowed and harmless.
@@ -129,6 +131,12 @@ class OutboxRelay:
         self._windows = windows_per_round
         self._round_timeout = round_timeout_seconds
         self._wake = asyncio.Event()
+        #: collections a local write named since the last round (``notify``); ``_all`` set
+        #: when a write named none (or a round failed): the next round reads every collection
+        self._dirty: set[str] = set()
+        self._all = True
+        #: collections whose last round stopped at its limit: more may be pending there
+        self._more: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._tracer = trace.get_tracer("communitykit.outbox")
 
@@ -136,8 +144,20 @@ class OutboxRelay:
         for name in self._collections:
             await self._db[name].create_index([("outbox_len", ASCENDING)], name="outbox_pending")
 
-    def notify(self) -> None:
-        """Called after a local write: publish now instead of at the next poll."""
+    def notify(self, *collections: str) -> None:
+        """Called after a local write: publish now instead of at the next poll. A write that
+        names the collections it wrote wakes a round that reads only those (one ``find`` and
+        one bulk mark per write at a low rate, fewer as writes share a round); a write that
+        names none wakes a round over every collection. The idle poll reads every collection
+        whatever was named (entries of other replicas, of a crashed process, of a failed
+        round)."""
+        unknown = [c for c in collections if c not in self._collections]
+        if unknown:
+            raise ValueError(f"not outbox collections of this relay: {unknown}")
+        if collections:
+            self._dirty.update(collections)
+        else:
+            self._all = True
         self._wake.set()
 
     def start(self) -> None:
@@ -158,10 +178,23 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            # the collections of this round: those local writes named since the last one and
+            # those the last one left entries in; every collection at start, on a write that
+            # named none, after a failed round and on the idle poll
+            if self._all:
+                names: list[str] | None = None
+            else:
+                names = [c for c in self._collections if c in self._dirty | self._more]
+            self._all = False
+            self._dirty.clear()
+            # a write after this point sets the event again: it is never missed, it only
+            # wakes the next round
+            self._wake.clear()
             try:
-                # bounded: a round stuck on a connection that will never answer is retried
-                # (publishing is at-least-once: entries are unset only after the acks)
-                published = await asyncio.wait_for(self.drain_once(), self._round_timeout)
+                if names is None or names:
+                    # bounded: a round stuck on a connection that will never answer is
+                    # retried (at-least-once: entries are unset only after the acks)
+                    await asyncio.wait_for(self.drain_once(names), self._round_timeout)
             except asyncio.CancelledError:
                 if cancel_requested():
                     raise  # stop()
@@ -169,42 +202,50 @@ class OutboxRelay:
                 # library cancelled under it while its server went away): a failed round,
                 # not the end of the relay
                 log.warning("outbox relay round interrupted; will retry", exc_info=True)
-                published = 0
+                self._all = True
                 await asyncio.sleep(self._poll)
             except Exception:
                 log.warning("outbox relay failed; will retry", exc_info=True)
-                published = 0
+                self._all = True
                 await asyncio.sleep(self._poll)
-            if published:
-                continue  # there may be more
+            if self._more:
+                continue  # the round stopped at its limit: there is more, at once
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
             except TimeoutError:
-                pass
-            self._wake.clear()
+                self._all = True  # idle: read every collection
 
-    async def drain_once(self) -> int:
-        """Publish one round of pending entries from every collection; return how many were
-        published and marked.
+    async def drain_once(self, collections: Sequence[str] | None = None) -> int:
+        """Publish one round of pending entries from ``collections`` (default: every
+        collection); return how many were published and marked.
 
         The relay's own Mongo commands (polls, marks) are not traced: a poll every second
         would start a root trace each time. Each publish span is a child of the request
         that wrote the entry (see :meth:`_publish`)."""
-        with untraced():
-            return await self._drain_once()
+        origin = metrics.ORIGIN.set("outbox_relay")
+        try:
+            with untraced():
+                return await self._drain_once(
+                    self._collections if collections is None else list(collections)
+                )
+        finally:
+            metrics.ORIGIN.reset(origin)
 
-    async def _drain_once(self) -> int:
+    async def _drain_once(self, collections: list[str]) -> int:
         # one cursor per collection over its pending documents (the snapshot this round
         # works on), read a window of up to ``batch_docs`` documents each at a time
+        self._more.difference_update(collections)
+        limit = self._batch * self._windows
+        read = dict.fromkeys(collections, 0)
         cursors = [
             (
                 name,
                 self._db[name]
                 .find({"outbox_len": {"$gt": 0}}, {"outbox": 1})
-                .limit(self._batch * self._windows)
+                .limit(limit)
                 .batch_size(self._batch),
             )
-            for name in self._collections
+            for name in collections
         ]
         marks: list[asyncio.Task[int]] = []
         sent = 0
@@ -212,6 +253,8 @@ class OutboxRelay:
         try:
             while not failures:
                 found = await asyncio.gather(*(self._window(n, c) for n, c in cursors))
+                for (name, _), part in zip(cursors, found, strict=True):
+                    read[name] += len({doc_id for _, doc_id, _, _ in part})
                 entries = [e for part in found for e in part]
                 if not entries:
                     break
@@ -234,6 +277,8 @@ class OutboxRelay:
                 except Exception:  # noqa: BLE001 - a cursor the server already dropped
                     pass
             results = await asyncio.gather(*marks, return_exceptions=True)
+        # a collection read up to the round's limit may hold more: the relay goes on at once
+        self._more.update(name for name, n in read.items() if n >= limit)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise errors[0]

@@ -294,3 +294,58 @@ async def test_the_loop_survives_a_stray_cancellation_and_publishes_later() -> N
         assert await pending(db) == 0 and len(producer.sent) == 1
     finally:
         await r.stop()
+
+
+async def test_a_named_wake_up_reads_only_the_named_collection_and_the_poll_reads_all() -> None:
+    """The running relay: a write naming its collection wakes a round over that collection
+    alone (one read, one mark per write at a low rate); the idle poll still reads every
+    collection (entries no local write announced: another replica's, a crashed process's)."""
+    db, producer = MemoryDatabase(), FakeProducer()
+    r = relay(db, producer, poll_seconds=0.3)
+    read: list[tuple[str, ...]] = []
+    drain = r.drain_once
+
+    async def recorded(collections: Any = None) -> int:
+        read.append(tuple(collections or ("a", "b")))
+        return await drain(collections)
+
+    r.drain_once = recorded  # type: ignore[method-assign]
+    with pytest.raises(ValueError, match="not outbox collections"):
+        r.notify("c")
+    r.start()
+    try:
+        await asyncio.sleep(0.05)  # the first round reads every collection
+        assert read == [("a", "b")]
+        await write(db, "a", "d1", event("k1"))
+        await write(db, "b", "d2", event("k2"))  # not announced: left to the poll
+        r.notify("a")
+        await asyncio.sleep(0.05)
+        assert read[1:] == [("a",)]  # one round, the named collection only
+        assert len(producer.sent) == 1 and await pending(db) == 1
+        await asyncio.sleep(0.4)  # the idle poll reads every collection
+        assert ("a", "b") in read[2:] and await pending(db) == 0
+        read.clear()
+        await write(db, "b", "d3", event("k3"))
+        r.notify()  # a write naming no collection: a round over all of them
+        await asyncio.sleep(0.05)
+        assert read == [("a", "b")] and await pending(db) == 0
+    finally:
+        await r.stop()
+
+
+async def test_a_round_that_stops_at_its_limit_goes_on_at_once() -> None:
+    """More pending than a round reads: the next round follows without waiting for the
+    poll; a round that read less than its limit waits."""
+    db, producer = MemoryDatabase(), FakeProducer()
+    for i in range(5):
+        await write(db, "a", f"d{i}", event(f"k{i}"))
+    r = relay(db, producer, batch_docs=2, windows_per_round=1, poll_seconds=30)
+    r.start()
+    try:
+        for _ in range(50):
+            if await pending(db) == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert await pending(db) == 0 and len(producer.sent) == 5  # 3 rounds, no poll waited
+    finally:
+        await r.stop()

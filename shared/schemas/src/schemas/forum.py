@@ -88,6 +88,9 @@ class PostCreated(ForumEvent):
     #: replies: written by a ``support`` user (a support reply resolves an escalation;
     #: optional, additive)
     by_support: bool | None = None
+    #: ids of items of the media service (services/media) the post shows; the forum checked
+    #: them against its projection of media.events (optional, additive)
+    media_ids: list[str] = Field(default_factory=list)
 
 
 @register

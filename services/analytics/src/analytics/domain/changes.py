@@ -40,9 +40,12 @@ DAYS, DAY_USERS, THREADS, IDEAS, REVIEWS, USERS, STAFF = (
 )
 #: one document per gathering (guarded: counters) and per attendance (idempotent)
 GATHERINGS, ATTENDEES = "gatherings", "attendees"
-#: one document per source partition: the last offset applied and the ids of the last
-#: events read there (republished copies are dropped); transport state, not a metric
+#: one document per source partition: the last offset applied there (analytics.positions);
+#: transport state, not a metric
 POSITIONS = "positions"
+#: one small document per event id applied (analytics.positions): a copy of an event
+#: published again, in any partition, is dropped; transport state, not a metric
+CLAIMS = "claims"
 #: documents whose update is not idempotent by itself ($inc, order-dependent $set): they
 #: carry the per-partition offset guard ``seq``
 GUARDED = frozenset({DAYS, DAY_USERS, THREADS, GATHERINGS})

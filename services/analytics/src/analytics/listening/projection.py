@@ -4,10 +4,10 @@ The same discipline as the metric projections (analytics.projections): the cost 
 follows the batch, never the history (CONVENTIONS 12), and the effect is exactly-once under
 redelivery without transactions. Per batch:
 
-1. one read of the batch's partitions' ``listening_positions`` (the last offset applied
-   and the ids of the last ``dedupe_window`` events read there): records at or below that
-   offset are applied already, records whose id is in the window (or earlier in the batch)
-   are republished copies (an outbox relay that crashed between publishing and marking);
+1. the records applied already (at or below their partition's ``listening_positions``)
+   and the copies of events applied from another record (their id is claimed in
+   ``listening_claims``) are dropped (:class:`analytics.positions.Positions`, the same
+   piece as the metric projection's);
 2. the product/group/tags of the threads the batch's replies belong to: a bounded
    in-process cache, the misses in one ``$in`` read of ``listening_threads``; and the
    stored states of the batch's items, in one ``$in`` read of ``listening_items``;
@@ -18,12 +18,15 @@ redelivery without transactions. Per batch:
    offset folded in and ``$max`` raises it, so the consumed position is recorded in the
    same single-document update as the state (SPEC 6). A redelivered or raced document does
    not match, its upsert fails on the duplicate ``_id``, and only those documents' guards
-   are re-read and only what they still miss is written again. Threads are written once
-   (a plain insert; a duplicate is the same document already there). The items' window
+   are re-read and only what they still miss is written again. Threads are whole
+   documents, last writer by event time then event id (``at``: tried as a plain insert, an
+   existing one replaced only if its ``at`` is older), so the order in which partitions
+   interleave does not decide them. The items' window
    documents are written as the items' states after the batch (replaced or deleted:
    idempotent);
 4. then the items' states, each with the offset of its last event (``seq``), in one write
-   per item: a new item is an insert, a known one a replacement guarded by its ``seq``.
+   per item: a new item is an insert, a known one a replacement guarded by its ``seq``
+   (each field merged last writer by event time then id: domain.items).
    After the counters: a crash in between replays the batch from the states before it
    (the counters' guards skip what they have), and the events at or below an item's
    ``seq`` are in its state and in the counters already, so they are skipped;
@@ -54,9 +57,11 @@ from communitykit.mongo import bulk_write, only_duplicates
 from schemas import topics
 from schemas.forum import PostCreated
 
+from ..positions import Positions
 from .alerts import Alerts
 from .domain.changes import (
     ALERTS,
+    CLAIMS,
     GUARDED,
     INSERTED,
     ITEMS,
@@ -77,7 +82,6 @@ Key = tuple[str, str]
 
 #: the topics listening reads (the consumer may hand it others: they are ignored)
 SOURCES = frozenset({topics.FORUM_EVENTS, topics.IDEAS_EVENTS, topics.SEARCH_EVENTS})
-DEDUPE_WINDOW = 1000
 THREAD_CACHE = 100_000
 MAX_ATTEMPTS = 5
 
@@ -96,10 +100,9 @@ class ListeningProjection:
         spike_rule: SpikeRule | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_published: Callable[[], None] | None = None,
-        dedupe_window: int = DEDUPE_WINDOW,
     ) -> None:
         self.db = db
-        self.dedupe_window = dedupe_window
+        self.positions = Positions(db, positions=POSITIONS, claims=CLAIMS, partition_key=seq_key)
         self.alerts = Alerts(
             db, rule=spike_rule, publish=publish, now=now, on_published=on_published
         )
@@ -113,8 +116,7 @@ class ListeningProjection:
         )
         if not ordered:
             return
-        positions = await self._positions(ordered)
-        fresh = self._fresh(ordered, positions)
+        fresh = await self.positions.fresh(ordered)
         if fresh:
             threads, stored = await asyncio.gather(self._thread_info(fresh), self._items(fresh))
             changes = Changes(threads, stored)
@@ -124,52 +126,7 @@ class ListeningProjection:
             for tid, info in changes.threads.items():
                 self._remember(tid, info)
             await self.alerts.check(changes.sentiment_keys, changes.examples)
-        await self._advance(ordered, positions)
-
-    # ------------------------------------------------------------------ duplicates
-
-    async def _positions(self, ordered: Sequence[Received]) -> dict[str, Doc]:
-        keys = sorted({seq_key(r.topic, r.partition) for r in ordered})
-        return {d["_id"]: d async for d in self.db[POSITIONS].find({"_id": {"$in": keys}})}
-
-    @staticmethod
-    def _fresh(ordered: Sequence[Received], positions: dict[str, Doc]) -> list[Received]:
-        recent = {k: set(p.get("recent", ())) for k, p in positions.items()}
-        taken: set[str] = set()
-        out = []
-        for r in ordered:
-            key = seq_key(r.topic, r.partition)
-            if r.offset <= positions.get(key, {}).get("offset", -1):
-                continue  # applied (the position is written after the state)
-            if r.event.id in taken or r.event.id in recent.get(key, ()):
-                continue  # a republished copy
-            taken.add(r.event.id)
-            out.append(r)
-        return out
-
-    async def _advance(self, ordered: Sequence[Received], positions: dict[str, Doc]) -> None:
-        by_partition: dict[str, list[Received]] = defaultdict(list)
-        for r in ordered:
-            by_partition[seq_key(r.topic, r.partition)].append(r)
-        ops = []
-        for key, records in by_partition.items():
-            stored = positions.get(key, {})
-            new = [r for r in records if r.offset > stored.get("offset", -1)]
-            if not new:
-                continue
-            last = new[-1].offset
-            recent = [*stored.get("recent", ()), *(r.event.id for r in new)]
-            # a writer that got further first wins: no match, the upsert fails on the _id
-            ops.append(
-                UpdateOne(
-                    {"_id": key, "offset": {"$not": {"$gte": last}}},
-                    {"$set": {"offset": last, "recent": recent[-self.dedupe_window :]}},
-                    upsert=True,
-                )
-            )
-        errors = await bulk_write(self.db[POSITIONS], ops)
-        if not only_duplicates(errors):
-            raise BulkWriteError({"writeErrors": errors})
+        await self.positions.advance(ordered)
 
     # ------------------------------------------------------------------ threads
 
@@ -226,12 +183,14 @@ class ListeningProjection:
     async def _write_items(self, changes: Changes, stored: dict[str, Doc]) -> None:
         ops: list[InsertOne[Doc] | ReplaceOne[Doc]] = []
         for item_id, doc in changes.items.items():
-            seq, last = changes.seq[item_id]
-            new = {**doc, "_id": item_id, "seq": {seq: last}}
+            seq = {**(stored.get(item_id, {}).get("seq") or {}), **changes.seq[item_id]}
+            new = {**doc, "_id": item_id, "seq": seq}
             if item_id not in stored:
                 ops.append(InsertOne(new))
             else:  # a writer that applied these events first wins (the upsert fails)
-                guard = {f"seq.{seq}": {"$not": {"$gte": changes.first[item_id]}}}
+                guard = {
+                    f"seq.{p}": {"$not": {"$gte": lo}} for p, lo in changes.first[item_id].items()
+                }
                 ops.append(ReplaceOne({"_id": item_id, **guard}, new, upsert=True))
         errors = await bulk_write(self.db[ITEMS], ops)
         if not only_duplicates(errors):
@@ -253,17 +212,34 @@ class ListeningProjection:
                 *(bulk_write(self.db[n], [_op(f) for f in by_coll[n]]) for n in names)
             )
             missed: set[Key] = set()
+            later: list[tuple[str, list[Folded]]] = []
             for name, errors in zip(names, results, strict=True):
                 if not only_duplicates(errors):
                     raise BulkWriteError({"writeErrors": errors})
+                failed = [by_coll[name][e["index"]] for e in errors]
                 if name in INSERTED:
-                    continue  # written before, with the same content
-                missed |= {(name, by_coll[name][e["index"]].doc_id) for e in errors}
+                    later.append((name, failed))  # there already: the later event wins
+                else:
+                    missed |= {(name, f.doc_id) for f in failed}
+            await asyncio.gather(*(self._replace_older(n, fs) for n, fs in later if fs))
             if not missed:
                 return
             changes = [c for c in changes if (c.coll, c.doc_id) in missed]
             applied = await self._applied(missed)
         raise RuntimeError(f"guarded writes still racing after {MAX_ATTEMPTS} attempts")
+
+    async def _replace_older(self, name: str, fs: list[Folded]) -> None:
+        """Whole documents that exist already: set where the stored one is from an older
+        event (a newer or the same one does not match: nothing to do)."""
+        await self.db[name].bulk_write(
+            [
+                UpdateOne(
+                    {"_id": f.doc_id, "at": {"$not": {"$gte": f.ops.st["at"]}}}, {"$set": f.ops.st}
+                )
+                for f in fs
+            ],
+            ordered=False,
+        )
 
     async def _applied(self, keys: set[Key]) -> dict[Key, dict[str, int]]:
         out: dict[Key, dict[str, int]] = {}

@@ -4,17 +4,12 @@ The cost of a batch follows the batch, never the history (CONVENTIONS 12): per-d
 documents, the batch folded in memory, at most one write per touched document, no read of a
 document the batch only adds to.
 
-Two kinds of duplicates reach a consumer: a batch delivered again after a crash or a
-rebalance (the same records, same offsets), and an event published twice (an outbox relay
-that crashed between publishing and marking: the same event id at a new offset, later in
-the same partition since it has the same key).
-
 Per batch:
 
-1. one read of the batch's source partitions' ``positions`` (``<topic code><partition>``:
-   the last offset applied there and the ids of the last ``dedupe_window`` events read
-   there): records at or below that offset were applied already, records whose id is in
-   that window (or earlier in the batch) are republished copies; both are dropped;
+1. the records applied already (at or below their partition's position: a redelivered
+   batch) and the copies of events applied from another record (an event published again,
+   in the same partition or another one, however far away: its id is claimed) are dropped
+   (:class:`analytics.positions.Positions`, shared with listening);
 2. the authors and kinds of the threads the batch's replies, votes and accepts refer to:
    from a bounded in-process cache (they never change), the misses in one ``$in`` read;
 3. the events become changes (domain.events), folded per document in memory; each touched
@@ -34,19 +29,17 @@ Per batch:
      and ``staff`` are written only when the batch teaches something the process has not
      already stored (a first-seen user is written once, not once per batch);
 4. the partitions' ``positions`` are advanced (after the state: a crash in between replays
-   the batch, which the guards turn into no-ops, and then records them).
+   the batch, which the claims and the guards turn into no-ops, and then records them).
 
 The offsets are committed by the kit after all of it: the result equals one ordered
-application of each distinct event (SPEC 6, "exactly-once effect"). Bound: a copy
-republished more than ``dedupe_window`` records after its original in the same partition
-would count twice; a relay republishes at its next round (seconds), far below that.
+application of each distinct event (SPEC 6, "exactly-once effect"), whatever the batch
+sizes and however the partitions interleave (a rebuild equals live).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -62,6 +55,7 @@ from schemas.forum import PostCreated
 
 from ..adapters.mongo import AnalyticsDb
 from ..domain.changes import (
+    CLAIMS,
     DAY_USERS,
     GUARDED,
     POSITIONS,
@@ -74,21 +68,17 @@ from ..domain.changes import (
 )
 from ..domain.changes import seq_key as partition_key
 from ..domain.events import Changes, ThreadInfo, thread_refs
+from ..positions import Positions
 
 Key = tuple[str, str]
 K = TypeVar("K")
 V = TypeVar("V")
 
-#: how many event ids per source partition are remembered to drop republished copies
-DEDUPE_WINDOW = 1000
 #: entries of each in-process cache (thread authors, first-seen users, staff roles)
 CACHE_ENTRIES = 200_000
 #: a guarded write that keeps losing races is retried this many times before the batch
 #: fails (and is redelivered)
 MAX_ATTEMPTS = 5
-#: characters of an event id's token in a position's ``recent`` (a 64-bit BLAKE2b digest in
-#: hex: a false match among 1,000 recent ids has odds ~1e-16)
-TOKEN = 16
 
 
 #: the cyclic garbage collector's thresholds in a projecting process (Python's are 700, 10,
@@ -106,21 +96,6 @@ def relax_gc() -> None:
     garbage) and raise the thresholds. Nothing here relies on prompt cycle collection."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-
-
-def token(event_id: str) -> str:
-    """The short token of an event id kept in ``positions.recent``."""
-    return hashlib.blake2b(event_id.encode(), digest_size=TOKEN // 2).hexdigest()
-
-
-def recent_tokens(position: dict[str, Any]) -> list[str]:
-    """The tokens of a position's recent ids, oldest first. One string of fixed-width
-    tokens, not a list of ids: the store rewrites a document per element, and this one is
-    rewritten every batch (a list written by an earlier version is read as raw ids)."""
-    recent = position.get("recent", "")
-    if isinstance(recent, list):
-        return [token(str(x)) for x in recent]
-    return [recent[i : i + TOKEN] for i in range(0, len(recent), TOKEN)]
 
 
 class Bounded(Generic[K, V]):
@@ -146,11 +121,12 @@ class MetricsProjection:
         self,
         db: AnalyticsDb,
         *,
-        dedupe_window: int = DEDUPE_WINDOW,
         cache_entries: int = CACHE_ENTRIES,
     ) -> None:
         self.db = db
-        self.dedupe_window = dedupe_window
+        self.positions = Positions(
+            db.db, positions=POSITIONS, claims=CLAIMS, partition_key=partition_key
+        )
         #: documents this process has written (so they exist); any other is first tried as
         #: a plain insert, several times cheaper than an upsert on FerretDB
         self._written: Bounded[Key, bool] = Bounded(cache_entries)
@@ -167,8 +143,7 @@ class MetricsProjection:
     async def apply(self, batch: Sequence[Received]) -> None:
         """Apply one batch (see module docstring)."""
         ordered = sorted(batch, key=lambda r: (r.topic, r.partition, r.offset))
-        positions = await self._positions(ordered)
-        fresh = self._fresh(ordered, positions)
+        fresh = await self.positions.fresh(ordered)
         if fresh:
             changes = Changes(await self._thread_info(fresh))
             news = self._news(changes.add_all(fresh))
@@ -176,62 +151,7 @@ class MetricsProjection:
                 self._threads.put(tid, info)
             await self._write(news)
             self._remember(news)
-        await self._advance(ordered, positions)
-
-    # ------------------------------------------------------------------ duplicates
-
-    async def _positions(self, ordered: Sequence[Received]) -> dict[str, dict[str, Any]]:
-        keys = sorted({partition_key(r.topic, r.partition) for r in ordered})
-        if not keys:
-            return {}
-        cursor = self.db.db[POSITIONS].find({"_id": {"$in": keys}})
-        return {d["_id"]: d async for d in cursor}
-
-    @staticmethod
-    def _fresh(ordered: Sequence[Received], positions: dict[str, dict[str, Any]]) -> list[Received]:
-        """The records not applied before: above their partition's position, not a copy of
-        an event read recently in that partition or earlier in the batch."""
-        recent = {k: set(recent_tokens(p)) for k, p in positions.items()}
-        taken: set[str] = set()
-        out = []
-        for r in ordered:
-            key = partition_key(r.topic, r.partition)
-            if r.offset <= positions.get(key, {}).get("offset", -1):
-                continue  # the position is written after the state: applied
-            if r.event.id in taken or token(r.event.id) in recent.get(key, ()):
-                continue  # a republished copy
-            taken.add(r.event.id)
-            out.append(r)
-        return out
-
-    async def _advance(
-        self, ordered: Sequence[Received], positions: dict[str, dict[str, Any]]
-    ) -> None:
-        """Each partition's position: the last offset and the ids of the last events."""
-        by_partition: dict[str, list[Received]] = defaultdict(list)
-        for r in ordered:
-            by_partition[partition_key(r.topic, r.partition)].append(r)
-        ops = []
-        for key, records in by_partition.items():
-            stored = positions.get(key, {})
-            new = [r for r in records if r.offset > stored.get("offset", -1)]
-            if not new:
-                continue
-            last = new[-1].offset
-            recent = [*recent_tokens(stored), *(token(r.event.id) for r in new)]
-            # a writer that got further first (a stale replica after a rebalance) wins: the
-            # filter does not match (a new position's upsert then fails on the duplicate
-            # _id, a known one's plain update matches nothing), and that is right
-            ops.append(
-                UpdateOne(
-                    {"_id": key, "offset": {"$not": {"$gte": last}}},
-                    {"$set": {"offset": last, "recent": "".join(recent[-self.dedupe_window :])}},
-                    upsert=key not in positions,
-                )
-            )
-        errors = await bulk_write(self.db.db[POSITIONS], ops)
-        if not only_duplicates(errors):
-            raise BulkWriteError({"writeErrors": errors})
+        await self.positions.advance(ordered)
 
     # ------------------------------------------------------------------ what to write
 

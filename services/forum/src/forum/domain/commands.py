@@ -33,6 +33,21 @@ Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)
 ]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+MediaId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+
+
+def _unique(ids: list[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+#: items of the media service a post shows (any post or reply): each must exist, be ready
+#: and be the author's own or public — checked against the forum's projection of
+#: media.events (handlers/media_refs.py), never by calling the media service
+MediaIds = Annotated[
+    list[MediaId],
+    Field(max_length=10, description="media ids (services/media): ready, yours or public"),
+    AfterValidator(_unique),
+]
 
 KINDS = get_args(ThreadKind)
 #: names people try for a kind, and the kind they mean
@@ -103,6 +118,7 @@ class _ThreadBody(Command):
     tags: Tags = []
     group_id: Id | None = None
     product_id: Id | None = None
+    media_ids: MediaIds = []
 
 
 NoRating = Annotated[None, Field(description="only reviews have a rating")]
@@ -132,7 +148,8 @@ class ArticleThread(_ThreadBody):
 class MediaThread(_ThreadBody):
     kind: Literal["media"]
     rating: NoRating = None
-    media: Annotated[list[MediaIn], Field(min_length=1, max_length=20)]
+    #: links, or media_ids (at least one of the two)
+    media: Annotated[list[MediaIn], Field(max_length=20)] = []
 
 
 class ReviewThread(_ThreadBody):
@@ -195,6 +212,7 @@ class CreateThread(Command):
     product_id: Id | None = None
     rating: Annotated[int, Field(ge=1, le=5)] | None = None
     media: Annotated[list[MediaIn], Field(max_length=20)] = []
+    media_ids: MediaIds = []
 
     @model_validator(mode="after")
     def _cross_field(self) -> CreateThread:
@@ -207,8 +225,10 @@ class CreateThread(Command):
                 raise InvalidCommandError("a review needs a rating from 1 to 5", field="rating")
         elif self.rating is not None:
             raise InvalidCommandError("rating is only for reviews", field="rating")
-        if self.kind == "media" and not self.media:
-            raise InvalidCommandError("a media post needs at least one media item", field="media")
+        if self.kind == "media" and not (self.media or self.media_ids):
+            raise InvalidCommandError(
+                "a media post needs at least one media item (media or media_ids)", field="media"
+            )
         if self.kind != "media" and self.media:
             raise InvalidCommandError("media items are only for media posts", field="media")
         return self
@@ -227,6 +247,7 @@ class CastVote(Command):
 class CreateReply(Command):
     body: Body
     parent_post_id: Id | None = None
+    media_ids: MediaIds = []
 
     @model_validator(mode="after")
     def _cross_field(self) -> CreateReply:

@@ -210,6 +210,7 @@ class Thread:
                 ],
                 body_length=len(cmd.body),
                 body=cmd.body,
+                media_ids=cmd.media_ids,
             ),
             by.user_id,
             at,

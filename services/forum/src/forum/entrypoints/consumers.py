@@ -10,6 +10,8 @@ from communitykit.levels import LevelsProjection
 from schemas import topics
 
 from ..adapters.mongo import ForumDb
+from ..projections.media_refs import COLLECTION as MEDIA_REFS
+from ..projections.media_refs import MediaRefsProjection
 from ..projections.threads import ThreadsProjection
 
 
@@ -45,3 +47,14 @@ def register_threads(runtime: Runtime, group_id: str) -> BatchConsumer:
         await projection.apply(batch)
 
     return _consumer(runtime, topics.FORUM_EVENTS, group_id, on_forum_events)
+
+
+def register_media(runtime: Runtime, group_id: str) -> BatchConsumer:
+    projection = MediaRefsProjection(runtime.db[MEDIA_REFS])
+
+    async def on_media_events(batch: Sequence[Received]) -> None:
+        """media.events → media_refs: each item's author, readiness and visibility (one
+        ``$set`` upsert per touched item per batch; projections/media_refs.py)."""
+        await projection.apply(batch)
+
+    return _consumer(runtime, topics.MEDIA_EVENTS, group_id, on_media_events)

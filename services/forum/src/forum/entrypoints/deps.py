@@ -16,9 +16,11 @@ def get_db(request: Request) -> ForumDb:
     return ForumDb(runtime_of(request).db)
 
 
-def published(request: Request) -> None:
-    """After a write: wake the outbox relay instead of waiting for its next poll."""
-    runtime_of(request).notify_outbox()
+def published(request: Request, *collections: str) -> None:
+    """After a write: wake the outbox relay instead of waiting for its next poll. A write
+    that names the outbox collections it wrote (a reply: ``posts``; a vote: ``votes``) wakes
+    a relay round over those alone; none named: over every outbox collection."""
+    runtime_of(request).notify_outbox(*collections)
 
 
 Db = Annotated[ForumDb, Depends(get_db)]

@@ -114,7 +114,7 @@ async def reply(
     """The parent must be a live, visible post of the thread (deleted or hidden: 422).
     ``Idempotency-Key``: the same key and body get the first response again."""
     created = await replies.create_reply(db, user, thread_id, body, idempotency_key)
-    published(request)
+    published(request, "posts")  # the reply's post is its only write
     return ReplyCreated(**created.apply(response))
 
 
@@ -143,7 +143,7 @@ async def delete_post(post_id: str, user: CurrentUser, db: Db, request: Request)
 @router.put("/posts/{post_id}/vote", responses=problems(*WRITE))
 async def vote(post_id: str, body: CastVote, user: CurrentUser, db: Db, request: Request) -> Score:
     out = await votes.cast_vote(db, user, post_id, body)
-    published(request)
+    published(request, "votes")  # the vote document is its only write
     return Score(**out)
 
 

@@ -25,7 +25,7 @@ from ..domain.errors import InvalidCommandError, ThreadNotFoundError
 from ..domain.group import Group
 from ..domain.post import Post
 from ..domain.thread import Thread
-from . import groups
+from . import groups, media_refs
 from ._common import new_id, now
 
 #: what a reply reads of its thread and of the post it answers (never a body)
@@ -151,6 +151,7 @@ async def create_reply(
         if not isinstance(found, Group):
             raise InvalidCommandError(f"no group {thread.group_id!r}", field="group_id")
         found.check_can_post(user.user_id, bool(is_member))
+    await media_refs.require_usable(db, user, cmd.media_ids)  # only posts with media read
     at = now()
     by_support = user.has("support")
     event = new_event(
@@ -165,13 +166,22 @@ async def create_reply(
             body=cmd.body,
             thread_author_id=thread.author_id,
             by_support=by_support,
+            media_ids=cmd.media_ids,
         ),
         subject=thread_id,
         actor_id=user.user_id,
         time=at,
     )
     post = post_doc(
-        post_id, thread_id, parent_id, "reply", user.user_id, cmd.body, at, by_support=by_support
+        post_id,
+        thread_id,
+        parent_id,
+        "reply",
+        user.user_id,
+        cmd.body,
+        at,
+        by_support=by_support,
+        **({"media_ids": cmd.media_ids} if cmd.media_ids else {}),
     )
     # the reply and its event are durable together (outbox of the post document)
     return await insert_once(

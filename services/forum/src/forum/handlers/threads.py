@@ -25,7 +25,7 @@ from ..views import (
     post_view,
     thread_summary,
 )
-from . import groups, reviews
+from . import groups, media_refs, reviews
 from ._common import new_id, now
 
 SORTS = {"new": "created_at", "active": "last_activity_at", "top": "score"}
@@ -72,6 +72,7 @@ async def create_thread(
     response = {"thread_id": thread_id, "post_id": post_id}
     if cmd.group_id is not None:  # posting into a group needs membership (not archived)
         await groups.require_member(db, cmd.group_id, user.user_id)
+    await media_refs.require_usable(db, user, cmd.media_ids)
     at = now()
     if cmd.kind == "review":
         assert cmd.product_id is not None  # CreateThread's validator
@@ -92,6 +93,7 @@ async def create_thread(
         at,
         title=cmd.title,
         tags=cmd.tags,
+        **({"media_ids": cmd.media_ids} if cmd.media_ids else {}),
     )
     if req is None:
         await db.posts.insert_one(post)

@@ -9,8 +9,11 @@
 * ``votes``        one document per (gallery, item, voter) and its outbox (MediaVoted)
 * ``levels``       projection of reputation.events: each member's trust level (quotas)
 * ``attachments``  projection of media.events: the galleries each item is in (orphan sweep)
-* ``upload_quotas`` one document per (member, UTC day): the uploads claimed by kind; an
-                   upload takes its place with one guarded upsert (``claim_upload``)
+
+An upload's place in its author's daily quota is a slot ON the item: ``quota_slot`` =
+``<author>|<day>|<kind>|<n>`` under a unique index, ``n`` < the level's allowance. The insert
+of the item is the upload's only write; two uploads racing for one slot cannot both insert
+(the loser tries the next slot, and none is left past the allowance).
 """
 
 from __future__ import annotations
@@ -20,16 +23,15 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 OUTBOX_COLLECTIONS = ("media", "galleries", "votes")
 
 Doc = dict[str, Any]
 
 
-def quota_key(user_id: str, day: str) -> str:
-    """One member's upload quota of one UTC day."""
-    return f"{user_id}|{day}"
+def quota_slot(user_id: str, day: str, kind: str, n: int) -> str:
+    """The ``n``-th place (from 0) of a member's daily quota of ``kind``: unique."""
+    return f"{user_id}|{day}|{kind}|{n}"
 
 
 class MediaDb:
@@ -40,7 +42,6 @@ class MediaDb:
         self.votes: AsyncCollection[Doc] = db["votes"]
         self.levels: AsyncCollection[Doc] = db["levels"]
         self.attachments: AsyncCollection[Doc] = db["attachments"]
-        self.quotas: AsyncCollection[Doc] = db["upload_quotas"]
 
     async def ensure_indexes(self) -> None:
         # orphan sweep: settled items by age
@@ -48,6 +49,18 @@ class MediaDb:
         # moderation queue: held (level 0) and flagged items
         await self.media.create_index([("held", ASCENDING), ("created_at", ASCENDING)])
         await self.media.create_index([("flag_count", ASCENDING), ("created_at", ASCENDING)])
+        # the daily quota: one item per slot, and the author's highest slot of a day and kind
+        await self.media.create_index(
+            [("quota_slot", ASCENDING)], unique=True, sparse=True, name="quota_slot_unique"
+        )
+        await self.media.create_index(
+            [
+                ("author_id", ASCENDING),
+                ("day", ASCENDING),
+                ("kind_hint", ASCENDING),
+                ("quota_n", DESCENDING),
+            ]
+        )
         # gallery lists: filter sets and keyset pagination on (created_at, _id)
         for filters in ((), ("product_id",), ("group_id",), ("tags",), ("kind",)):
             await self.galleries.create_index(
@@ -63,33 +76,17 @@ class MediaDb:
         doc = await self.levels.find_one({"_id": user_id}, {"level": 1})
         return int(doc["level"]) if doc else 0
 
-    async def uploads_today(self, user_id: str, day: str) -> dict[str, int]:
-        """This member's uploads of ``day`` by kind: the claims of its quota document."""
-        doc = await self.quotas.find_one({"_id": quota_key(user_id, day)})
-        return {k: int((doc or {}).get(k, 0)) for k in ("image", "video")}
-
-    async def claim_upload(self, user_id: str, day: str, kind: str, allowed: int) -> bool:
-        """Take one of today's ``allowed`` uploads of ``kind``: one guarded single-document
-        upsert, so two uploads racing for the last one cannot both get it (the loser's
-        filter no longer matches, and its upsert then collides on ``_id``)."""
-        if allowed <= 0:
-            return False
-        try:
-            await self.quotas.update_one(
-                {"_id": quota_key(user_id, day), kind: {"$not": {"$gte": allowed}}},
-                {"$inc": {kind: 1}, "$setOnInsert": {"user_id": user_id, "day": day}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def release_upload(self, user_id: str, day: str, kind: str) -> None:
-        """Give back a claimed upload whose item was never stored (refused bytes, a failed
-        write): best effort, the claim otherwise just counts against the day."""
-        await self.quotas.update_one(
-            {"_id": quota_key(user_id, day), kind: {"$gt": 0}}, {"$inc": {kind: -1}}
+    async def next_slot(self, user_id: str, day: str, kind: str) -> int:
+        """The first free place of ``user_id``'s quota of ``kind`` on ``day``, as far as this
+        read knows (one index seek: the highest slot taken + 1). A racing upload may take it
+        first: the insert's unique ``quota_slot`` decides (handlers.upload)."""
+        doc = await self.media.find_one(
+            {"author_id": user_id, "day": day, "kind_hint": kind},
+            {"quota_n": 1},
+            sort=[("quota_n", DESCENDING)],
         )
+        n = doc.get("quota_n") if doc else None
+        return 0 if n is None else int(n) + 1
 
     async def helpful_counts(self, gallery_id: str) -> dict[str, int]:
         rows = await (

@@ -11,7 +11,7 @@ from schemas import topics
 from ..domain.errors import GalleryNotFoundError, MediaNotFoundError
 from ..domain.gallery import Gallery, Item, Vote
 from ..domain.model import MediaItem, Rendition
-from .mongo import Doc, MediaDb
+from .mongo import Doc, MediaDb, quota_slot
 
 TOPIC = topics.MEDIA_EVENTS
 
@@ -22,6 +22,8 @@ def media_to_doc(m: MediaItem) -> Doc:
     d["renditions"] = {k: asdict(r) for k, r in m.renditions.items()}
     # indexed by the moderation queue (flags is a map: its size is not queryable everywhere)
     d["flag_count"] = len(m.flags)
+    if m.quota_n is not None:  # unique: one item per place of the daily quota
+        d["quota_slot"] = quota_slot(m.author_id, m.day, m.kind_hint, m.quota_n)
     return d
 
 

@@ -249,7 +249,9 @@ class Storage:
 
 
 class MultipartUpload:
-    """One S3 multipart upload fed chunk by chunk: buffers at most one part."""
+    """One S3 multipart upload fed chunk by chunk. A full part is sent while the next one is
+    being received (one part in flight at most), so the request body and the S3 upload
+    overlap; memory holds about two parts whatever the file's size."""
 
     def __init__(self, storage: Storage, key: str, content_type: str) -> None:
         self.storage = storage
@@ -259,15 +261,23 @@ class MultipartUpload:
         self._buf = bytearray()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
+        self._in_flight: asyncio.Task[None] | None = None
 
     async def write(self, data: bytes) -> None:
         self._buf += data
         self.size += len(data)
         part = self.storage.config.part_size
-        while len(self._buf) >= part:
-            chunk = bytes(self._buf[:part])
+        # strictly more than a part: a file of exactly one part goes as one plain PUT
+        while len(self._buf) > part:
+            chunk = bytes(memoryview(self._buf)[:part])
             del self._buf[:part]
-            await self._send(chunk)
+            await self._settle()  # the previous part is acknowledged (parts stay in order)
+            self._in_flight = asyncio.create_task(self._send(chunk))
+
+    async def _settle(self) -> None:
+        if self._in_flight is not None:
+            task, self._in_flight = self._in_flight, None
+            await task
 
     async def _send(self, chunk: bytes) -> None:
         c = self.storage.client
@@ -287,6 +297,7 @@ class MultipartUpload:
         self._parts.append({"PartNumber": n, "ETag": r["ETag"]})
 
     async def complete(self) -> Stored:
+        await self._settle()
         if self._upload_id is None:
             # everything fit in one part: a plain PUT (one request instead of three)
             return await self.storage.put_bytes(self.key, bytes(self._buf), self.content_type)
@@ -304,6 +315,12 @@ class MultipartUpload:
     async def abort(self) -> None:
         """Drop the parts sent so far (idempotent; the object never existed)."""
         self._buf.clear()
+        if self._in_flight is not None:  # let the part in flight end: its id is needed
+            task, self._in_flight = self._in_flight, None
+            try:
+                await task
+            except Exception:  # noqa: BLE001 - the upload is being dropped anyway
+                pass
         if self._upload_id is None:
             return
         upload_id, self._upload_id = self._upload_id, None

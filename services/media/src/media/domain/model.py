@@ -86,6 +86,8 @@ class MediaItem:
     height: int | None = None
     duration_seconds: float | None = None
     renditions: dict[str, Rendition] = field(default_factory=dict)
+    #: its place in the author's quota of ``day`` and ``kind_hint`` (unique: quota_slot)
+    quota_n: int | None = None
 
     # ------------------------------------------------------------------ upload
     @classmethod

@@ -1,5 +1,6 @@
-"""Subscribers: reputation.events → ``levels`` (quotas); media.events → the processing
-worker (MediaUploaded) and ``attachments`` (GalleryItemAdded/Removed)."""
+"""Subscribers: reputation.events → ``levels`` (quotas), forum.events → ``attachments``
+(posts that show media); media.events → the processing worker (MediaUploaded) and
+``attachments`` (GalleryItemAdded/Removed)."""
 
 from __future__ import annotations
 
@@ -19,17 +20,21 @@ from ..worker import Worker
 
 
 def register_levels(runtime: MediaRuntime, settings: Settings) -> BatchConsumer:
-    projection = LevelsProjection(MediaDb(runtime.db).levels)
+    db = MediaDb(runtime.db)
+    projection = LevelsProjection(db.levels)
+    attachments = AttachmentsProjection(db)
 
-    async def on_reputation_events(batch: Sequence[Received]) -> None:
-        """LevelChanged → levels (newest by (time, id) wins; idempotent)."""
+    async def on_other_events(batch: Sequence[Received]) -> None:
+        """LevelChanged → levels (newest by (time, id) wins; idempotent); PostCreated with
+        media_ids → attachments (idempotent ``$set``). Each ignores the other's events."""
         await projection.apply(batch)
+        await attachments.apply(batch)
 
     return BatchConsumer(
         runtime.broker,
-        [topics.REPUTATION_EVENTS],
+        [topics.REPUTATION_EVENTS, topics.FORUM_EVENTS],
         group_id=settings.consumer_group,
-        handler=on_reputation_events,
+        handler=on_other_events,
         producer=runtime.producer,
         max_records=settings.consumer_max_records,
         retry_seconds=settings.consumer_retry_seconds,

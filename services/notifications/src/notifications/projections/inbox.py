@@ -20,6 +20,7 @@ and re-materialise those notifications from their decision memory, the others de
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections import defaultdict
@@ -37,7 +38,7 @@ from communitykit.outbox import outbox_fields, outbox_ops
 from schemas import Envelope, new_event, topics
 from schemas.notifications import NotificationDelivered, NotificationSuppressed
 
-from ..adapters.mongo import NotificationsDb
+from ..adapters.mongo import NotificationsDb, find_by_ids
 from ..domain.budget import decide, on_read, on_visit
 from ..domain.classes import priority_of
 from ..domain.digest import period_of
@@ -98,15 +99,15 @@ class InboxProjection:
                 keys[k] |= v
         w = World(staff=self.staff)
         if keys["threads"]:
-            async for d in self.db.threads.find({"_id": {"$in": sorted(keys["threads"])}}):
+            async for d in find_by_ids(self.db.threads, keys["threads"]):
                 w.threads[d["_id"]] = ThreadMeta(
                     d["author"], d["title"], d.get("group_id"), list(d.get("tags", []))
                 )
         if keys["posts"]:
-            async for d in self.db.posts.find({"_id": {"$in": sorted(keys["posts"])}}):
+            async for d in find_by_ids(self.db.posts, keys["posts"]):
                 w.post_authors[d["_id"]] = d["author"]
         if keys["ideas"]:
-            async for d in self.db.ideas.find({"_id": {"$in": sorted(keys["ideas"])}}):
+            async for d in find_by_ids(self.db.ideas, keys["ideas"]):
                 w.ideas[d["_id"]] = (d["author"], d.get("title", ""))
         # a reply's thread brings its group and tags: their followers count too
         for meta in w.threads.values():
@@ -120,7 +121,7 @@ class InboxProjection:
             async for d in cursor:
                 w.follows.setdefault(d["tk"], {})[d["member"]] = d["level"]
         if keys["users"]:
-            async for d in self.db.users.find({"_id": {"$in": sorted(keys["users"])}}, {"_id": 1}):
+            async for d in find_by_ids(self.db.users, keys["users"], {"_id": 1}):
                 w.users.add(d["_id"])
         return w
 
@@ -182,11 +183,17 @@ class InboxProjection:
     # ------------------------------------------------------------------ batch
     async def apply(self, batch: Sequence[Received]) -> None:
         """Every consumed topic -> decisions; notifications.events NotificationRead -> the
-        budget grows back and the entry's group closes (idempotent per partition offset)."""
-        sources = [r for r in batch if r.topic != topics.NOTIFICATIONS_EVENTS]
+        budget grows back and the entry's group closes (idempotent per partition offset).
+        A republished copy of an event (a relay that died before marking: same id, a later
+        offset of the same partition) is dropped: only its first copy is applied."""
+        stored, first = await self._windows(batch)
+        fresh = [
+            r for r in batch if first[partition_key(r.topic, r.partition)][_token(r)] == r.offset
+        ]
+        sources = [r for r in fresh if r.topic != topics.NOTIFICATIONS_EVENTS]
         world = await self._world([r.event for r in sources])
         work: dict[str, list[Step]] = defaultdict(list)
-        for r in batch:
+        for r in fresh:
             tp, ev = partition_key(r.topic, r.partition), r.event
             if r.topic == topics.NOTIFICATIONS_EVENTS:
                 if ev.type.split(".")[2] == "NotificationRead":
@@ -202,16 +209,64 @@ class InboxProjection:
         self.emails_decided = 0
         if work:
             await self._decide_and_write(work)
+        await self._advance(batch, stored, first)
+
+    # ------------------------------------------------------------------ copies
+    async def _windows(
+        self, batch: Sequence[Received]
+    ) -> tuple[dict[str, Doc], dict[str, dict[str, int]]]:
+        """Per source partition of the batch: its stored ``positions`` document and the
+        first offset of every event token it read recently, this batch's included (a record
+        whose token was first read at a lower offset is a copy; a redelivered original has
+        its own offset there and still reaches the members' positions)."""
+        keys = {partition_key(r.topic, r.partition) for r in batch}
+        stored = {d["_id"]: d async for d in find_by_ids(self.db.positions, keys)}
+        first: dict[str, dict[str, int]] = {}
+        for k in keys:
+            d = stored.get(k) or {}
+            toks, offs = d.get("recent", ""), d.get("offs", [])
+            first[k] = {toks[i * TOKEN : (i + 1) * TOKEN]: int(o) for i, o in enumerate(offs)}
+        for r in batch:
+            first[partition_key(r.topic, r.partition)].setdefault(_token(r), r.offset)
+        return stored, first
+
+    async def _advance(
+        self, batch: Sequence[Received], stored: dict[str, Doc], first: dict[str, dict[str, int]]
+    ) -> None:
+        """After the batch's writes: each partition's last offset and its window of the
+        last ``DEDUPE_WINDOW`` event tokens with their first offsets (a crash before this
+        replays the batch, which the members' positions make a no-op)."""
+        last: dict[str, int] = {}
+        for r in batch:
+            k = partition_key(r.topic, r.partition)
+            last[k] = max(last.get(k, -1), r.offset)
+        ops = []
+        for k, off in last.items():
+            if off <= (stored.get(k) or {}).get("offset", -1):
+                continue
+            window = sorted(first[k].items(), key=lambda t: t[1])[-DEDUPE_WINDOW:]
+            ops.append(
+                UpdateOne(
+                    # a replica that got further first (after a rebalance) wins
+                    {"_id": k, "offset": {"$not": {"$gte": off}}},
+                    {
+                        "$set": {
+                            "offset": off,
+                            "recent": "".join(t for t, _ in window),
+                            "offs": [o for _, o in window],
+                        }
+                    },
+                    upsert=k not in stored,
+                )
+            )
+        errors = await bulk_write(self.db.positions, ops)
+        if errors and not only_duplicates(errors):
+            raise RuntimeError(f"positions: {errors[0]}")
 
     async def _decide_and_write(self, work: dict[str, list[Step]]) -> None:
         ids = sorted(work)
-        docs = {
-            d["_id"]: d async for d in self.db.members.find({"_id": {"$in": ids}}, {"outbox": 0})
-        }
-        prefs = {
-            d["_id"]: d
-            async for d in self.db.preferences.find({"_id": {"$in": ids}}, {"outbox": 0})
-        }
+        docs = {d["_id"]: d async for d in find_by_ids(self.db.members, ids, {"outbox": 0})}
+        prefs = {d["_id"]: d async for d in find_by_ids(self.db.preferences, ids, {"outbox": 0})}
         token = uuid.uuid4().hex
         now = self.clock()
         member_ops: list[Any] = []
@@ -261,8 +316,8 @@ class InboxProjection:
             # decided before (redelivery): only what a crash kept from being written
             have = {
                 d["_id"]
-                async for d in self.db.notifications.find(
-                    {"_id": {"$in": [n["_id"] for _, n in remat]}}, {"_id": 1}
+                async for d in find_by_ids(
+                    self.db.notifications, [n["_id"] for _, n in remat], {"_id": 1}
                 )
             }
             for state, note in remat:
@@ -290,9 +345,7 @@ class InboxProjection:
             return set()
         return {
             d["_id"]
-            async for d in self.db.members.find(
-                {"_id": {"$in": ids}, "batch": {"$ne": token}}, {"_id": 1}
-            )
+            async for d in find_by_ids(self.db.members, ids, {"_id": 1}, {"batch": {"$ne": token}})
         }
 
     def _decide(
@@ -414,7 +467,7 @@ class InboxProjection:
         members = sorted({m for m, _ in items.values()})
         prefs = {
             d["_id"]: Preferences.from_doc(d)
-            async for d in self.db.preferences.find({"_id": {"$in": members}}, {"outbox": 0})
+            async for d in find_by_ids(self.db.preferences, members, {"outbox": 0})
         }
         current = datetime.fromtimestamp(now, UTC)
         # the period of the event's time (a burst lands in one digest however long its
@@ -459,6 +512,17 @@ class InboxProjection:
                 for nid in digests[did][3]:
                     when[nid] = datetime.fromtimestamp(digests[did][2], UTC)
         raise RuntimeError("no open digest period accepted the held notifications")
+
+
+#: event tokens remembered per source partition to drop republished copies: a copy published
+#: more than this many records after its original would be applied again (a relay
+#: republishes at its next round, seconds later)
+DEDUPE_WINDOW = 1000
+TOKEN = 12
+
+
+def _token(r: Received) -> str:
+    return hashlib.sha1(r.event.id.encode()).hexdigest()[:TOKEN]
 
 
 def _note(c: Candidate, at: datetime, address: str | None, decision: Doc) -> Doc:

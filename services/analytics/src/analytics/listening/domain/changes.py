@@ -5,14 +5,18 @@ Collections (database ``analytics``, all prefixed ``listening_``):
 * ``listening_items/<post or idea id>``: the item's state (domain.items): kind, day, hour,
   thread, author, product, group, tags, ``scopes`` (``all``, ``g:<group>``,
   ``p:<product>``, ``t:<tag>``), its text and the VADER scores and terms ``t`` (display
-  forms ``w``) of it, ``live`` (counts: neither deleted nor hidden), ``seq`` (the offset of
-  the last event applied to it);
+  forms ``w``) of it, ``live`` (counts: neither deleted nor hidden), ``seq`` (per partition,
+  the offset of the last event applied to it); its identity (kind ... tags), title, body and
+  hidden flag are each last writer by event time then id (a second creation of the same id
+  with a later time replaces the identity);
 * ``listening_window/<scope>|<YYYY-MM-DDTHH>|<item>``: one small document per live item
   and scope (its author ``a``, thread ``x``, terms ``t``, display forms ``w``, kind ``k``,
   label ``l``), the item's current state (replaced on an edit, deleted with the item): the
   window side of trending and an alert's examples, read by ``_id`` range (the store does
   not push filters on other fields down to an index);
-* ``listening_threads/<thread>``: product, group, tags of a thread (replies inherit them);
+* ``listening_threads/<thread>``: product, group, tags of a thread (replies inherit them),
+  ``at`` (the order key of the event that set it: the last writer by event time then id
+  wins);
 * ``listening_sentiment/<dim>|<day>|<key>`` (dim ``all`` key ``*``, ``product``, ``tag``,
   ``group``): items ``n``, compound sum ``c`` (ten-thousandths), ``neg``/``neu``/``pos``
   counts, questions ``q`` (a few fields, whatever the day's volume);
@@ -49,12 +53,16 @@ DAYS = "listening_days"
 SEARCHES = "listening_searches"
 ALERTS = "listening_alerts"
 POSITIONS = "listening_positions"
+#: one small document per event id applied (analytics.positions; transport state)
+CLAIMS = "listening_claims"
 #: what ``make rebuild`` compares (positions are transport state)
 COLLECTIONS = (ITEMS, THREADS, SENTIMENT, WINDOW, DAYS, SEARCHES, ALERTS)
 #: counter documents: not idempotent by themselves, so they carry the offset guard
 GUARDED = frozenset({SENTIMENT, DAYS, SEARCHES})
-#: documents written once and never changed: a plain insert (a duplicate is one already
-#: written, with the same content), several times cheaper than an upsert on the store
+#: whole documents set by one event (threads; items merge their events: domain.items):
+#: the last writer by event time then event id (their ``at``, :func:`order_key`) wins,
+#: whatever order the events come in; tried as a plain insert (several times cheaper than an
+#: upsert on the store), an existing one updated only if its ``at`` is older
 INSERTED = frozenset({THREADS})
 #: short codes for the source topics (field names must not contain ".")
 TOPIC_CODE = {topics.FORUM_EVENTS: "f", topics.IDEAS_EVENTS: "i", topics.SEARCH_EVENTS: "s"}
@@ -83,6 +91,12 @@ def day_of(t: datetime) -> str:
 
 def hour_of(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def order_key(time: datetime, event_id: str) -> str:
+    """The order of the events that set a whole document: event time (UTC, microseconds,
+    sorts as text), then event id."""
+    return f"{time.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')}|{event_id}"
 
 
 def seq_key(topic: str, partition: int) -> str:
@@ -150,6 +164,8 @@ def fold(changes: Iterable[Change], applied: dict[tuple[str, str], dict[str, int
         f = out.get(key)
         if f is None:
             f = out[key] = Folded(c.coll, c.doc_id, Ops(), {})
+        elif c.coll in INSERTED and f.ops.st.get("at", "") > c.ops.st.get("at", ""):
+            continue  # a whole document: an older event than the one folded already
         f.ops.merge(c.ops)
         lo, hi = f.offsets.get(c.seq, (c.offset, c.offset))
         f.offsets[c.seq] = (min(lo, c.offset), max(hi, c.offset))

@@ -29,7 +29,17 @@ from schemas import ideas as i
 from schemas import search as s
 
 from . import items
-from .changes import SEARCHES, SENTIMENT, THREADS, Change, Ops, day_of, seq_key
+from .changes import (
+    INSERTED,
+    SEARCHES,
+    SENTIMENT,
+    THREADS,
+    Change,
+    Ops,
+    day_of,
+    order_key,
+    seq_key,
+)
 from .items import ALERTED, query_id
 
 __all__ = ["ALERTED", "Changes", "ThreadInfo", "item_ids", "query_id", "thread_refs"]
@@ -72,7 +82,8 @@ class Changes:
     ``stored``: the stored state of the batch's items (absent: none yet).
 
     ``out``: the counters' changes; ``items``: the items' states after the batch, with
-    ``first``: the offset of the first event that changed each (its write's guard)."""
+    ``first``: per partition, the offset of the first event that changed each (its write's
+    guard)."""
 
     def __init__(self, threads: Mapping[str, ThreadInfo], stored: Mapping[str, Doc]) -> None:
         self.threads = dict(threads)
@@ -81,9 +92,10 @@ class Changes:
         self.sentiment_keys: set[str] = set()
         self.out: list[Change] = []
         self.items: dict[str, Doc] = {}
-        self.first: dict[str, int] = {}
-        #: the partition and last offset of each item's events (all on its thread's key)
-        self.seq: dict[str, tuple[str, int]] = {}
+        self.first: dict[str, dict[str, int]] = {}
+        #: per item, the last offset of its events per partition (a copy of an event may come
+        #: from another partition than the item's others)
+        self.seq: dict[str, dict[str, int]] = {}
         #: per possible alert (``<kind>|<dim>|<key>|<day>``): the threads of the batch's
         #: live questions / negative items there (an alert's examples)
         self.examples: dict[str, set[str]] = {}
@@ -94,6 +106,8 @@ class Changes:
         return self.out
 
     def _emit(self, coll: str, doc_id: str, r: Received, ops: Ops) -> None:
+        if coll in INSERTED:  # a whole document: the last writer by event time, then id
+            ops.st["at"] = order_key(r.event.time, r.event.id)
         self.out.append(Change(coll, doc_id, seq_key(r.topic, r.partition), r.offset, ops))
 
     def add(self, r: Received) -> None:
@@ -200,7 +214,7 @@ class Changes:
                 self.sentiment_keys.add(doc_id)
             self._emit(coll, doc_id, r, ops)
         self.items[item_id] = after
-        self.first.setdefault(item_id, r.offset)
+        self.first.setdefault(item_id, {}).setdefault(seq_key(r.topic, r.partition), r.offset)
         if after.get("live"):
             dims = [("product", after.get("product"))] + [("tag", t) for t in after["tags"]]
             for kind, yes in (
@@ -211,7 +225,7 @@ class Changes:
                     if yes and key:
                         aid = f"{kind}|{dim}|{key}|{after['day']}"
                         self.examples.setdefault(aid, set()).add(after["thread"])
-        self.seq[item_id] = seq_key(r.topic, r.partition), r.offset
+        self.seq.setdefault(item_id, {})[seq_key(r.topic, r.partition)] = r.offset
 
     def _search(self, r: Received, d: s.SearchPerformed) -> None:
         q = s.normalize_query(d.query)

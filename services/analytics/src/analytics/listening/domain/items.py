@@ -13,7 +13,8 @@ nothing (the state after is the state before, so the delta is empty):
 
 * ``PostCreated`` / ``IdeaSubmitted``: what the item is (kind, day, hour, thread, author,
   product, group, tags) and its first text; the title and body keep their own versions, so
-  an edit that arrived first is not overwritten by the older creation;
+  an edit that arrived first is not overwritten by the older creation; two creations of one
+  id (different events): the later one decides what it is (its version ``tv.identity``);
 * ``PostEdited``: a new title, body (None: unchanged) and, for an opening post, tags;
 * ``PostDeleted``: gone for good; ``PostHidden`` / ``PostRestored``: hidden or not, the
   latest of the two wins.
@@ -86,8 +87,9 @@ def created(
 ) -> Doc:
     """The state after the item's creation (``doc``: the state before, maybe ``None``)."""
     new = dict(doc or {"_id": item_id})
-    if "kind" in new:
-        return new  # created before: what it is never changes
+    tv = dict(new.get("tv") or {})
+    if "kind" in new and not _newer(v, tv.get("identity")):
+        return new  # created by a later event (or this one) already: it decides what it is
     new.update(
         kind=kind,
         day=day_of(when),
@@ -96,9 +98,9 @@ def created(
         author=author,
         product=product,
         group=group,
-        tags=list(tags),
+        tags=list(tags) if _newer(v, tv.get("tags")) else new.get("tags", list(tags)),
     )
-    tv = dict(new.get("tv") or {})
+    tv["identity"] = v
     for name, value in (("title", title), ("body", body)):
         if _newer(v, tv.get(name)):
             new[name] = value[:MAX_CHARS] if value else value
