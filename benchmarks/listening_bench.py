@@ -42,11 +42,11 @@ sys.path.insert(0, str(ROOT))
 
 from analytics.listening.domain.changes import (  # noqa: E402
     DAYS,
-    HOURS,
     ITEMS,
     SEARCHES,
     SENTIMENT,
     THREADS,
+    WINDOW,
 )
 from analytics.listening.projection import ListeningProjection, ensure_indexes  # noqa: E402
 from benchmarks.analytics_bench import consume, drop_topic, fill_topic, raw_consume  # noqa: E402
@@ -223,9 +223,12 @@ def _copy(coll: str, doc: dict[str, Any], k: int, span: int) -> dict[str, Any]:
     if coll == SENTIMENT:
         dim, day, key = _id.split("|", 2)
         d["_id"] = f"{dim}|{_shift(day, shift)}|{key}"
-    elif coll in (HOURS, DAYS):
-        scope, when = _id.rsplit("|", 1)
-        d["_id"] = f"{scope}|{_shift(when, shift)}"
+    elif coll == DAYS:  # <scope>|<day> or <scope>|<day>|<block>
+        scope, when, *block = _id.split("|")
+        d["_id"] = "|".join([scope, _shift(when, shift), *block])
+    elif coll == WINDOW:  # <scope>|<hour>|<item>
+        scope, when, item = _id.split("|")
+        d["_id"] = f"{scope}|{_shift(when, shift)}|{item}~{k}"
     elif coll == SEARCHES:
         day, h = _id.split("|", 1)
         d["_id"] = f"{_shift(day, shift)}|{h}"
@@ -243,7 +246,7 @@ async def preload(db: Any, events: int) -> tuple[float, datetime]:
         await projection.apply(sample[i : i + 1000])
     span = (sample[-1].event.time.date() - T0.date()).days + 1
     copies = max(1, events // SAMPLE)
-    for name in (ITEMS, THREADS, SENTIMENT, HOURS, DAYS, SEARCHES):
+    for name in (ITEMS, THREADS, SENTIMENT, WINDOW, DAYS, SEARCHES):
         docs = list(memory[name].docs.values())
         chunk: list[dict[str, Any]] = []
         for k in range(copies):

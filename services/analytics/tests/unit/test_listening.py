@@ -8,6 +8,7 @@ import asyncio
 import copy
 import zlib
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,7 +21,14 @@ from analytics.config import Settings
 from analytics.listening import http as listening_http
 from analytics.listening import reads
 from analytics.listening.domain import rules, sketch
-from analytics.listening.domain.changes import ALERTS, COLLECTIONS, ITEMS
+from analytics.listening.domain.changes import (
+    ALERTS,
+    COLLECTIONS,
+    DAYS,
+    ITEMS,
+    SEARCHES,
+    SENTIMENT,
+)
 from analytics.listening.domain.phrases import phrases
 from analytics.listening.domain.rules import TrendRule
 from analytics.listening.domain.sentiment import text_of
@@ -107,6 +115,45 @@ class Stream:
             body=body,
         )
         self.emit(topics.FORUM_EVENTS, data, thread, author, t)
+
+    def edit(
+        self,
+        t: datetime,
+        thread: str,
+        post: str,
+        body: str | None = None,
+        title: str | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
+        fields = [n for n, v in (("title", title), ("body", body), ("tags", tags)) if v is not None]
+        data = f.PostEdited(
+            post_id=post,
+            thread_id=thread,
+            editor_id="ed",
+            fields=fields,
+            title=title,
+            body=body,
+            tags=tags,
+        )
+        self.emit(topics.FORUM_EVENTS, data, thread, "ed", t)
+
+    def delete(self, t: datetime, thread: str, post: str, kind: str = "question") -> None:
+        data = f.PostDeleted(
+            post_id=post,
+            thread_id=thread,
+            author_id="a",
+            deleted_by="mod",
+            kind=kind,  # type: ignore[arg-type]
+        )
+        self.emit(topics.FORUM_EVENTS, data, thread, "mod", t)
+
+    def hide(self, t: datetime, thread: str, post: str, restore: bool = False) -> None:
+        data: Any = (
+            f.PostRestored(post_id=post, thread_id=thread, author_id="a", restored_by="mod")
+            if restore
+            else f.PostHidden(post_id=post, thread_id=thread, author_id="a", reason="spam")
+        )
+        self.emit(topics.FORUM_EVENTS, data, thread, "mod", t)
 
     def search(self, t: datetime, query: str, results: int, endpoint: str = "search") -> None:
         q = s.normalize_query(query)
@@ -505,6 +552,186 @@ def test_the_demos_reviews_score_in_the_direction_of_their_stars() -> None:
         by_stars.setdefault(a["rating"], []).append(score)
     means = [sum(v) / len(v) for _, v in sorted(by_stars.items())]
     assert len(means) == 5 and means == sorted(means) and means[0] < 0 < means[-1]
+
+
+# --- edits, deletions, hides -------------------------------------------------------------------
+
+COUNTERS = (SENTIMENT, DAYS, SEARCHES)
+
+
+def counters(db: MemoryDatabase) -> dict[str, dict[str, Doc]]:
+    """The counter documents without their guards and without what adds up to nothing (an
+    item created then removed leaves its counters at 0)."""
+
+    def clean(d: Any) -> Any:
+        if isinstance(d, dict):
+            out = {k: clean(v) for k, v in d.items() if k != "seq"}
+            return {k: v for k, v in out.items() if v != 0 and v != {}}
+        return d
+
+    out: dict[str, dict[str, Doc]] = {}
+    for name in COUNTERS:
+        docs = {k: clean(d) for k, d in db[name].docs.items()}
+        # a document left with its labels only counts nothing
+        out[name] = {
+            k: d for k, d in docs.items() if set(d) - {"_id", "dim", "day", "key", "scope", "q"}
+        }
+    return out
+
+
+def test_an_edit_is_rescored_and_replaces_its_old_contribution_once() -> None:
+    t = SPIKE_DAY + timedelta(hours=9)
+    edited = Stream()
+    tid = edited.post(t, "u1", "question", "Router", "Excellent, I love it", product="router")
+    edited.reply(t + timedelta(minutes=1), "u2", tid, "Great to hear, wonderful")
+    reply = edited.records[-1].event.data.post_id
+    edited.edit(t + timedelta(minutes=5), tid, tid, body="Awful, it is broken and useless")
+    edited.edit(t + timedelta(minutes=6), tid, reply, body="Terrible news, sorry")
+    edited.edit(t + timedelta(minutes=7), tid, tid, title="Battery drain")  # title only
+    direct = Stream()
+    direct.post(t, "u1", "question", "Battery drain", "Awful, it is broken and useless",
+                product="router")  # fmt: skip
+    direct.reply(t + timedelta(minutes=1), "u2", tid, "Terrible news, sorry")
+    db, want = MemoryDatabase(), MemoryDatabase()
+    run(db, edited.records, 2)
+    run(want, direct.records, 2)
+    assert counters(db) == counters(want)
+    item = db[ITEMS].docs[tid]
+    vader = SentimentIntensityAnalyzer()
+    expected = vader.polarity_scores(text_of("Battery drain", "Awful, it is broken and useless"))
+    assert {k: item[k] for k in ("compound", "neg", "neu", "pos")} == expected
+    assert "batteri drain" in item["t"] and "excel" not in item["t"]
+    day = SPIKE_DAY.date()
+    (router,) = asyncio.run(reads.sentiment(db, "product", day, day))  # type: ignore[arg-type]
+    assert router["count"] == 2 and router["negative_share"] == 1.0
+    gaps = asyncio.run(reads.search_gaps(db, day, day, 10))  # type: ignore[arg-type]
+    assert gaps == []  # asked with its new title, never searched
+
+
+def test_deleted_and_hidden_posts_stop_counting_and_restored_ones_count_again() -> None:
+    t = SPIKE_DAY + timedelta(hours=9)
+    st = Stream()
+    keep = st.post(t, "u1", "question", "Wifi", "Wifi mesh works great", product="router",
+                   tags=("wifi",))  # fmt: skip
+    gone = st.post(t, "u2", "question", "Battery", "Battery drain is awful", product="router",
+                   tags=("battery",))  # fmt: skip
+    hid = st.post(t, "u3", "discussion", "Spam", "Buy cheap pills now", product="router")
+    back = st.post(t, "u4", "review", "Nice", "Nice router, happy", product="router")
+    st.reply(t + timedelta(minutes=1), "u5", keep, "Same here, love it")
+    st.delete(t + timedelta(minutes=2), gone, gone)
+    st.hide(t + timedelta(minutes=3), hid, hid)
+    st.hide(t + timedelta(minutes=3), back, back)
+    st.hide(t + timedelta(minutes=4), back, back, restore=True)
+    for batch in (1, 3, 100):
+        db, expected = MemoryDatabase(), MemoryDatabase()
+        run(db, st.records, batch)
+        run(expected, [r for r in st.records if r.event.data.post_id not in (gone, hid)], batch)
+        got = counters(db)
+        assert got == counters(expected)
+        assert not any("battery" in k for k in got[SENTIMENT])
+        items = db[ITEMS].docs
+        assert [i for i, d in sorted(items.items()) if d["live"]] == sorted(
+            [keep, back, *(i for i in items if i.startswith(f"{keep}-"))]
+        )
+
+
+def test_edits_deletes_and_hides_do_not_depend_on_batching_or_redelivery() -> None:
+    st = Stream()
+    baseline(st)
+    spiked = spike(st)
+    t = SPIKE_DAY + timedelta(hours=13)
+    st.edit(t, spiked[0], spiked[0], body="All good now, thanks, great support")
+    st.delete(t, spiked[1], spiked[1])
+    st.hide(t, spiked[2], spiked[2])
+    st.hide(t + timedelta(minutes=1), spiked[2], spiked[2], restore=True)
+    st.hide(t + timedelta(minutes=2), spiked[3], spiked[3])
+    st.edit(t + timedelta(minutes=3), spiked[3], spiked[3], body="Edited while hidden, awful")
+    one = MemoryDatabase()
+    run(one, st.records, 100_000, publish=False)
+    many = MemoryDatabase()
+    run(many, st.records, 3)
+    run(many, st.records[-20:], 4)  # a redelivered stretch
+    shuffled = sorted(st.records, key=lambda r: (r.partition, r.topic, r.offset))
+    other = MemoryDatabase()
+    run(other, shuffled, 7)
+    assert counters(one) == counters(many) == counters(other)
+    assert state(one)[ITEMS] == state(many)[ITEMS] == state(other)[ITEMS]
+    day = SPIKE_DAY.date()
+    (router,) = asyncio.run(reads.sentiment(one, "product", day, day))  # type: ignore[arg-type]
+    assert router["count"] == 8 - 2  # one deleted, one hidden (edited while hidden)
+    # a republished copy of an edit (a new id: an older edit replayed) changes nothing
+    late = Stream()
+    late.n = 10_000
+    late.edit(t - timedelta(hours=1), spiked[0], spiked[0], body="Older text, terrible")
+    before = counters(many)
+    run(many, late.records, 1)
+    assert counters(many) == before
+
+
+def test_a_hidden_spike_does_not_trend() -> None:
+    st = Stream()
+    baseline(st)
+    spiked = spike(st)
+    for k, tid in enumerate(spiked):
+        st.hide(SPIKE_DAY + timedelta(hours=12, minutes=k), tid, tid)
+    db = MemoryDatabase()
+    run(db, st.records, 5)
+    assert "batteri drain" not in {t.term for t in trending(db)}
+
+
+# --- a spike across midnight -------------------------------------------------------------------
+
+
+def midnight_spike(st: Stream, late: bool = False) -> None:
+    """6 negative questions before midnight and 6 after: both days spike on their own
+    (``late``: those before midnight reach the stream after the others)."""
+    for k in (*range(6, 12), *range(6)) if late else range(12):
+        t = SPIKE_DAY - timedelta(hours=2) + timedelta(minutes=20 * k)
+        st.post(t, f"m{k % 4}", "question", "Battery drain", SPIKE[k % 4], product="router",
+                tags=("battery",))  # fmt: skip
+
+
+def test_a_spike_across_midnight_is_alerted_once() -> None:
+    st = Stream()
+    baseline(st)
+    midnight_spike(st)
+    for batch in (1, 5, 100_000):
+        db = MemoryDatabase()
+        published: list[int] = []
+        run(db, st.records, batch, on_published=partial(published.append, 1))
+        alerts = db[ALERTS].docs
+        first, second = (SPIKE_DAY - timedelta(days=1)).date(), SPIKE_DAY.date()
+        raised = {k for k, a in alerts.items() if "continues" not in a}
+        assert raised == {
+            f"{kind}|{dim}|{key}|{first}"
+            for kind in ("questions", "negative")
+            for dim, key in (("product", "router"), ("tag", "battery"))
+        }, batch
+        assert len(published) == 4
+        cont = alerts[f"questions|product|router|{second}"]
+        assert cont["continues"] == f"questions|product|router|{first}"
+        assert "outbox" not in cont and cont["published"] is False
+        listed = asyncio.run(reads.alerts(db, 20))  # type: ignore[arg-type]
+        assert {a["_id"] for a in listed} == raised
+        run(db, st.records, 3, on_published=partial(published.append, 1))
+        assert len(published) == 4
+
+
+def test_a_day_alerted_first_absorbs_its_late_day_before() -> None:
+    """The day after was alerted before the day before spiked (its events came late): the
+    day before continues that alert instead of raising another."""
+    st = Stream()
+    baseline(st)
+    midnight_spike(st, late=True)
+    db = MemoryDatabase()
+    published: list[int] = []
+    run(db, st.records[:-6], 50, on_published=lambda: published.append(1))
+    assert len(published) == 4
+    run(db, st.records[-6:], 50, on_published=lambda: published.append(1))
+    assert len(published) == 4
+    assert len(db[ALERTS].docs) == 8
+    raised = {k for k, a in db[ALERTS].docs.items() if "continues" not in a}
+    assert all(k.endswith(str(SPIKE_DAY.date())) for k in raised)
 
 
 def test_a_thread_posted_twice_keeps_the_later_event_whatever_the_order() -> None:

@@ -9,21 +9,30 @@ redelivery without transactions. Per batch:
    ``listening_claims``) are dropped (:class:`analytics.positions.Positions`, the same
    piece as the metric projection's);
 2. the product/group/tags of the threads the batch's replies belong to: a bounded
-   in-process cache, the misses in one ``$in`` read of ``listening_threads``;
-3. the events become changes (domain.events) folded per document in memory: ONE update per
+   in-process cache, the misses in one ``$in`` read of ``listening_threads``; and the
+   stored states of the batch's items, in one ``$in`` read of ``listening_items``;
+3. the events become changes (domain.events, domain.items: an item's new state and the
+   difference of its contributions) folded per document in memory: ONE update per
    touched document, all of a collection's in one unordered bulk write. Counter documents
    carry ``seq``: the update's filter requires each partition's ``seq`` below the first
    offset folded in and ``$max`` raises it, so the consumed position is recorded in the
    same single-document update as the state (SPEC 6). A redelivered or raced document does
    not match, its upsert fails on the duplicate ``_id``, and only those documents' guards
-   are re-read and only what they still miss is written again. Items and threads are
-   whole documents, last writer by event time then event id (``at``, in the upsert's
-   filter: an older event does not match and fails on the duplicate ``_id``), so the
-   order in which partitions interleave does not decide them; the hours' item entries
-   are constants (``$set``): applying them twice changes nothing;
-4. the spike check of the touched products and tags (alerts.py: alert + outbox entry in
+   are re-read and only what they still miss is written again. Threads are whole
+   documents, last writer by event time then event id (``at``: tried as a plain insert, an
+   existing one replaced only if its ``at`` is older), so the order in which partitions
+   interleave does not decide them. The items' window
+   documents are written as the items' states after the batch (replaced or deleted:
+   idempotent);
+4. then the items' states, each with the offset of its last event (``seq``), in one write
+   per item: a new item is an insert, a known one a replacement guarded by its ``seq``
+   (each field merged last writer by event time then id: domain.items).
+   After the counters: a crash in between replays the batch from the states before it
+   (the counters' guards skip what they have), and the events at or below an item's
+   ``seq`` are in its state and in the counters already, so they are skipped;
+5. the spike check of the touched products and tags (alerts.py: alert + outbox entry in
    one insert, unique per spike);
-5. the positions are advanced (after the state: a crash in between replays the batch, which
+6. the positions are advanced (after the state: a crash in between replays the batch, which
    the guards make a no-op).
 
 Running beside the metric projection in the same consumer, listening keeps positions of
@@ -39,7 +48,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import DESCENDING, InsertOne, UpdateOne
+from pymongo import DESCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -55,14 +64,17 @@ from .domain.changes import (
     CLAIMS,
     GUARDED,
     INSERTED,
+    ITEMS,
     POSITIONS,
     THREADS,
+    WINDOW,
     Change,
     Folded,
     fold,
     seq_key,
 )
-from .domain.events import Changes, ThreadInfo, thread_refs
+from .domain.events import Changes, ThreadInfo, item_ids, thread_refs
+from .domain.items import window_entries
 from .domain.rules import SpikeRule
 
 Doc = dict[str, Any]
@@ -106,11 +118,14 @@ class ListeningProjection:
             return
         fresh = await self.positions.fresh(ordered)
         if fresh:
-            changes = Changes(await self._thread_info(fresh))
-            await self._write(changes.add_all(fresh))
+            threads, stored = await asyncio.gather(self._thread_info(fresh), self._items(fresh))
+            changes = Changes(threads, stored)
+            counted = changes.add_all(fresh)
+            await asyncio.gather(self._write(counted), self._write_window(changes, stored))
+            await self._write_items(changes, stored)
             for tid, info in changes.threads.items():
                 self._remember(tid, info)
-            await self.alerts.check(changes.sentiment_keys)
+            await self.alerts.check(changes.sentiment_keys, changes.examples)
         await self.positions.advance(ordered)
 
     # ------------------------------------------------------------------ threads
@@ -139,6 +154,47 @@ class ListeningProjection:
                 known[d["_id"]] = info
                 self._remember(d["_id"], info)
         return known
+
+    # ------------------------------------------------------------------ items
+
+    async def _items(self, fresh: Sequence[Received]) -> dict[str, Doc]:
+        ids = sorted(item_ids(fresh))
+        if not ids:
+            return {}
+        return {d["_id"]: d async for d in self.db[ITEMS].find({"_id": {"$in": ids}})}
+
+    async def _write_window(self, changes: Changes, stored: dict[str, Doc]) -> None:
+        """The window documents of the items as they are after the batch."""
+        ops: list[InsertOne[Doc] | ReplaceOne[Doc] | DeleteOne] = []
+        for item_id, doc in changes.items.items():
+            old = window_entries(stored.get(item_id))
+            new = window_entries(doc)
+            ops += [DeleteOne({"_id": k}) for k in sorted(old.keys() - new.keys())]
+            for k, entry in new.items():
+                if item_id not in stored:
+                    ops.append(InsertOne({"_id": k, **entry}))
+                elif old.get(k) != entry:
+                    ops.append(ReplaceOne({"_id": k}, {"_id": k, **entry}, upsert=True))
+        if ops:
+            errors = await bulk_write(self.db[WINDOW], ops)
+            if not only_duplicates(errors):
+                raise BulkWriteError({"writeErrors": errors})
+
+    async def _write_items(self, changes: Changes, stored: dict[str, Doc]) -> None:
+        ops: list[InsertOne[Doc] | ReplaceOne[Doc]] = []
+        for item_id, doc in changes.items.items():
+            seq = {**(stored.get(item_id, {}).get("seq") or {}), **changes.seq[item_id]}
+            new = {**doc, "_id": item_id, "seq": seq}
+            if item_id not in stored:
+                ops.append(InsertOne(new))
+            else:  # a writer that applied these events first wins (the upsert fails)
+                guard = {
+                    f"seq.{p}": {"$not": {"$gte": lo}} for p, lo in changes.first[item_id].items()
+                }
+                ops.append(ReplaceOne({"_id": item_id, **guard}, new, upsert=True))
+        errors = await bulk_write(self.db[ITEMS], ops)
+        if not only_duplicates(errors):
+            raise BulkWriteError({"writeErrors": errors})
 
     # ------------------------------------------------------------------ writing
 

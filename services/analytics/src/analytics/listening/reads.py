@@ -12,7 +12,8 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .domain import rules, sketch
-from .domain.changes import ALERTS, DAYS, HOURS, SEARCHES, SENTIMENT
+from .domain.changes import ALERTS, DAYS, SEARCHES, SENTIMENT, WINDOW
+from .domain.items import BLOCK
 from .domain.rules import TermStats, Trend, TrendRule
 from .domain.sentiment import SCALE
 
@@ -69,43 +70,43 @@ async def trending(
     hours = _hours(now, window_hours)
     per_bucket = 1 if window_hours <= 24 else 24
     buckets = len(hours) // per_bucket
-    docs = await (
-        db[HOURS]
-        .find({"_id": {"$gte": f"{scope}|{hours[0]}", "$lte": f"{scope}|{hours[-1]}"}}, {"seq": 0})
-        .to_list(None)
-    )
     index = {h: i // per_bucket for i, h in enumerate(hours)}
     terms: dict[str, TermStats] = {}
     items = 0
-    for d in docs:
-        b = index.get(d.get("hour", ""))
+    async for e in db[WINDOW].find(
+        {"_id": {"$gte": f"{scope}|{hours[0]}|", "$lte": f"{scope}|{hours[-1]}|{_END}"}},
+        {"t": 1, "w": 1, "a": 1, "x": 1},
+    ):
+        b = index.get(e["_id"][len(scope) + 1 :].split("|", 1)[0])
         if b is None:
             continue
-        entries = (d.get("i") or {}).values()
-        items += len(entries)
-        for e in entries:
-            for term, surface in zip(e.get("t", ()), e.get("w", ()), strict=False):
-                s = terms.get(term)
-                if s is None:
-                    s = terms[term] = TermStats(surface=surface, series=[0] * buckets)
-                s.count += 1
-                s.series[b] += 1
-                s.authors.add(e["a"])
-                s.threads.add(e["x"])
-                if surface < s.surface:
-                    s.surface = surface
+        items += 1
+        for term, surface in zip(e.get("t", ()), e.get("w", ()), strict=False):
+            s = terms.get(term)
+            if s is None:
+                s = terms[term] = TermStats(surface=surface, series=[0] * buckets)
+            s.count += 1
+            s.series[b] += 1
+            s.authors.add(e["a"])
+            s.threads.add(e["x"])
+            if surface < s.surface:
+                s.surface = surface
     first_day = date.fromisoformat(hours[0][:10])
     base_days = rules.baseline_days(first_day.isoformat())
-    base_docs = await (
-        db[DAYS].find({"_id": {"$in": [f"{scope}|{day}" for day in base_days]}}).to_list(None)
-    )
-    base_items = sum(int(d.get("n", 0)) for d in base_docs)
-    counters = sketch.merge(_bins(d) for d in base_docs)
     candidates = {
         t: s
         for t, s in terms.items()
         if s.count >= rule.min_count and len(s.authors) >= rule.min_authors
     }
+    blocks = sorted({b // BLOCK for t in candidates for b in sketch.bins(t)})
+    ids = [f"{scope}|{day}" for day in base_days]
+    ids += [f"{scope}|{day}|{b:02d}" for day in base_days for b in blocks]
+    base_items = 0
+    docs = []
+    async for d in db[DAYS].find({"_id": {"$in": ids}}):
+        base_items += int(d.get("n", 0))
+        docs.append(d)
+    counters = sketch.merge(_bins(d) for d in docs)
     baseline_of = {t: sketch.estimate(counters, t) for t in candidates}
     found = rules.trending(candidates, items, baseline_of, base_items, rule, limit)
     meta = {
@@ -153,10 +154,11 @@ async def search_gaps(
 
 
 async def alerts(db: AsyncDatabase[Doc], limit: int) -> list[Doc]:
-    """The most recent alerts (by spike day, then detection)."""
+    """The most recent alerts (by spike day, then detection): one per spike (the days that
+    continue a spike are not alerts of their own)."""
     cur = (
         db[ALERTS]
-        .find({}, {"outbox": 0, "outbox_len": 0})
+        .find({"continues": {"$exists": False}}, {"outbox": 0, "outbox_len": 0})
         .sort([("day", DESCENDING), ("_id", DESCENDING)])
         .limit(limit)
     )

@@ -23,7 +23,7 @@ Doc = dict[str, Any]
 __all__ = ["COLLECTIONS", "normalizing", "projection"]
 
 #: the fields of an alert that a rebuild reproduces exactly
-ALERT_IDENTITY = ("_id", "type", "kind", "dim", "key", "day")
+ALERT_IDENTITY = ("_id", "type", "kind", "dim", "key", "day", "continues")
 
 
 async def projection(db: AsyncDatabase[Doc]) -> BatchHandler:

@@ -2,21 +2,28 @@
 
 Collections (database ``analytics``, all prefixed ``listening_``):
 
-* ``listening_items/<post or idea id>``: the item's VADER scores, kind, day, thread,
-  author, product, group, tags, and ``at`` (the order key of the event that set it: the
-  last writer by event time then id wins);
+* ``listening_items/<post or idea id>``: the item's state (domain.items): kind, day, hour,
+  thread, author, product, group, tags, ``scopes`` (``all``, ``g:<group>``,
+  ``p:<product>``, ``t:<tag>``), its text and the VADER scores and terms ``t`` (display
+  forms ``w``) of it, ``live`` (counts: neither deleted nor hidden), ``seq`` (per partition,
+  the offset of the last event applied to it); its identity (kind ... tags), title, body and
+  hidden flag are each last writer by event time then id (a second creation of the same id
+  with a later time replaces the identity);
+* ``listening_window/<scope>|<YYYY-MM-DDTHH>|<item>``: one small document per live item
+  and scope (its author ``a``, thread ``x``, terms ``t``, display forms ``w``, kind ``k``,
+  label ``l``), the item's current state (replaced on an edit, deleted with the item): the
+  window side of trending and an alert's examples, read by ``_id`` range (the store does
+  not push filters on other fields down to an index);
 * ``listening_threads/<thread>``: product, group, tags of a thread (replies inherit them),
-  ``at`` as items;
+  ``at`` (the order key of the event that set it: the last writer by event time then id
+  wins);
 * ``listening_sentiment/<dim>|<day>|<key>`` (dim ``all`` key ``*``, ``product``, ``tag``,
   ``group``): items ``n``, compound sum ``c`` (ten-thousandths), ``neg``/``neu``/``pos``
-  counts, questions ``q``, and (products and tags) the threads of its questions ``qt`` and
-  negative items ``nt``;
-* ``listening_hours/<scope>|<YYYY-MM-DDTHH>`` (scope ``all``, ``g:<group>``,
-  ``p:<product>``): one entry per item of that hour, ``i.<item>`` = {``a`` author, ``x``
-  thread, ``t`` its terms, ``w`` their display forms} (a constant ``$set``: idempotent):
-  the window side of trending, added up per term when read;
-* ``listening_days/<scope>|<day>``: items ``n`` and the count-min sketch ``c.<bin>`` of the
-  day's terms (domain.sketch): the baseline side, bounded whatever the volume;
+  counts, questions ``q`` (a few fields, whatever the day's volume);
+* ``listening_days/<scope>|<day>``: the day's items ``n``; ``<scope>|<day>|<block>``: the
+  bins ``c.<bin>`` of block ``bin // 128`` of the count-min sketch of the day's terms
+  (domain.sketch): the baseline side, bounded whatever the volume, in 64 documents of at
+  most 128 counters (an update's cost on the store grows with the document);
 * ``listening_searches/<day>|<query hash>``: query ``q``, searches ``n``, with no result
   ``zero``, questions asked with that title ``asked``;
 * ``listening_alerts/<alert id>``: one per spike, with its outbox entry;
@@ -41,7 +48,7 @@ from schemas import topics
 ITEMS = "listening_items"
 THREADS = "listening_threads"
 SENTIMENT = "listening_sentiment"
-HOURS = "listening_hours"
+WINDOW = "listening_window"
 DAYS = "listening_days"
 SEARCHES = "listening_searches"
 ALERTS = "listening_alerts"
@@ -49,14 +56,14 @@ POSITIONS = "listening_positions"
 #: one small document per event id applied (analytics.positions; transport state)
 CLAIMS = "listening_claims"
 #: what ``make rebuild`` compares (positions are transport state)
-COLLECTIONS = (ITEMS, THREADS, SENTIMENT, HOURS, DAYS, SEARCHES, ALERTS)
+COLLECTIONS = (ITEMS, THREADS, SENTIMENT, WINDOW, DAYS, SEARCHES, ALERTS)
 #: counter documents: not idempotent by themselves, so they carry the offset guard
 GUARDED = frozenset({SENTIMENT, DAYS, SEARCHES})
-#: whole documents set by one event: the last writer by event time then event id (their
-#: ``at``, :func:`order_key`) wins, whatever order the events come in; tried as a plain
-#: insert (several times cheaper than an upsert on the store), an existing one updated
-#: only if its ``at`` is older
-INSERTED = frozenset({ITEMS, THREADS})
+#: whole documents set by one event (threads; items merge their events: domain.items):
+#: the last writer by event time then event id (their ``at``, :func:`order_key`) wins,
+#: whatever order the events come in; tried as a plain insert (several times cheaper than an
+#: upsert on the store), an existing one updated only if its ``at`` is older
+INSERTED = frozenset({THREADS})
 #: short codes for the source topics (field names must not contain ".")
 TOPIC_CODE = {topics.FORUM_EVENTS: "f", topics.IDEAS_EVENTS: "i", topics.SEARCH_EVENTS: "s"}
 
