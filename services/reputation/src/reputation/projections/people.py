@@ -202,6 +202,11 @@ def _pending(doc: Doc | None) -> dict[str, Doc]:
 
 
 async def _find(coll: Any, query: Doc) -> list[Doc]:
+    """The documents matching ``query``; none when its first ``$in`` is empty (a query the
+    store would answer by reading the whole collection)."""
+    first = next(iter(query.values()), None)
+    if isinstance(first, dict) and first.get("$in") == []:
+        return []
     return [d async for d in coll.find(query)]
 
 
