@@ -335,7 +335,7 @@ class Users:
             }
             stored, activity = await asyncio.gather(
                 _find(self.db.credits, {"_id": {"$in": sorted(wanted)}}),
-                self._activity(adds, todo),
+                self._activity(adds, todo, docs),
             )
             credits = {d["_id"]: d for d in stored}
             token = new_token()
@@ -388,12 +388,20 @@ class Users:
         await write(self.db.activity, ops)
 
     async def _activity(
-        self, adds: dict[str, ProfileFacts], todo: list[str]
+        self, adds: dict[str, ProfileFacts], todo: list[str], docs: dict[str, Doc]
     ) -> dict[str, dict[str, list[str]]]:
-        """Per user with new activity points: the stored points ("label|day" → [first,
-        last]) of the days the champion sweep looks at (the champion window around the
-        batch's points), read with one query on the ``(user_id, day)`` index."""
-        users = [uid for uid in todo if uid in adds and adds[uid].points]
+        """Per user whose ``champion`` candidate the batch's points can make earlier: the
+        stored points ("label|day" → [first, last]) of the days the champion sweep looks at
+        (the champion window around the batch's points), read with one query on the
+        ``(user_id, day)`` index. A candidate a new point makes is never earlier than that
+        point, so a member whose candidate precedes all their new points is not read."""
+
+        def may_change(uid: str) -> bool:
+            stored = docs.get(uid, {}).get("badge_keys", {}).get("champion")
+            earliest_new = min(p for pts in adds[uid].points.values() for p in pts)
+            return stored is None or earliest_new < stored
+
+        users = [uid for uid in todo if uid in adds and adds[uid].points and may_change(uid)]
         days = [slot.split("|")[1] for uid in users for slot in adds[uid].points]
         if not days:
             return {}
