@@ -23,8 +23,8 @@ number of events in the system (see the service README for why each one exists).
 * ``credits``   one per (user, scope): that scope's current contribution to the user (points
                 per day, newest part's time, badge information); index ``(user_id,
                 has_badge_info)``
-* ``activity``  one per (user, activity kind, UTC day): first and last point (badges
-                ``first-question``, ``first-answer``, ``champion``); index ``(user_id, day)``
+* ``activity``  one per (user, UTC month): per activity kind and day, the first and last
+                point (the ``champion`` sweep reads the months around new points by ``_id``)
 * ``ledger``    one per (user, event): the event's parts per scope; index ``(u, k)``
 * ``gathering_checkins`` one per gathering with a check-in: its host and each member's
                 check-ins (the ``host`` badge counts distinct members)
@@ -92,7 +92,6 @@ class ReputationDb:
         await self.ledger.create_index([("user_id", ASCENDING), ("order_key", DESCENDING)])
         await self.users.create_index([("reputation", DESCENDING), ("_id", ASCENDING)])
         await self.credits.create_index([("user_id", ASCENDING), ("has_badge_info", ASCENDING)])
-        await self.activity.create_index([("user_id", ASCENDING), ("day", ASCENDING)])
         # the leaderboards page by (points desc, _id asc): the _id in the index keeps a page
         # an index range (no sort of every user of the period to order ties)
         for p in ("month", "week"):

@@ -210,6 +210,19 @@ async def _find(coll: Any, query: Doc) -> list[Doc]:
     return [d async for d in coll.find(query)]
 
 
+def _says(info: Any) -> Any:
+    """A scope's badge information, or None when it names no candidate (an idea without
+    ``popular`` or ``visionary``, a thread where the user has no accepted answer)."""
+    if not info:
+        return None
+    return info if any(info.values()) else None
+
+
+def activity_id(uid: str, month: str) -> str:
+    """The ``_id`` of a member's activity document of one UTC month ("YYYY-MM")."""
+    return f"{uid}|{month}"
+
+
 def credit_id(uid: str, field_name: str) -> str:
     """The ``_id`` of a user's credit from one scope (``field_name``: ``scope_field``)."""
     return f"{uid}|{field_name}"
@@ -368,20 +381,22 @@ class Users:
         await self._write_credits(to_write)
 
     async def _store_activity(self, adds: dict[str, ProfileFacts]) -> None:
-        """Each activity point into its (user, kind, UTC day) document: the first and last
-        point (``$min`` / ``$max``: idempotent, any order)."""
+        """Each activity point into its member's document of that UTC month, under its kind
+        and day: the first and last point (``$min`` / ``$max``: idempotent, any order)."""
         ops = []
         for uid, add in adds.items():
+            by_month: dict[str, dict[str, Any]] = defaultdict(dict)
             for slot, points in add.points.items():
-                label, day = slot.split("|")
+                month = by_month[slot.split("|")[1][:7]]
+                month[f"points.{slot}.first"] = min(points)
+                month[f"points.{slot}.last"] = max(points)
+            for month_id, fields in sorted(by_month.items()):
+                firsts = {k: v for k, v in fields.items() if k.endswith(".first")}
+                lasts = {k: v for k, v in fields.items() if k.endswith(".last")}
                 ops.append(
                     UpdateOne(
-                        {"_id": f"{uid}|{slot}"},
-                        {
-                            "$set": {"user_id": uid, "label": label, "day": day},
-                            "$min": {"first": min(points)},
-                            "$max": {"last": max(points)},
-                        },
+                        {"_id": activity_id(uid, month_id)},
+                        {"$set": {"user_id": uid}, "$min": firsts, "$max": lasts},
                         upsert=True,
                     )
                 )
@@ -391,27 +406,28 @@ class Users:
         self, adds: dict[str, ProfileFacts], todo: list[str], docs: dict[str, Doc]
     ) -> dict[str, dict[str, list[str]]]:
         """Per user whose ``champion`` candidate the batch's points can make earlier: the
-        stored points ("label|day" → [first, last]) of the days the champion sweep looks at
-        (the champion window around the batch's points), read with one query on the
-        ``(user_id, day)`` index. A candidate a new point makes is never earlier than that
-        point, so a member whose candidate precedes all their new points is not read."""
-
-        def may_change(uid: str) -> bool:
-            stored = docs.get(uid, {}).get("badge_keys", {}).get("champion")
-            earliest_new = min(p for pts in adds[uid].points.values() for p in pts)
-            return stored is None or earliest_new < stored
-
-        users = [uid for uid in todo if uid in adds and adds[uid].points and may_change(uid)]
-        days = [slot.split("|")[1] for uid in users for slot in adds[uid].points]
-        if not days:
-            return {}
+        stored points ("label|day" → [first, last]) of the months the champion sweep looks
+        at (the champion window around the user's new points), read by ``_id``. A candidate
+        a new point makes is never earlier than that point, so a member whose candidate
+        precedes all their new points is not read."""
         margin = timedelta(days=rules.CHAMPION_WINDOW_DAYS + 2)
-        lo = (date.fromisoformat(min(days)) - margin).isoformat()
-        hi = (date.fromisoformat(max(days)) + margin).isoformat()
-        query = {"user_id": {"$in": users}, "day": {"$gte": lo, "$lte": hi}}
+        ids: list[str] = []
+        for uid in todo:
+            add = adds.get(uid)
+            if add is None or not add.points:
+                continue
+            stored = docs.get(uid, {}).get("badge_keys", {}).get("champion")
+            if stored is not None and min(p for ps in add.points.values() for p in ps) >= stored:
+                continue
+            days = [date.fromisoformat(slot.split("|")[1]) for slot in add.points]
+            day, last = (min(days) - margin).replace(day=1), max(days) + margin
+            while day <= last:
+                ids.append(activity_id(uid, day.isoformat()[:7]))
+                day = (day + timedelta(days=32)).replace(day=1)
         out: dict[str, dict[str, list[str]]] = defaultdict(dict)
-        for d in await _find(self.db.activity, query):
-            out[d["user_id"]][f"{d['label']}|{d['day']}"] = [d["first"], d["last"]]
+        for d in await _find(self.db.activity, {"_id": {"$in": ids}}):
+            for slot, p in d.get("points", {}).items():
+                out[d["user_id"]][slot] = [p["first"], p["last"]]
         return out
 
     async def _user_credits(self, need: dict[str, bool]) -> dict[str, list[Doc]]:
@@ -434,7 +450,7 @@ class Users:
         ops = [
             UpdateOne(
                 {"_id": cid, "version": {"$lt": c["version"]}},
-                {"$set": {**c, "has_badge_info": bool(c.get("badge_info"))}},
+                {"$set": {**c, "has_badge_info": _says(c.get("badge_info")) is not None}},
                 upsert=True,
             )
             for cid, c in sorted(credits.items())
@@ -503,7 +519,7 @@ class Users:
             }
             if push.badges is not None:
                 new["badge_info"] = push.badges
-            badges_changed |= (old or {}).get("badge_info") != new.get("badge_info")
+            badges_changed |= _says((old or {}).get("badge_info")) != _says(new.get("badge_info"))
             moves.append((old, new))
             pending[f] = current[f] = new
             changes += [(scope, e, d, r, row, push.n) for e, d, r, row in push.changes]
@@ -526,7 +542,7 @@ class Users:
         if badges_changed:
             if known is None:
                 raise NeedCredits(every=False)
-            by_scope = {c["scope"]: c for c in known if c.get("badge_info")}
+            by_scope = {c["scope"]: c for c in known if _says(c.get("badge_info"))}
             by_scope.update({f: c for f, c in current.items() if c is not None})
             scope_keys = _scope_badges(by_scope)
         candidates = {**keys, **scope_keys}
