@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from pymongo import InsertOne, UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from communitykit.mongo import bulk_write
@@ -45,8 +45,6 @@ from .writes import Op, cas, new_token, scope_field, write
 
 EVENT_NS = uuid.UUID("6f1c3f2e-8c1b-4a53-9d0e-4c6e2b7a9f10")
 MAX_ROUNDS = 20
-#: fields set key by key (``field.key``): their keys hold no dots
-KEYED_FIELDS = ("pending_credits",)
 
 
 @dataclass
@@ -89,18 +87,36 @@ def _attended(stored: list[str], new: dict[str, str]) -> list[str]:
 
 
 def _changed(doc: Doc, fields: dict[str, Any]) -> dict[str, Any]:
-    """The ``$set`` of the fields that differ from the stored document (``KEYED_FIELDS``
-    key by key, unless the stored value is missing or lost keys)."""
-    out: dict[str, Any] = {}
-    for name, value in fields.items():
-        old = doc.get(name)
-        if old == value:
-            continue
-        if name in KEYED_FIELDS and isinstance(old, dict) and old.keys() <= value.keys():
-            out.update({f"{name}.{k}": x for k, x in value.items() if old.get(k) != x})
+    """The update that turns the stored document's ``fields`` into ``fields``: embedded
+    documents are updated key by key (``$set`` of ``field.key``, ``$unset`` of the keys they
+    lost), everything else replaced. Never ``$set`` of a whole embedded document over
+    another one: the store (FerretDB) skips such a ``$set`` when the two hold the same values
+    under different keys (``{"2026-11-04": -1}`` → ``{"2026-11-03": -1}`` is left as it was)."""
+    sets: dict[str, Any] = {}
+    unsets: dict[str, str] = {}
+
+    def diff(path: str, old: Any, new: Any) -> None:
+        if old == new:
+            return
+        if isinstance(old, dict) and isinstance(new, dict) and all(map(_plain, {*old, *new})):
+            for k in old.keys() - new.keys():
+                unsets[f"{path}.{k}"] = ""
+            for k, v in new.items():
+                if k not in old:
+                    sets[f"{path}.{k}"] = v
+                else:
+                    diff(f"{path}.{k}", old[k], v)
         else:
-            out[name] = value
-    return out
+            sets[path] = new
+
+    for name, value in fields.items():
+        diff(name, doc.get(name), value)
+    return {"$set": sets, **({"$unset": unsets} if unsets else {})}
+
+
+def _plain(key: Any) -> bool:
+    """A key that can be named in a dotted path."""
+    return isinstance(key, str) and bool(key) and "." not in key and not key.startswith("$")
 
 
 def _key(text: str | None) -> Key | None:
@@ -446,11 +462,13 @@ class Users:
 
     async def _write_credits(self, credits: dict[str, Doc]) -> None:
         """Upsert the credits newer than the stored ones; a duplicate key means a newer
-        version is already there (another replica, or a replay)."""
+        version is already there (another replica, or a replay). Replaced whole: a ``$set``
+        would keep a ``badge_info`` the new version lacks, and the store skips a ``$set`` of
+        ``points_by_day`` whose values stay the same under other days (see ``_changed``)."""
         ops = [
-            UpdateOne(
+            ReplaceOne(
                 {"_id": cid, "version": {"$lt": c["version"]}},
-                {"$set": {**c, "has_badge_info": _says(c.get("badge_info")) is not None}},
+                {**c, "has_badge_info": _says(c.get("badge_info")) is not None},
                 upsert=True,
             )
             for cid, c in sorted(credits.items())
@@ -567,7 +585,7 @@ class Users:
                 {"_id": uid, **fields, **outbox_fields(topics.REPUTATION_EVENTS, events)}
             )
         else:
-            update = outbox_ops(topics.REPUTATION_EVENTS, events, {"$set": _changed(doc, fields)})
+            update = outbox_ops(topics.REPUTATION_EVENTS, events, _changed(doc, fields))
             op = UpdateOne({"_id": uid, "write_version": v_old}, update)
         return Derived(op, pending)
 
