@@ -15,9 +15,16 @@ number of events in the system (see the service README for why each one exists).
                 derived from them (same shape as ``days``)
 * ``ideas``     one per idea with a status or a vote: its statuses and votes, the ledger parts
                 (statuses) and badge information (popular-idea, visionary) derived from them
-* ``users``     one per user: activity points (first and last per kind and day), first
-                reviews, badge candidates, credits per scope, reputation, level, badges,
-                period sums, outbox; indexes for the leaderboards
+* ``users``     one per user: counters (raw sum, the points of the days of the current
+                periods, the newest part's time), first reviews, badge candidates,
+                reputation, level, badges, period sums, credits not yet written to
+                ``credits``, outbox; indexes for the leaderboards. A few hundred bytes
+                whatever the member's history (issue 28)
+* ``credits``   one per (user, scope): that scope's current contribution to the user (points
+                per day, newest part's time, badge information); index ``(user_id,
+                has_badge_info)``
+* ``activity``  one per (user, UTC month): per activity kind and day, the first and last
+                point (the ``champion`` sweep reads the months around new points by ``_id``)
 * ``ledger``    one per (user, event): the event's parts per scope; index ``(u, k)``
 * ``gathering_checkins`` one per gathering with a check-in: its host and each member's
                 check-ins (the ``host`` badge counts distinct members)
@@ -44,9 +51,18 @@ PROJECTION = (
     "users",
     "ledger",
     "gathering_checkins",
+    "credits",
+    "activity",
 )
 #: transport and concurrency-control fields: not part of the projected state
-TRANSPORT_FIELDS = ("outbox", "outbox_len", "pending", "write_version", "write_token")
+TRANSPORT_FIELDS = (
+    "outbox",
+    "outbox_len",
+    "pending",
+    "pending_credits",
+    "write_version",
+    "write_token",
+)
 #: arrays that are sets (``$addToSet``): compared sorted
 SETS = {
     "pairs": ("votes",),
@@ -68,11 +84,14 @@ class ReputationDb:
         self.users: AsyncCollection[Doc] = db["users"]
         self.ledger: AsyncCollection[Doc] = db["ledger"]
         self.gathering_checkins: AsyncCollection[Doc] = db["gathering_checkins"]
+        self.credits: AsyncCollection[Doc] = db["credits"]
+        self.activity: AsyncCollection[Doc] = db["activity"]
 
     async def ensure_indexes(self) -> None:
         await self.pairs.create_index([("target_id", ASCENDING)])
         await self.ledger.create_index([("user_id", ASCENDING), ("order_key", DESCENDING)])
         await self.users.create_index([("reputation", DESCENDING), ("_id", ASCENDING)])
+        await self.credits.create_index([("user_id", ASCENDING), ("has_badge_info", ASCENDING)])
         # the leaderboards page by (points desc, _id asc): the _id in the index keeps a page
         # an index range (no sort of every user of the period to order ties)
         for p in ("month", "week"):
@@ -93,14 +112,8 @@ def canonical(collection: str, doc: Doc) -> Doc | None:
         if not parts:
             return None
         doc["parts"] = {g: p.split("|", 1)[1] for g, p in parts.items()}
-    elif collection == "users":
-        doc["credits"] = {
-            g: {
-                "points_by_day": c["points_by_day"],
-                "last_at": c["last_at"],
-                "badge_info": c.get("badge_info"),
-            }
-            for g, c in doc.get("credits", {}).items()
-            if c["points_by_day"] or c["last_at"] or c.get("badge_info")
-        }
+    elif collection == "credits":
+        if not (doc.get("points_by_day") or doc.get("last_at") or doc.get("badge_info")):
+            return None
+        doc.pop("version", None)  # depends on how events were batched
     return doc
