@@ -16,7 +16,9 @@ except for the rejections OpenAPI cannot express, which its authors say to allow
 - an id in a forum body that names nothing of the right place (``group_id`` of a group that
   does not exist, ``parent_post_id`` not a post of this thread, ``post_id`` to accept that is
   not a reply of this thread): an unknown id, answered 422 naming the field (the URL itself
-  exists, so it is not a 404).
+  exists, so it is not a 404);
+- a media thread with neither ``media`` nor ``media_ids`` (a cross-field rule), or a
+  ``media_ids`` entry that is not a known, ready item the author may show (an unknown id).
 
 Any other 422 for schema-valid input, or a rejection naming another field, still fails.
 """
@@ -44,8 +46,10 @@ UNEXPRESSIBLE: dict[str, frozenset[str]] = {
     "GET /listening/trending": frozenset({"group_id", "product_id"}),
     # an occurrence (a start time) this series does not have: an unknown id
     "PUT /gatherings/{gathering_id}/rsvp": frozenset({"occurrence"}),
-    "POST /threads": frozenset({"group_id"}),
-    "POST /threads/{thread_id}/replies": frozenset({"parent_post_id"}),
+    # a media thread needs ``media`` or ``media_ids`` (a cross-field rule); a ``media_ids``
+    # entry the forum's projection of media.events does not know as ready: an unknown id
+    "POST /threads": frozenset({"group_id", "media", "media_ids"}),
+    "POST /threads/{thread_id}/replies": frozenset({"parent_post_id", "media_ids"}),
     "PUT /threads/{thread_id}/accepted-answer": frozenset({"post_id"}),
 }
 
