@@ -22,7 +22,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from communitykit import telemetry
-from schemas.topics import EVENT_TOPIC_PARTITIONS, FORUM_EVENTS, IDEAS_EVENTS
+from schemas.topics import (
+    EVENT_TOPIC_PARTITIONS,
+    FORUM_EVENTS,
+    GATHERINGS_EVENTS,
+    IDEAS_EVENTS,
+    MEDIA_EVENTS,
+)
 
 from ..conftest import JWT_SECRET, auth, eventually
 from ..servers import Servers
@@ -58,7 +64,13 @@ async def apps(servers: Servers) -> AsyncIterator[dict[str, Any]]:
     )
     # start the new group at the topics' end: replaying older runs' records would put ours
     # in batches whose parent is some earlier (unexported) trace
-    await _commit_end_offsets(servers.kafka, rs.consumer_group, [FORUM_EVENTS, IDEAS_EVENTS])
+    # (every topic reputation reads: a batch of older gatherings or media records would
+    # otherwise parent the span that carries the forum record)
+    await _commit_end_offsets(
+        servers.kafka,
+        rs.consumer_group,
+        [FORUM_EVENTS, IDEAS_EVENTS, GATHERINGS_EVENTS, MEDIA_EVENTS],
+    )
     root = logging.getLogger()
     saved_logging = (root.handlers[:], root.level)  # create_app installs the JSON handler
     forum_app = forum.main.create_app(fs)
