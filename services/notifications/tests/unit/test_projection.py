@@ -137,3 +137,31 @@ async def test_a_republished_copy_at_a_later_offset_changes_nothing() -> None:
     await proj.apply(rest)
     entries = [e for e in mem["inbox"].docs.values() if e["r"] == "asker"]
     assert [e["count"] for e in entries] == [6]  # six replies, each counted once
+
+
+@pytest.mark.asyncio
+async def test_a_batch_retried_after_its_facts_were_written_decides_as_the_first_time() -> None:
+    """A crash after the batch wrote what its events taught (helper1 watches the thread
+    since its first reply) but before its members: the retry must not let helper1 hear of
+    the replies that came before it joined."""
+    batch = received(thread_with_replies(6))
+    want = MemoryDatabase()
+    await InboxProjection(NotificationsDb(want), clock=lambda: T0.timestamp()).apply(batch)  # type: ignore[arg-type]
+
+    got = MemoryDatabase()
+    proj = InboxProjection(NotificationsDb(got), clock=lambda: T0.timestamp())  # type: ignore[arg-type]
+    decide_and_write = proj._decide_and_write
+
+    async def crash(*_: Any) -> None:
+        raise RuntimeError("kill -9")
+
+    proj._decide_and_write = crash  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await proj.apply(batch)
+    assert got["follows"].docs  # the facts were written
+    proj._decide_and_write = decide_and_write  # type: ignore[method-assign]
+    await proj.apply(batch)
+    for c in ("notifications", "inbox", "digests"):
+        assert got[c].docs.keys() == want[c].docs.keys(), c
+    budgets = {k: v["budget"] for k, v in got["members"].docs.items()}
+    assert budgets == {k: v["budget"] for k, v in want["members"].docs.items()}

@@ -85,6 +85,31 @@ class World:
     new_ideas: dict[str, tuple[str, str]] = field(default_factory=dict)
     new_follows: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
     new_users: set[str] = field(default_factory=set)
+    #: the position (source partition, offset) of the event being applied, set by the
+    #: projection before each event; ``taught`` keeps, per learnt fact, the position of the
+    #: event that taught it first (a redelivery must not see a fact before the event that
+    #: taught it, or it would decide differently from the first time)
+    at: tuple[str, int] | None = None
+    taught: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def _teach(self, key: str) -> None:
+        if self.at is not None:
+            self.taught.setdefault(key, self.at)
+
+    def learn_thread(self, thread_id: str, meta: ThreadMeta) -> None:
+        self.threads[thread_id] = meta
+        self.new_threads[thread_id] = meta
+        self._teach("thread:" + thread_id)
+
+    def learn_post(self, post_id: str, author: str, thread_id: str) -> None:
+        self.post_authors[post_id] = author
+        self.new_posts[post_id] = (author, thread_id)
+        self._teach("post:" + post_id)
+
+    def learn_idea(self, idea_id: str, author: str, title: str) -> None:
+        self.ideas[idea_id] = (author, title)
+        self.new_ideas[idea_id] = (author, title)
+        self._teach("idea:" + idea_id)
 
     def level(self, scope: str, target: str, member: str) -> str | None:
         return self.follows.get(target_key(scope, target), {}).get(member)
@@ -100,12 +125,14 @@ class World:
             return
         current[member] = level
         self.new_follows[fid] = (member, scope, target, level)
+        self._teach("follow:" + fid)
 
     def know(self, *users: str | None) -> None:
         for u in users:
             if u and u not in self.users:
                 self.users.add(u)
                 self.new_users.add(u)
+                self._teach("user:" + u)
 
     def thread_level(self, thread_id: str, member: str) -> str | None:
         meta = self.threads.get(thread_id)
@@ -220,16 +247,14 @@ Handler = Callable[[str, dict[str, Any], World], list[Candidate]]
 def _post_created(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
     thread, author = d["thread_id"], d["author_id"]
     w.know(author)
-    w.new_posts[d["post_id"]] = (author, thread)
-    w.post_authors[d["post_id"]] = author
+    w.learn_post(d["post_id"], author, thread)
     out: list[Candidate] = []
     link = f"/threads/{thread}"
     if d["kind"] != "reply":
         meta = ThreadMeta(
             author, d.get("title") or "", d.get("group_id"), list(d.get("tags") or [])
         )
-        w.threads[thread] = meta
-        w.new_threads[thread] = meta
+        w.learn_thread(thread, meta)
         w.default_follow(author, "thread", thread, "watching")  # you watch what you asked
         title = meta.title or "a new thread"
         for m, lv in w.thread_watchers(thread).items():
@@ -318,8 +343,7 @@ def _escalation_resolved(eid: str, d: dict[str, Any], w: World) -> list[Candidat
 
 def _idea_submitted(eid: str, d: dict[str, Any], w: World) -> list[Candidate]:
     w.know(d["author_id"])
-    w.ideas[d["idea_id"]] = (d["author_id"], d.get("title", ""))
-    w.new_ideas[d["idea_id"]] = (d["author_id"], d.get("title", ""))
+    w.learn_idea(d["idea_id"], d["author_id"], d.get("title", ""))
     w.default_follow(d["author_id"], "idea", d["idea_id"], "watching")
     return []
 

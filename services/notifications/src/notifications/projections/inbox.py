@@ -92,23 +92,39 @@ class InboxProjection:
         self.emails_decided = 0
 
     # ------------------------------------------------------------------ world
-    async def _world(self, events: Sequence[Envelope[Any]]) -> World:
+    async def _world(self, sources: Sequence[Received]) -> World:
+        """What the batch's events need, as it was before the batch: a fact taught by an
+        event of this batch's partitions at or after the batch's first offset there (learnt
+        when a first attempt at this batch crashed before its members were written, or by a
+        later batch whose commit a crash lost) is left out, and the fold teaches it again
+        at its own event, so that a redelivery decides exactly as the first attempt did."""
         keys: dict[str, set[str]] = defaultdict(set)
-        for e in events:
-            for k, v in needs(e).items():
+        start: dict[str, int] = {}
+        for r in sources:
+            tp = partition_key(r.topic, r.partition)
+            start[tp] = min(start.get(tp, r.offset), r.offset)
+            for k, v in needs(r.event).items():
                 keys[k] |= v
+
+        def before(d: Doc) -> bool:
+            tp = d.get("from_tp")
+            return d.get("explicit") is True or tp not in start or d["from_offset"] < start[tp]
+
         w = World(staff=self.staff)
         if keys["threads"]:
             async for d in find_by_ids(self.db.threads, keys["threads"]):
-                w.threads[d["_id"]] = ThreadMeta(
-                    d["author"], d["title"], d.get("group_id"), list(d.get("tags", []))
-                )
+                if before(d):
+                    w.threads[d["_id"]] = ThreadMeta(
+                        d["author"], d["title"], d.get("group_id"), list(d.get("tags", []))
+                    )
         if keys["posts"]:
             async for d in find_by_ids(self.db.posts, keys["posts"]):
-                w.post_authors[d["_id"]] = d["author"]
+                if before(d):
+                    w.post_authors[d["_id"]] = d["author"]
         if keys["ideas"]:
             async for d in find_by_ids(self.db.ideas, keys["ideas"]):
-                w.ideas[d["_id"]] = (d["author"], d.get("title", ""))
+                if before(d):
+                    w.ideas[d["_id"]] = (d["author"], d.get("title", ""))
         # a reply's thread brings its group and tags: their followers count too
         for meta in w.threads.values():
             if meta.group_id:
@@ -116,19 +132,26 @@ class InboxProjection:
             keys["targets"] |= {target_key("tag", t) for t in meta.tags}
         if keys["targets"]:
             cursor = self.db.follows.find(
-                {"tk": {"$in": sorted(keys["targets"])}}, {"member": 1, "tk": 1, "level": 1}
+                {"tk": {"$in": sorted(keys["targets"])}},
+                {"member": 1, "tk": 1, "level": 1, "explicit": 1, "from_tp": 1, "from_offset": 1},
             )
             async for d in cursor:
-                w.follows.setdefault(d["tk"], {})[d["member"]] = d["level"]
+                if before(d):
+                    w.follows.setdefault(d["tk"], {})[d["member"]] = d["level"]
         if keys["users"]:
-            async for d in find_by_ids(self.db.users, keys["users"], {"_id": 1}):
-                w.users.add(d["_id"])
+            async for d in find_by_ids(self.db.users, keys["users"]):
+                if before(d):
+                    w.users.add(d["_id"])
         return w
 
     async def _learnt(self, w: World) -> None:
         """What the events taught: idempotent inserts (a redelivery changes nothing)."""
 
-        def ins(doc: Doc) -> UpdateOne:
+        def ins(doc: Doc, fact: str) -> UpdateOne:
+            """The fact with the position of the event that taught it (see ``_world``)."""
+            at = w.taught.get(fact)
+            if at is not None:
+                doc = {**doc, "from_tp": at[0], "from_offset": at[1]}
             return UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
 
         writes = [
@@ -142,20 +165,27 @@ class InboxProjection:
                             "title": m.title,
                             "group_id": m.group_id,
                             "tags": m.tags,
-                        }
+                        },
+                        "thread:" + t,
                     )
                     for t, m in w.new_threads.items()
                 ],
             ),
             (
                 self.db.posts,
-                [ins({"_id": p, "author": a, "thread": t}) for p, (a, t) in w.new_posts.items()],
+                [
+                    ins({"_id": p, "author": a, "thread": t}, "post:" + p)
+                    for p, (a, t) in w.new_posts.items()
+                ],
             ),
             (
                 self.db.ideas,
-                [ins({"_id": i, "author": a, "title": t}) for i, (a, t) in w.new_ideas.items()],
+                [
+                    ins({"_id": i, "author": a, "title": t}, "idea:" + i)
+                    for i, (a, t) in w.new_ideas.items()
+                ],
             ),
-            (self.db.users, [ins({"_id": u}) for u in sorted(w.new_users)]),
+            (self.db.users, [ins({"_id": u}, "user:" + u) for u in sorted(w.new_users)]),
             (
                 self.db.follows,
                 [
@@ -169,7 +199,8 @@ class InboxProjection:
                             "level": lv,
                             "explicit": False,
                             "version": 1,
-                        }
+                        },
+                        "follow:" + fid,
                     )
                     for fid, (m, s, t, lv) in w.new_follows.items()
                 ],
@@ -191,10 +222,11 @@ class InboxProjection:
             r for r in batch if first[partition_key(r.topic, r.partition)][_token(r)] == r.offset
         ]
         sources = [r for r in fresh if r.topic != topics.NOTIFICATIONS_EVENTS]
-        world = await self._world([r.event for r in sources])
+        world = await self._world(sources)
         work: dict[str, list[Step]] = defaultdict(list)
         for r in fresh:
             tp, ev = partition_key(r.topic, r.partition), r.event
+            world.at = (tp, r.offset)
             if r.topic == topics.NOTIFICATIONS_EVENTS:
                 if ev.type.split(".")[2] == "NotificationRead":
                     work[ev.data.recipient_id].append(
