@@ -165,3 +165,32 @@ async def test_a_batch_retried_after_its_facts_were_written_decides_as_the_first
         assert got[c].docs.keys() == want[c].docs.keys(), c
     budgets = {k: v["budget"] for k, v in got["members"].docs.items()}
     assert budgets == {k: v["budget"] for k, v in want["members"].docs.items()}
+
+
+@pytest.mark.asyncio
+async def test_two_crashes_before_the_notification_writes_lose_nothing() -> None:
+    """A crash after the member writes, then a redelivery that adds new events to the old
+    ones and crashes at the same place again: the third attempt still writes every one."""
+    events = thread_with_replies(6)
+    want = MemoryDatabase()
+    await InboxProjection(NotificationsDb(want), clock=lambda: T0.timestamp()).apply(  # type: ignore[arg-type]
+        received(events)
+    )
+
+    got = MemoryDatabase()
+    proj = InboxProjection(NotificationsDb(got), clock=lambda: T0.timestamp())  # type: ignore[arg-type]
+    write_outputs = proj._write_outputs
+
+    async def crash(*_: Any) -> None:
+        raise RuntimeError("kill -9")
+
+    proj._write_outputs = crash  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await proj.apply(received(events[:4]))
+    with pytest.raises(RuntimeError):
+        await proj.apply(received(events))  # the redelivery reads further
+    assert not got["notifications"].docs
+    proj._write_outputs = write_outputs  # type: ignore[method-assign]
+    await proj.apply(received(events))
+    for c in ("notifications", "inbox", "digests"):
+        assert got[c].docs.keys() == want[c].docs.keys(), c

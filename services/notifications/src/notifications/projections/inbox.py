@@ -316,8 +316,10 @@ class InboxProjection:
             for s in work[m]:
                 if s.offset <= state.pos.get(s.tp, -1):
                     if s.candidate is not None:
-                        kept = state.recall(s.tp, s.candidate.notification_id)
+                        nid = s.candidate.notification_id
+                        kept = state.recall(s.tp, nid)
                         if kept is not None:
+                            state.remember(s.tp, nid, kept)
                             remat.append((state, _note(s.candidate, s.at, address, kept)))
                     continue
                 state.pos[s.tp] = s.offset

@@ -3,9 +3,10 @@
 ``pos`` holds, per source partition, the last offset applied to this member, written in the
 same single-document update as the budget it changed: a redelivered event at or below it is
 not decided again (no budget spent twice). ``decided`` keeps, per source partition, the
-decisions of the last batch from it that touched this member: a redelivery comes from a
-partition's last committed batch, so after a crash between this write and the notification
-writes that follow it, the redelivery re-materialises exactly the same notifications.
+decisions of the last batch from it that touched this member (made or recalled): a redelivery
+starts at a partition's last committed offset, so after a crash between this write and the
+notification writes that follow it, the redelivery re-materialises exactly the same
+notifications.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ class MemberState:
     recent_held: list[dict[str, Any]] = field(default_factory=list)
     #: the partitions whose decisions this batch replaced
     _fresh: set[str] = field(default_factory=set)
+    #: ``decided`` as loaded (what a redelivered event recalls)
+    _loaded: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._loaded = dict(self.decided)
 
     @classmethod
     def from_doc(cls, member: str, doc: dict[str, Any] | None) -> MemberState:
@@ -67,13 +73,16 @@ class MemberState:
         }
 
     def remember(self, tp: str, nid: str, note: dict[str, Any]) -> None:
+        """A decision of this batch, new or recalled: the memory of a partition is what its
+        latest batch decided or recalled (a redelivery that recalls old decisions beside new
+        ones keeps both, so a second crash before the notification writes loses neither)."""
         if tp not in self._fresh:  # the first decision of this batch from tp
             self._fresh.add(tp)
             self.decided[tp] = {}
         self.decided[tp][nid] = note
 
     def recall(self, tp: str, nid: str) -> dict[str, Any] | None:
-        return self.decided.get(tp, {}).get(nid)
+        return self._loaded.get(tp, {}).get(nid)
 
     def held(self, item: dict[str, Any]) -> None:
         self.recent_held = [*self.recent_held, item][-MAX_RECENT_HELD:]
