@@ -37,12 +37,13 @@ from opentelemetry import trace
 
 from schemas import Envelope, PoisonEventError, UnknownEventTypeError, parse, topics
 
-from . import metrics
+from . import kafka_offsets, metrics
 from .kafka import Producer
 from .outbox import cancel_requested
 from .telemetry import extract_context, has_span, links_from
 
 log = logging.getLogger(__name__)
+kafka_offsets.install()  # committed offsets survive a broker restart (see the module)
 
 
 @dataclass(frozen=True)
