@@ -13,6 +13,7 @@ differently (SPEC 2.1, issue "poison messages"):
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import UTC, datetime
@@ -190,9 +191,16 @@ def parse(raw: bytes | str | dict[str, Any]) -> Envelope[Any]:
             raise PoisonEventError(_explain(e)) from e
         raise UnknownEventTypeError(etype)
     try:
-        return Envelope[model].model_validate(obj)  # type: ignore[valid-type]
+        return _envelope(model).model_validate(obj)
     except ValidationError as e:
         raise PoisonEventError(_explain(e)) from e
+
+
+@functools.cache
+def _envelope(model: type[EventData]) -> type[Envelope[Any]]:
+    """``Envelope[model]``: pydantic caches the class too, but its look-up costs a fifth
+    of a parse (measured: benchmarks/rebuild.py), and every record is parsed."""
+    return Envelope[model]  # type: ignore[valid-type]
 
 
 def _explain(e: ValidationError) -> str:

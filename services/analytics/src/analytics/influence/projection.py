@@ -12,7 +12,11 @@ documents and the order key that makes each write idempotent by itself):
    inserted (a duplicate ``_id`` means it is stored already), a fact or post is one
    upsert whose filter requires the stored order key below the new one; a document that
    already holds this or a later event does not match, the upsert then fails on the
-   duplicate ``_id`` and that failure is the no-op it should be.
+   duplicate ``_id`` and that failure is the no-op it should be. A fact or post the
+   process has not written yet is first tried as a plain insert of the very document
+   that upsert would create (cheaper than an upsert, on FerretDB and in a rebuild's
+   in-memory store: most facts are new); a duplicate ``_id`` means it is stored already,
+   and those alone get the guarded upsert in a second bulk write.
 
 Nothing is read or written per event of history: the cost follows the batch.
 """
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -34,20 +38,21 @@ from .facts import FACTS, POSTS, THREADS, ThreadInfo, collect, thread_refs
 
 #: threads kept in the in-process cache
 CACHE_ENTRIES = 200_000
+V = TypeVar("V")
 
 
-class Bounded:
-    """A dict of thread facts that forgets its oldest half when full (a forgotten entry
-    only costs a read again: they never change)."""
+class Bounded(Generic[V]):
+    """A dict of facts that never change, forgetting its oldest half when full (a
+    forgotten entry only costs a read or a guarded write again)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.items: dict[str, ThreadInfo] = {}
+        self.items: dict[str, V] = {}
 
-    def get(self, key: str) -> ThreadInfo | None:
+    def get(self, key: str) -> V | None:
         return self.items.get(key)
 
-    def put(self, key: str, value: ThreadInfo) -> None:
+    def put(self, key: str, value: V) -> None:
         self.items[key] = value
         if len(self.items) > self.size:
             for old in list(self.items)[: len(self.items) // 2]:
@@ -59,7 +64,10 @@ class InfluenceProjection:
         self, db: AsyncDatabase[dict[str, Any]], cache_entries: int = CACHE_ENTRIES
     ) -> None:
         self.db = db
-        self._threads = Bounded(cache_entries)
+        self._threads: Bounded[ThreadInfo] = Bounded(cache_entries)
+        #: facts and posts this process has written (so they exist: a guarded upsert);
+        #: any other is first tried as a plain insert
+        self._written: Bounded[bool] = Bounded(cache_entries)
 
     async def apply(self, batch: Sequence[Received]) -> None:
         """forum.events + ideas.events → influence_facts, influence_posts, influence_threads
@@ -71,17 +79,28 @@ class InfluenceProjection:
             InsertOne({"_id": tid, "a": t.author, "k": t.kind, "post": t.post})
             for tid, t in sorted(out.threads.items())
         ]
-        writes: list[tuple[str, list[Any]]] = [
-            (THREADS, thread_ops),
-            (FACTS, [_guarded(k, w, s) for k, (w, s) in sorted(out.facts.items())]),
-            (POSTS, [_guarded(k, w, s) for k, (w, s) in sorted(out.posts.items())]),
-        ]
-        results = await asyncio.gather(*(bulk_write(self.db[c], ops) for c, ops in writes))
-        for errors in results:
-            if not only_duplicates(errors):
-                raise BulkWriteError({"writeErrors": errors})
+        await asyncio.gather(
+            _write(self.db[THREADS], thread_ops),
+            self._facts(FACTS, out.facts),
+            self._facts(POSTS, out.posts),
+        )
         for tid, t in out.threads.items():
             self._threads.put(tid, t)
+
+    async def _facts(self, name: str, docs: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        """One write per document: a guarded upsert if the process wrote it before, else a
+        plain insert, and the guarded upsert for the inserts that met a stored document."""
+        items = sorted(docs.items())
+        ops: list[Any] = [
+            _guarded(k, w, s) if self._written.get(f"{name}|{k}") else _inserted(k, w, s)
+            for k, (w, s) in items
+        ]
+        errors = await _write(self.db[name], ops)
+        stored = [items[e["index"]] for e in errors if isinstance(ops[e["index"]], InsertOne)]
+        if stored:  # already there: the stored order key decides (a duplicate is a no-op)
+            await _write(self.db[name], [_guarded(k, w, s) for k, (w, s) in stored])
+        for k, _ in items:
+            self._written.put(f"{name}|{k}", True)
 
     async def _known(self, batch: Sequence[Received]) -> dict[str, ThreadInfo]:
         known: dict[str, ThreadInfo] = {}
@@ -98,6 +117,19 @@ class InfluenceProjection:
                 known[d["_id"]] = info
                 self._threads.put(d["_id"], info)
         return known
+
+
+async def _write(coll: Any, ops: list[Any]) -> list[dict[str, Any]]:
+    """An unordered bulk write whose only tolerated errors are duplicate ``_id`` s."""
+    errors = await bulk_write(coll, ops)
+    if not only_duplicates(errors):
+        raise BulkWriteError({"writeErrors": errors})
+    return errors
+
+
+def _inserted(doc_id: str, w: str, state: dict[str, Any]) -> InsertOne[Any]:
+    """The document :func:`_guarded` upserts into an empty place, as a plain insert."""
+    return InsertOne({"_id": doc_id, **state, "w": w, "e": w.rsplit("|", 1)[1]})
 
 
 def _guarded(doc_id: str, w: str, state: dict[str, Any]) -> UpdateOne:

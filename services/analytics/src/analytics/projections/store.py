@@ -149,8 +149,7 @@ class MetricsProjection:
             news = self._news(changes.add_all(fresh))
             for tid, info in changes.threads.items():
                 self._threads.put(tid, info)
-            await self._write(news)
-            self._remember(news)
+            self._remember(await self._write(news))
         await self.positions.advance(ordered)
 
     # ------------------------------------------------------------------ what to write
@@ -210,7 +209,9 @@ class MetricsProjection:
                     del ops.add[name]
         return bool(ops.inc or ops.mx or ops.mn or ops.add)
 
-    def _remember(self, written: Iterable[Change]) -> None:
+    def _remember(self, written: Iterable[Folded]) -> None:
+        """What the written documents now hold, per document (the batch's changes to it
+        folded: a user's earliest first event, the union of roles, kinds and fans)."""
         for c in written:
             if c.coll == USERS:
                 stored = self._first.get(c.doc_id)
@@ -231,14 +232,20 @@ class MetricsProjection:
 
     # ------------------------------------------------------------------ writing
 
-    async def _write(self, changes: list[Change]) -> None:
+    async def _write(self, changes: list[Change]) -> list[Folded]:
+        """Write the changes, one write per document; returns them folded per document
+        (each of those documents holds what its fold holds once this returns: written now,
+        or applied before by an earlier attempt or delivery)."""
         applied: dict[Key, dict[str, int]] = {}
+        first: list[Folded] | None = None
         #: documents whose last write did not go through: written as upserts from now on
         forced: set[Key] = set()
         for _attempt in range(MAX_ATTEMPTS):
             folded = fold(changes, applied)
+            if first is None:
+                first = folded
             if not folded:
-                return
+                return first
             # per collection: documents the process knows exist get a plain update (half
             # the cost of an upsert on FerretDB), the others an insert or an upsert
             groups: dict[tuple[str, bool], list[Folded]] = defaultdict(list)
@@ -260,7 +267,7 @@ class MetricsProjection:
                 if (f.coll, f.doc_id) not in missed:
                     self._written.put((f.coll, f.doc_id), True)
             if not missed:
-                return
+                return first
             changes = [c for c in changes if (c.coll, c.doc_id) in missed]
             forced |= missed
             applied = await self._applied(missed)
