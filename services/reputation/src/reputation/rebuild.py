@@ -19,6 +19,11 @@ from .config import Settings
 from .entrypoints.consumers import SOURCES
 from .projections.users import UsersProjection
 
+#: records per call of the projection during a rebuild: each touched scope (day, thread,
+#: idea) and user is folded and written once per batch, so a large batch folds each of them
+#: fewer times (measured: 1,000 → 20,000 records per batch, ~2-4x the events/s in memory)
+REBUILD_BATCH = 20_000
+
 
 async def _projection(db: rebuild.Db) -> BatchHandler:
     target = ReputationDb(db)
@@ -36,6 +41,7 @@ def spec() -> rebuild.Rebuild:
         projection=_projection,
         # no write versions, $addToSet arrays as sets, ledger lines with nothing left skipped
         normalize=canonical,
+        batch_records=REBUILD_BATCH,
         in_memory=True,  # fold the replay in memory, load the end state once (kit docs)
     )
 

@@ -20,7 +20,8 @@ _AT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 def at_key(at: datetime) -> str:
     """A fixed-width UTC timestamp: sorts as text exactly like the instants (µs kept)."""
-    return at.astimezone(UTC).strftime(_AT)
+    # isoformat is several times faster than strftime(_AT) and gives the same text
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def at_of(key: str) -> datetime:

@@ -45,7 +45,7 @@ from .codec import (
     vote_fact,
     vote_ref,
 )
-from .writes import Finished, Op, cas, credit_of, ledger_op, new_token, write
+from .writes import Finished, Op, cas, credit_of, ledger_op, new_token
 
 MAX_ROUNDS = 20
 
@@ -137,9 +137,11 @@ class DayScopes:
 
     async def apply(
         self, adds: dict[str, DayFacts]
-    ) -> tuple[dict[str, dict[str, Push]], dict[str, int]]:
+    ) -> tuple[dict[str, dict[str, Push]], dict[str, int], list[Op]]:
         """Fold and write the touched days; return (user → scope → Push, the days whose
-        ``pending`` to clear once the pushes are applied)."""
+        ``pending`` to clear once the pushes are applied, the ledger writes of the pending
+        changes). The caller writes the ledger (alongside the users: neither reads the
+        other) before calling :meth:`finished`: until then ``pending`` keeps both to do."""
         done: dict[str, Derived] = {}
         todo = dict(adds)
         for _ in range(MAX_ROUNDS):
@@ -161,8 +163,8 @@ class DayScopes:
             todo = {gid: todo[gid] for gid in ops if gid not in won}  # lost a race: again
         if todo:
             raise RuntimeError(f"scope documents kept changing under us: {sorted(todo)[:5]}")
-        pushes = await self._finish(done)
-        return pushes, {gid: d[0] for gid, d in done.items() if d[2]}
+        pushes, ledger = self._finish(done)
+        return pushes, {gid: d[0] for gid, d in done.items() if d[2]}, ledger
 
     def _derive(
         self, gid: str, add: DayFacts, doc: Doc | None, token: str
@@ -217,9 +219,9 @@ class DayScopes:
             op = UpdateOne({"_id": gid, "fact_count": doc["fact_count"]}, {"$set": fields})
         return op, (n, out, pending_rows, _refs(add.kind, pending_rows, votes, rm), badges)
 
-    async def _finish(self, done: dict[str, Derived]) -> dict[str, dict[str, Push]]:
-        """Ledger parts of every pending change now; user credits are returned to the
-        caller, who applies them before clearing ``pending`` (see :meth:`clear`)."""
+    def _finish(self, done: dict[str, Derived]) -> tuple[dict[str, dict[str, Push]], list[Op]]:
+        """The ledger writes of every pending change and the user credits, both returned
+        to the caller, who writes them before clearing ``pending`` (see :meth:`finished`)."""
         ledger: list[Op] = []
         pushes: dict[str, dict[str, Push]] = defaultdict(dict)
         for gid, (n, out, pending_rows, refs, badges) in done.items():
@@ -237,8 +239,7 @@ class DayScopes:
                 row = by_key.get((u, e))
                 ledger.append(ledger_op(u, e, gid, n, row, refs.get(e)))
                 pushes[u][gid].changes.append((e, old_delta, old_reason, row))
-        await write(self.db.ledger, ledger)
-        return pushes
+        return pushes, ledger
 
     def finished(self, pending: dict[str, int]) -> None:
         """Everything these versions' ``pending`` implies is written (users included)."""

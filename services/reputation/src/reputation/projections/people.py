@@ -348,7 +348,8 @@ class Users:
     async def apply(
         self, adds: dict[str, ProfileFacts], pushes: dict[str, dict[str, Push]]
     ) -> None:
-        await self._store_activity(adds)
+        """Write the touched users (the batch's activity points must be stored already:
+        :meth:`store_activity`)."""
         todo = sorted(set(adds) | set(pushes))
         to_write: dict[str, Doc] = {}  # credit id → the credit its user now counts
         for _ in range(MAX_ROUNDS):
@@ -396,7 +397,7 @@ class Users:
             raise RuntimeError(f"user documents kept changing under us: {todo[:5]}")
         await self._write_credits(to_write)
 
-    async def _store_activity(self, adds: dict[str, ProfileFacts]) -> None:
+    async def store_activity(self, adds: dict[str, ProfileFacts]) -> None:
         """Each activity point into its member's document of that UTC month, under its kind
         and day: the first and last point (``$min`` / ``$max``: idempotent, any order)."""
         ops = []

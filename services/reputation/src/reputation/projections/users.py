@@ -75,21 +75,28 @@ class UsersProjection:
         profiles = self._profiles(facts)
         for host, candidate in host_candidates(gatherings):
             profiles.setdefault(host, ProfileFacts()).host_candidates.append(candidate)
+        # the activity points need nothing the scopes derive: stored while they fold
         (
-            (day_pushes, day_pending),
-            (thread_pushes, thread_pending),
-            (
-                idea_pushes,
-                idea_pending,
-            ),
+            (day_pushes, day_pending, day_ledger),
+            (thread_pushes, thread_pending, thread_ledger),
+            (idea_pushes, idea_pending, idea_ledger),
+            _,
         ) = await asyncio.gather(
-            self.days.apply(adds), self.threads.apply(threads), self.ideas.apply(ideas)
+            self.days.apply(adds),
+            self.threads.apply(threads),
+            self.ideas.apply(ideas),
+            self.users.store_activity(profiles),
         )
         pushes: dict[str, dict[str, Push]] = defaultdict(dict)
         for part in (day_pushes, thread_pushes, idea_pushes):
             for uid, by_scope in part.items():
                 pushes[uid].update(by_scope)
-        await self.users.apply(profiles, pushes)
+        # the ledger parts and the users read nothing of each other: written side by side;
+        # the scopes' ``pending`` (cleared below, once both are written) covers a crash
+        await asyncio.gather(
+            write(self.db.ledger, [*day_ledger, *thread_ledger, *idea_ledger]),
+            self.users.apply(profiles, pushes),
+        )
         self.days.finished(day_pending)
         self.threads.finished(thread_pending)
         self.ideas.finished(idea_pending)
