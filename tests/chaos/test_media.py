@@ -199,11 +199,12 @@ async def test_upload_rush_with_kills_and_duplicates(
             slots = [d["quota_n"] for d in items if d["author_id"] == u]
             if len(slots) > QUOTA or len(set(slots)) != len(slots):
                 lines.append(f"{u} holds places {sorted(slots)} (quota {QUOTA})")
-        # storage: nothing partial once the sweep ran
+        # storage: nothing partial, no object of no item, once the sweep ran
         deadline = time.monotonic() + 90
         while True:
             keys, open_uploads = await _storage(s3, bucket)
-            if not open_uploads or time.monotonic() > deadline:
+            unnamed = {k.split("/")[1] for k in keys} - ids
+            if (not open_uploads and not unnamed) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(2)
         lines += [f"multipart upload left open: {k}" for k in open_uploads]

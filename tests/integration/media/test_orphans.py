@@ -1,5 +1,7 @@
 """Media attached to nothing are deleted after the grace period (48 h in production, 3 s
-here): their objects go, MediaDeleted is published; attached ones stay."""
+here): their objects go, MediaDeleted is published; attached ones stay. An original that no
+item names (a process killed between an upload's last byte and its insert) is deleted once
+older than an upload may take; one that an item names stays."""
 
 from __future__ import annotations
 
@@ -20,7 +22,12 @@ async def test_orphans_are_swept(
     servers: Servers, s3: S3Server, http: httpx.AsyncClient, recorder: Recorder, bucket: Bucket
 ) -> None:
     env = media_env(
-        servers, s3, suffix="mo", MEDIA_ORPHAN_AFTER_SECONDS="6", MEDIA_SWEEP_SECONDS="0.5"
+        servers,
+        s3,
+        suffix="mo",
+        MEDIA_ORPHAN_AFTER_SECONDS="6",
+        MEDIA_SWEEP_SECONDS="0.5",
+        MEDIA_STALE_UPLOAD_SECONDS="2",
     )
     proc: ServiceProcess = await asyncio.to_thread(start_media, servers, env)
     mine = Bucket(bucket.client, env["MEDIA_S3_BUCKET"])
@@ -34,6 +41,16 @@ async def test_orphans_are_swept(
             f"{proc.url}/galleries/{gid}/items", headers=auth(author), json={"media_id": kept}
         )
         assert r.status_code == 201, r.text
+        # what a crash after the upload's last byte leaves, and an original an item names
+        unnamed = f"originals/{uid('crashed')}"
+        for key in (unnamed, f"originals/{kept}"):
+            await mine.client.put_object(Bucket=mine.name, Key=key, Body=b"\x89PNG")
+
+        async def unnamed_gone() -> bool:
+            return await mine.keys(unnamed) == []
+
+        await eventually(unnamed_gone)
+        assert await mine.keys(f"originals/{kept}") == [f"originals/{kept}"]
         (deleted,) = await recorder.wait(lonely, "MediaDeleted", timeout=60)
         assert deleted.data.reason == "orphan" and deleted.data.author_id == author
         assert await mine.keys(f"renditions/{lonely}/") == []

@@ -29,11 +29,12 @@ def make_runtime(settings: ServiceSettings) -> Runtime:
 
 async def _sweep_loop(runtime: MediaRuntime, settings: Settings) -> None:
     repos = Repos(MediaDb(runtime.db))
+    unnamed: set[str] = set()  # originals no item named at the last pass
     while True:
         await asyncio.sleep(settings.sweep_seconds)
         try:
             with untraced():
-                if await handlers.sweep(repos, runtime.storage, settings):
+                if await handlers.sweep(repos, runtime.storage, settings, unnamed):
                     runtime.notify_outbox()
         except asyncio.CancelledError:
             raise

@@ -31,7 +31,7 @@ from .domain.errors import (
 from .domain.gallery import Gallery, Vote, howto_id, vote_id
 from .domain.model import MediaItem, MediaKind, is_moderator
 from .domain.quotas import allowed, day_of, quota_for, seconds_to_midnight
-from .upload import Limits, check_length, receive
+from .upload import ORIGINALS, Limits, check_length, receive
 from .views import (
     Accepted,
     GalleryPage,
@@ -329,15 +329,34 @@ async def require_gallery(repos: Repos, gallery_id: str) -> Gallery:
 
 
 # ---------------------------------------------------------------------- lifecycle
-async def sweep(repos: Repos, storage: Storage, settings: Settings) -> int:
+async def sweep(
+    repos: Repos, storage: Storage, settings: Settings, unnamed: set[str] | None = None
+) -> int:
     """Delete items attached to no gallery ``orphan_after_seconds`` after their upload
-    (MediaDeleted), and abort multipart uploads abandoned by a crashed process.
+    (MediaDeleted), abort multipart uploads abandoned by a crashed process, and delete the
+    originals that no item names (a process killed between an upload's last byte and its
+    insert: the client never had its 202). An original is deleted when no item named it at
+    two passes in a row (``unnamed`` carries the first sighting): its age alone cannot tell,
+    since S3 dates an object completed from parts by the start of its upload.
 
     A watermark (the creation time of the last item looked at) keeps each pass to the items
-    that came of age since the last one: the cost never grows with the history."""
+    that came of age since the last one: the cost never grows with the history (an original
+    lives only until its item is processed, so ``originals/`` holds only the uploads in
+    flight)."""
     from .projections.attachments import AttachmentsProjection
 
     await storage.abort_stale_uploads(settings.stale_upload_seconds)
+    stale = {
+        k.split("/", 1)[1]: k
+        for k in await storage.stale_keys(ORIGINALS, settings.stale_upload_seconds)
+    }
+    if stale and unnamed is not None:
+        named = repos.db.media.find({"_id": {"$in": sorted(stale)}}, {"_id": 1})
+        have = {d["_id"] async for d in named}
+        now_unnamed = {k for m, k in stale.items() if m not in have}
+        await storage.delete(*(now_unnamed & unnamed))
+        unnamed.clear()
+        unnamed |= now_unnamed
     attachments = AttachmentsProjection(repos.db)
     marks = repos.db.db["sweeps"]
     mark = await marks.find_one({"_id": "orphans"})

@@ -44,8 +44,12 @@ MAX_FILENAME = 255
 _BAD_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 
+#: where an upload's bytes wait for processing (deleted once the item is processed)
+ORIGINALS = "originals/"
+
+
 def original_key(media_id: str) -> str:
-    return f"originals/{media_id}"
+    return ORIGINALS + media_id
 
 
 def new_media_id() -> str:

@@ -229,6 +229,25 @@ class Storage:
                 return out
             token = r.get("NextContinuationToken")
 
+    async def stale_keys(self, prefix: str, older_than: float) -> list[str]:
+        """The keys under ``prefix`` last written more than ``older_than`` seconds ago."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+        out: list[str] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            r = await self.client.list_objects_v2(**kwargs)
+            out += [
+                o["Key"]
+                for o in r.get("Contents", [])
+                if isinstance(o.get("LastModified"), datetime) and o["LastModified"] < cutoff
+            ]
+            if not r.get("IsTruncated"):
+                return out
+            token = r.get("NextContinuationToken")
+
     async def abort_stale_uploads(self, older_than: float) -> int:
         """Abort multipart uploads left by a process that died mid-upload."""
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
