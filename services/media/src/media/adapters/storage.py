@@ -216,37 +216,31 @@ class Storage:
         for key in keys:  # deleting a missing key succeeds: safe to repeat
             await self.client.delete_object(Bucket=self.bucket, Key=key)
 
-    async def keys(self, prefix: str) -> list[str]:
-        out: list[str] = []
+    async def _objects(self, prefix: str) -> AsyncIterator[dict[str, Any]]:
+        """Every object under ``prefix`` (its listing entry), page after page."""
         token: str | None = None
         while True:
             kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
             if token:
                 kwargs["ContinuationToken"] = token
             r = await self.client.list_objects_v2(**kwargs)
-            out += [o["Key"] for o in r.get("Contents", [])]
+            for o in r.get("Contents", []):
+                yield o
             if not r.get("IsTruncated"):
-                return out
+                return
             token = r.get("NextContinuationToken")
+
+    async def keys(self, prefix: str) -> list[str]:
+        return [o["Key"] async for o in self._objects(prefix)]
 
     async def stale_keys(self, prefix: str, older_than: float) -> list[str]:
         """The keys under ``prefix`` last written more than ``older_than`` seconds ago."""
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
-        out: list[str] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
-            if token:
-                kwargs["ContinuationToken"] = token
-            r = await self.client.list_objects_v2(**kwargs)
-            out += [
-                o["Key"]
-                for o in r.get("Contents", [])
-                if isinstance(o.get("LastModified"), datetime) and o["LastModified"] < cutoff
-            ]
-            if not r.get("IsTruncated"):
-                return out
-            token = r.get("NextContinuationToken")
+        return [
+            o["Key"]
+            async for o in self._objects(prefix)
+            if isinstance(o.get("LastModified"), datetime) and o["LastModified"] < cutoff
+        ]
 
     async def abort_stale_uploads(self, older_than: float) -> int:
         """Abort multipart uploads left by a process that died mid-upload."""
