@@ -329,9 +329,7 @@ async def require_gallery(repos: Repos, gallery_id: str) -> Gallery:
 
 
 # ---------------------------------------------------------------------- lifecycle
-async def sweep(
-    repos: Repos, storage: Storage, settings: Settings, unnamed: set[str] | None = None
-) -> int:
+async def sweep(repos: Repos, storage: Storage, settings: Settings, unnamed: set[str]) -> int:
     """Delete items attached to no gallery ``orphan_after_seconds`` after their upload
     (MediaDeleted), abort multipart uploads abandoned by a crashed process, and delete the
     originals that no item names (a process killed between an upload's last byte and its
@@ -350,7 +348,7 @@ async def sweep(
         k.split("/", 1)[1]: k
         for k in await storage.stale_keys(ORIGINALS, settings.stale_upload_seconds)
     }
-    if stale and unnamed is not None:
+    if stale:
         named = repos.db.media.find({"_id": {"$in": sorted(stale)}}, {"_id": 1})
         have = {d["_id"] async for d in named}
         now_unnamed = {k for m, k in stale.items() if m not in have}

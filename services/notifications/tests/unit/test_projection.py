@@ -139,58 +139,61 @@ async def test_a_republished_copy_at_a_later_offset_changes_nothing() -> None:
     assert [e["count"] for e in entries] == [6]  # six replies, each counted once
 
 
+def projection(db: MemoryDatabase) -> InboxProjection:
+    return InboxProjection(NotificationsDb(db), clock=lambda: T0.timestamp())  # type: ignore[arg-type]
+
+
+async def kill(*_: Any) -> None:
+    raise RuntimeError("kill -9")
+
+
+def assert_same_outputs(got: MemoryDatabase, want: MemoryDatabase) -> None:
+    for c in ("notifications", "inbox", "digests"):
+        assert got[c].docs.keys() == want[c].docs.keys(), c
+
+
 @pytest.mark.asyncio
-async def test_a_batch_retried_after_its_facts_were_written_decides_as_the_first_time() -> None:
+async def test_a_batch_retried_after_its_facts_were_written_decides_as_the_first_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A crash after the batch wrote what its events taught (helper1 watches the thread
     since its first reply) but before its members: the retry must not let helper1 hear of
     the replies that came before it joined."""
     batch = received(thread_with_replies(6))
     want = MemoryDatabase()
-    await InboxProjection(NotificationsDb(want), clock=lambda: T0.timestamp()).apply(batch)  # type: ignore[arg-type]
+    await projection(want).apply(batch)
 
     got = MemoryDatabase()
-    proj = InboxProjection(NotificationsDb(got), clock=lambda: T0.timestamp())  # type: ignore[arg-type]
-    decide_and_write = proj._decide_and_write
-
-    async def crash(*_: Any) -> None:
-        raise RuntimeError("kill -9")
-
-    proj._decide_and_write = crash  # type: ignore[method-assign]
+    proj = projection(got)
+    monkeypatch.setattr(proj, "_decide_and_write", kill)
     with pytest.raises(RuntimeError):
         await proj.apply(batch)
     assert got["follows"].docs  # the facts were written
-    proj._decide_and_write = decide_and_write  # type: ignore[method-assign]
+    monkeypatch.undo()
     await proj.apply(batch)
-    for c in ("notifications", "inbox", "digests"):
-        assert got[c].docs.keys() == want[c].docs.keys(), c
+    assert_same_outputs(got, want)
     budgets = {k: v["budget"] for k, v in got["members"].docs.items()}
     assert budgets == {k: v["budget"] for k, v in want["members"].docs.items()}
 
 
 @pytest.mark.asyncio
-async def test_two_crashes_before_the_notification_writes_lose_nothing() -> None:
+async def test_two_crashes_before_the_notification_writes_lose_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A crash after the member writes, then a redelivery that adds new events to the old
     ones and crashes at the same place again: the third attempt still writes every one."""
     events = thread_with_replies(6)
     want = MemoryDatabase()
-    await InboxProjection(NotificationsDb(want), clock=lambda: T0.timestamp()).apply(  # type: ignore[arg-type]
-        received(events)
-    )
+    await projection(want).apply(received(events))
 
     got = MemoryDatabase()
-    proj = InboxProjection(NotificationsDb(got), clock=lambda: T0.timestamp())  # type: ignore[arg-type]
-    write_outputs = proj._write_outputs
-
-    async def crash(*_: Any) -> None:
-        raise RuntimeError("kill -9")
-
-    proj._write_outputs = crash  # type: ignore[method-assign]
+    proj = projection(got)
+    monkeypatch.setattr(proj, "_write_outputs", kill)
     with pytest.raises(RuntimeError):
         await proj.apply(received(events[:4]))
     with pytest.raises(RuntimeError):
         await proj.apply(received(events))  # the redelivery reads further
     assert not got["notifications"].docs
-    proj._write_outputs = write_outputs  # type: ignore[method-assign]
+    monkeypatch.undo()
     await proj.apply(received(events))
-    for c in ("notifications", "inbox", "digests"):
-        assert got[c].docs.keys() == want[c].docs.keys(), c
+    assert_same_outputs(got, want)

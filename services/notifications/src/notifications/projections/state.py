@@ -44,7 +44,7 @@ class MemberState:
     #: the partitions whose decisions this batch replaced
     _fresh: set[str] = field(default_factory=set)
     #: ``decided`` as loaded (what a redelivered event recalls)
-    _loaded: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    _loaded: dict[str, dict[str, dict[str, Any]]] = field(init=False)
 
     def __post_init__(self) -> None:
         self._loaded = dict(self.decided)
