@@ -18,11 +18,14 @@ again instead of resetting. Installed once, on import of the kit's consumer.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiokafka.errors as kafka_errors
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.protocol.commit import OffsetFetchRequest
+
+log = logging.getLogger(__name__)
 
 
 def check_offset_fetch(coordinator: Any, request: Any, response: Any) -> None:
@@ -33,6 +36,12 @@ def check_offset_fetch(coordinator: Any, request: Any, response: Any) -> None:
     if not code:
         return
     error_type = kafka_errors.for_code(code)
+    # rare (a broker restart, a coordinator move): worth a line in the log each time
+    log.warning(
+        "group %s: OffsetFetch answered %s; asking again",
+        getattr(coordinator, "group_id", "?"),
+        error_type.__name__,
+    )
     if error_type is kafka_errors.NotCoordinatorForGroupError:
         coordinator.coordinator_dead()
     raise error_type()

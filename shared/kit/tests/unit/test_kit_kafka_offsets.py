@@ -13,6 +13,7 @@ from communitykit.kafka_offsets import check_offset_fetch
 
 
 class Coordinator:
+    group_id = "g"
     dead = 0
 
     def coordinator_dead(self) -> None:
