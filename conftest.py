@@ -45,7 +45,7 @@ def _print_pending_tasks(nodeid: str) -> None:
         try:
             out.write(f"--- {t.get_name()}: {t.get_coro()!r}\n")
             t.print_stack(limit=20, file=out)
-        except Exception as e:  # a diagnostic must never raise
+        except Exception as e:  # noqa: BLE001  (a diagnostic must never raise)
             out.write(f"    (stack unavailable: {e!r})\n")
     out.write("+++ end of pending asyncio tasks +++\n")
     out.flush()

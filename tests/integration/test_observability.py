@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -23,14 +22,13 @@ from opentelemetry.trace import SpanKind
 
 from communitykit import telemetry
 from schemas.topics import (
-    EVENT_TOPIC_PARTITIONS,
     FORUM_EVENTS,
     GATHERINGS_EVENTS,
     IDEAS_EVENTS,
     MEDIA_EVENTS,
 )
 
-from ..conftest import JWT_SECRET, auth, eventually
+from ..conftest import JWT_SECRET, auth, commit_end_offsets, eventually
 from ..servers import Servers
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -66,7 +64,7 @@ async def apps(servers: Servers) -> AsyncIterator[dict[str, Any]]:
     # in batches whose parent is some earlier (unexported) trace
     # (every topic reputation reads: a batch of older gatherings or media records would
     # otherwise parent the span that carries the forum record)
-    await _commit_end_offsets(
+    await commit_end_offsets(
         servers.kafka,
         rs.consumer_group,
         [FORUM_EVENTS, IDEAS_EVENTS, GATHERINGS_EVENTS, MEDIA_EVENTS],
@@ -90,19 +88,8 @@ async def apps(servers: Servers) -> AsyncIterator[dict[str, Any]]:
     root.setLevel(level)
 
 
-async def _commit_end_offsets(bootstrap: str, group: str, topic_names: list[str]) -> None:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        # the partition counts ensure_topics creates (SPEC 2.2)
-        tps = [TopicPartition(t, p) for t in topic_names for p in range(EVENT_TOPIC_PARTITIONS)]
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        await consumer.commit(dict(ends.items()))
-    finally:
-        await consumer.stop()
+#: a reputation write's (server, producer, consumer, Mongo) spans
+Chain = tuple[ReadableSpan, ReadableSpan, ReadableSpan, ReadableSpan]
 
 
 def _ancestors(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[ReadableSpan]:
@@ -134,7 +121,37 @@ async def test_one_trace_from_the_forum_request_to_the_reputation_write(
 
     await eventually(six)
 
-    spans = list(EXPORTER.get_finished_spans())
+    rep_db = apps["rep_db"]
+
+    def find_chains() -> tuple[list[ReadableSpan], list[Chain]]:
+        spans = list(EXPORTER.get_finished_spans())
+        by_id = {s.context.span_id: s for s in spans}
+        chains: list[Chain] = []
+        for mongo_span in spans:
+            if mongo_span.kind is not SpanKind.CLIENT or not mongo_span.name.startswith(
+                f"{rep_db}."
+            ):
+                continue
+            if mongo_span.name.rsplit(".", 1)[1] not in {"update", "insert"}:
+                continue
+            up = _ancestors(mongo_span, by_id)
+            consumer = next((s for s in up if s.kind is SpanKind.CONSUMER), None)
+            producer = next((s for s in up if s.kind is SpanKind.PRODUCER), None)
+            server = next((s for s in up if s.kind is SpanKind.SERVER), None)
+            if consumer and producer and server:
+                chains.append((server, producer, consumer, mongo_span))
+        return spans, chains
+
+    # a span is exported when it ENDS: the batch's consumer span ends after its commit,
+    # which can come well after the write that made the reputation visible
+    async def chained() -> tuple[list[ReadableSpan], list[Chain]] | None:
+        found = find_chains()
+        return found if found[1] else None
+
+    try:
+        spans, chains = await eventually(chained, timeout=15)
+    except AssertionError:
+        spans, chains = find_chains()
     by_id = {s.context.span_id: s for s in spans}
     servers = [
         s
@@ -144,20 +161,6 @@ async def test_one_trace_from_the_forum_request_to_the_reputation_write(
     ]
     assert len(servers) >= 2, [s.name for s in spans]
     request_traces = {s.context.trace_id: s for s in servers}
-
-    rep_db = apps["rep_db"]
-    chains = []
-    for mongo_span in spans:
-        if mongo_span.kind is not SpanKind.CLIENT or not mongo_span.name.startswith(f"{rep_db}."):
-            continue
-        if mongo_span.name.rsplit(".", 1)[1] not in {"update", "insert"}:
-            continue
-        up = _ancestors(mongo_span, by_id)
-        consumer = next((s for s in up if s.kind is SpanKind.CONSUMER), None)
-        producer = next((s for s in up if s.kind is SpanKind.PRODUCER), None)
-        server = next((s for s in up if s.kind is SpanKind.SERVER), None)
-        if consumer and producer and server:
-            chains.append((server, producer, consumer, mongo_span))
     assert chains, "no reputation Mongo write span descends from a forum request: " + repr(
         sorted({(s.name, s.kind.name) for s in spans})
     )
