@@ -26,6 +26,7 @@ else provides them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -335,6 +336,10 @@ def _wait(
         if check():  # type: ignore[operator]
             return
         time.sleep(0.3)
+    if proc is not None:  # not left running behind the error (it would hold its ports)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
     raise StartError(f"{what} did not become ready within {timeout:.0f}s; see {log}")
 
 
@@ -425,7 +430,8 @@ def start_kafka(profile: Profile, port: int = 9092, controller_port: int = 9093)
             raise StartError(f"formatting Kafka storage failed; see {log}")
     _say(f"starting Kafka on {address} (log: {log})")
     proc = profile.spawn("kafka", [java, *jvm, "-cp", cp, "kafka.Kafka", str(conf)])
-    _wait(lambda: port_open(port), "Kafka", log, 90, proc)
+    # a JVM on two busy cores has been seen to take over 90 s before it listens
+    _wait(lambda: port_open(port), "Kafka", log, 180, proc)
     return address
 
 
