@@ -47,13 +47,20 @@ log = logging.getLogger(__name__)
 
 
 def outbox_ops(
-    topic: str, events: Sequence[Envelope[Any]], update: dict[str, Any] | None = None
+    topic: str,
+    events: Sequence[Envelope[Any]],
+    update: dict[str, Any] | None = None,
+    *,
+    trace_headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Merge "record these events in the outbox" into a MongoDB update document."""
+    """Merge "record these events in the outbox" into a MongoDB update document.
+    ``trace_headers``: the current trace context (``inject_headers()``), when a caller
+    writing many documents in one context has it already."""
     update = {k: dict(v) for k, v in (update or {}).items()}
     if not events:
         return update
-    trace_headers = inject_headers()
+    if trace_headers is None:
+        trace_headers = inject_headers()
     sets = update.setdefault("$set", {})
     base = time.time_ns()
     for i, e in enumerate(events):
@@ -70,9 +77,11 @@ def outbox_ops(
     return update
 
 
-def outbox_fields(topic: str, events: Sequence[Envelope[Any]]) -> dict[str, Any]:
+def outbox_fields(
+    topic: str, events: Sequence[Envelope[Any]], *, trace_headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The outbox fields of a document being inserted (rather than updated)."""
-    ops = outbox_ops(topic, events)
+    ops = outbox_ops(topic, events, trace_headers=trace_headers)
     doc: dict[str, Any] = {"outbox": {}, "outbox_len": ops.get("$inc", {}).get("outbox_len", 0)}
     for k, v in ops.get("$set", {}).items():
         doc["outbox"][k.split(".", 1)[1]] = v

@@ -20,6 +20,7 @@ and re-materialise those notifications from their decision memory, the others de
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
@@ -35,6 +36,7 @@ from pymongo.errors import BulkWriteError
 from communitykit.consumer import Received
 from communitykit.mongo import bulk_write, only_duplicates
 from communitykit.outbox import outbox_fields, outbox_ops
+from communitykit.telemetry import inject_headers
 from schemas import Envelope, new_event, topics
 from schemas.notifications import NotificationDelivered, NotificationSuppressed
 
@@ -297,8 +299,16 @@ class InboxProjection:
 
     async def _decide_and_write(self, work: dict[str, list[Step]]) -> None:
         ids = sorted(work)
-        docs = {d["_id"]: d async for d in find_by_ids(self.db.members, ids, {"outbox": 0})}
-        prefs = {d["_id"]: d async for d in find_by_ids(self.db.preferences, ids, {"outbox": 0})}
+        # the two reads do not depend on each other: one round trip in flight for each
+        docs, prefs = await asyncio.gather(
+            _by_id(self.db.members, ids), _by_id(self.db.preferences, ids)
+        )
+        # parsed once per batch; a member without preferences has the defaults (one shared,
+        # immutable instance instead of one validated per member)
+        default = Preferences()
+        prefs_of = {m: Preferences.from_doc(d) for m, d in prefs.items()}
+        # the trace context of the batch, once (the same for every member's outbox events)
+        trace = inject_headers()
         token = uuid.uuid4().hex
         now = self.clock()
         member_ops: list[Any] = []
@@ -308,7 +318,7 @@ class InboxProjection:
         remat: list[tuple[MemberState, Doc]] = []
         for m in ids:
             state = MemberState.from_doc(m, docs.get(m))
-            p = Preferences.from_doc(prefs.get(m))
+            p = prefs_of.get(m, default)
             address = email_of(p, m, self.email_domain)
             if address is None:
                 p = replace(p, channels=p.channels - {"email"})
@@ -338,12 +348,16 @@ class InboxProjection:
             if state.version == 0:
                 doc = {"_id": m, **fields, "version": 1}
                 if self.publish:
-                    doc.update(outbox_fields(topics.NOTIFICATIONS_EVENTS, events))
+                    doc.update(
+                        outbox_fields(topics.NOTIFICATIONS_EVENTS, events, trace_headers=trace)
+                    )
                 member_ops.append(InsertOne(doc))
             else:
                 update = {"$set": fields, "$inc": {"version": 1}}
                 if self.publish:
-                    update = outbox_ops(topics.NOTIFICATIONS_EVENTS, events, update)
+                    update = outbox_ops(
+                        topics.NOTIFICATIONS_EVENTS, events, update, trace_headers=trace
+                    )
                 member_ops.append(UpdateOne({"_id": m, "version": state.version}, update))
         losers = await self._write_members(ids, member_ops, token)
         if remat:
@@ -357,7 +371,7 @@ class InboxProjection:
             for state, note in remat:
                 if note["_id"] not in have:
                     self._materialise(state, note, notes, entries, digest_items)
-        await self._write_outputs(notes, entries, digest_items, losers, now)
+        await self._write_outputs(notes, entries, digest_items, losers, now, prefs_of)
         if losers:
             raise MemberWriteConflictError(f"{len(losers)} member documents changed meanwhile")
 
@@ -466,12 +480,13 @@ class InboxProjection:
         digest_items: dict[str, tuple[str, Doc]],
         losers: set[str],
         now: float,
+        prefs: dict[str, Preferences],
     ) -> None:
         # digests and inbox first, notifications last: a notification document that exists
         # says everything of its decision was written (a redelivery then re-writes nothing)
         items = {nid: v for nid, v in digest_items.items() if v[0] not in losers}
         if items:
-            await self._add_to_digests(items, now)
+            await self._add_to_digests(items, now, prefs)
         entry_ops: list[Any] = [
             # a new entry is an insert (cheaper; a duplicate is a redelivered one, kept as
             # is); a grown one is an update whose $inc version a concurrent "mark read" (a
@@ -495,14 +510,13 @@ class InboxProjection:
         if errors and not only_duplicates(errors):
             raise RuntimeError(f"notifications: {errors[0]}")
 
-    async def _add_to_digests(self, items: dict[str, tuple[str, Doc]], now: float) -> None:
+    async def _add_to_digests(
+        self, items: dict[str, tuple[str, Doc]], now: float, prefs: dict[str, Preferences]
+    ) -> None:
         """Each held item joins its member's open digest of the current period; a digest
-        already being sent (its period ended) is never changed: the item joins the next."""
-        members = sorted({m for m, _ in items.values()})
-        prefs = {
-            d["_id"]: Preferences.from_doc(d)
-            async for d in find_by_ids(self.db.preferences, members, {"outbox": 0})
-        }
+        already being sent (its period ended) is never changed: the item joins the next.
+        ``prefs``: the members' preferences as the batch read them (its decisions used them;
+        a member without any has the defaults)."""
         current = datetime.fromtimestamp(now, UTC)
         # the period of the event's time (a burst lands in one digest however long its
         # processing takes); an item decided after that period's digest was due joins the
@@ -553,6 +567,11 @@ class InboxProjection:
 #: republishes at its next round, seconds later)
 DEDUPE_WINDOW = 1000
 TOKEN = 12
+
+
+async def _by_id(coll: Any, ids: list[str]) -> dict[str, Doc]:
+    """The documents of ``ids`` by id, without their outbox."""
+    return {d["_id"]: d async for d in find_by_ids(coll, ids, {"outbox": 0})}
 
 
 def _token(r: Received) -> str:
