@@ -8,12 +8,9 @@ Collections (database ``analytics``, all prefixed ``listening_``):
   forms ``w``) of it, ``live`` (counts: neither deleted nor hidden), ``seq`` (per partition,
   the offset of the last event applied to it); its identity (kind ... tags), title, body and
   hidden flag are each last writer by event time then id (a second creation of the same id
-  with a later time replaces the identity);
-* ``listening_window/<scope>|<YYYY-MM-DDTHH>|<item>``: one small document per live item
-  and scope (its author ``a``, thread ``x``, terms ``t``, display forms ``w``, kind ``k``,
-  label ``l``), the item's current state (replaced on an edit, deleted with the item): the
-  window side of trending and an alert's examples, read by ``_id`` range (the store does
-  not push filters on other fields down to an index);
+  with a later time replaces the identity). The items are also the window side of
+  trending: the live items of a range of hours, read through indexes on ``hour`` (after
+  ``group`` or ``product`` for a group's or a product's scope);
 * ``listening_threads/<thread>``: product, group, tags of a thread (replies inherit them),
   ``at`` (the order key of the event that set it: the last writer by event time then id
   wins);
@@ -48,7 +45,6 @@ from schemas import topics
 ITEMS = "listening_items"
 THREADS = "listening_threads"
 SENTIMENT = "listening_sentiment"
-WINDOW = "listening_window"
 DAYS = "listening_days"
 SEARCHES = "listening_searches"
 ALERTS = "listening_alerts"
@@ -56,7 +52,7 @@ POSITIONS = "listening_positions"
 #: one small document per event id applied (analytics.positions; transport state)
 CLAIMS = "listening_claims"
 #: what ``make rebuild`` compares (positions are transport state)
-COLLECTIONS = (ITEMS, THREADS, SENTIMENT, WINDOW, DAYS, SEARCHES, ALERTS)
+COLLECTIONS = (ITEMS, THREADS, SENTIMENT, DAYS, SEARCHES, ALERTS)
 #: counter documents: not idempotent by themselves, so they carry the offset guard
 GUARDED = frozenset({SENTIMENT, DAYS, SEARCHES})
 #: whole documents set by one event (threads; items merge their events: domain.items):

@@ -182,21 +182,6 @@ def _live(doc: Doc) -> Doc:
     return doc
 
 
-def window_entries(doc: Doc | None) -> dict[str, Doc]:
-    """``listening_window`` documents of a live item (none otherwise), by ``_id``."""
-    if not doc or not doc.get("live"):
-        return {}
-    entry = {
-        "a": doc["author"],
-        "x": doc["thread"],
-        "t": list(doc.get("t") or ()),
-        "w": list(doc.get("w") or ()),
-        "k": doc["kind"],
-        "l": doc["label"],
-    }
-    return {f"{scope}|{doc['hour']}|{doc['_id']}": entry for scope in doc.get("scopes") or ()}
-
-
 def query_id(day: str, query: str) -> str:
     """``<day>|<hash>``: queries are free text (any length, any character)."""
     return f"{day}|{hashlib.sha1(query.encode()).hexdigest()[:20]}"
