@@ -71,6 +71,7 @@ from .domain.changes import (
     Folded,
     fold,
     seq_key,
+    targets,
 )
 from .domain.events import Changes, ThreadInfo, item_ids, thread_refs
 from .domain.rules import SpikeRule
@@ -184,8 +185,9 @@ class ListeningProjection:
 
     async def _write(self, changes: list[Change]) -> None:
         applied: dict[Key, dict[str, int]] = {}
+        only: set[Key] | None = None
         for _attempt in range(MAX_ATTEMPTS):
-            folded = fold(changes, applied)
+            folded = fold(changes, applied, only)
             if not folded:
                 return
             by_coll: dict[str, list[Folded]] = defaultdict(list)
@@ -208,8 +210,8 @@ class ListeningProjection:
             await asyncio.gather(*(self._replace_older(n, fs) for n, fs in later if fs))
             if not missed:
                 return
-            changes = [c for c in changes if (c.coll, c.doc_id) in missed]
-            applied = await self._applied(missed)
+            changes = [c for c in changes if any(t in missed for t in targets(c))]
+            applied, only = await self._applied(missed), missed
         raise RuntimeError(f"guarded writes still racing after {MAX_ATTEMPTS} attempts")
 
     async def _replace_older(self, name: str, fs: list[Folded]) -> None:

@@ -14,8 +14,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .domain import rules, sketch
-from .domain.changes import ALERTS, DAYS, ITEMS, SEARCHES, SENTIMENT
-from .domain.items import BLOCK
+from .domain.changes import ALERTS, BLOCK, DAYS, ITEMS, SEARCHES, SENTIMENT
 from .domain.rules import TermStats, Trend, TrendRule
 from .domain.sentiment import SCALE
 
