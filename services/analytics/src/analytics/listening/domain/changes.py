@@ -158,15 +158,19 @@ def targets(c: Change) -> Iterator[tuple[str, str]]:
     if c.coll == DAYS:
         for k in c.ops.inc:
             if k.startswith("c."):
-                yield DAYS, block_id(c.doc_id, int(k[2:]))
-
-
-def block_id(day_id: str, b: int) -> str:
-    return f"{day_id}|{b // BLOCK:02d}"
+                yield DAYS, f"{c.doc_id}|{block_of(k)}"
 
 
 #: ``c.<bin>`` → the block it falls in (bounded: ``WIDTH * DEPTH`` keys)
 _BLOCK_OF: dict[str, str] = {}
+
+
+def block_of(key: str) -> str:
+    """The block (``<bin // BLOCK>``, two digits) of the sketch counter ``c.<bin>``."""
+    block = _BLOCK_OF.get(key)
+    if block is None:
+        block = _BLOCK_OF[key] = f"{int(key[2:]) // BLOCK:02d}"
+    return block
 
 
 def fold(
@@ -205,9 +209,7 @@ def fold(
             own = Ops(st=c.ops.st, mn=c.ops.mn)
             for k, v in c.ops.inc.items():
                 if k.startswith("c."):
-                    block = _BLOCK_OF.get(k)
-                    if block is None:
-                        block = _BLOCK_OF[k] = f"{int(k[2:]) // BLOCK:02d}"
+                    block = block_of(k)
                     inc = bins.get(block)
                     if inc is None:
                         inc = bins[block] = {}
