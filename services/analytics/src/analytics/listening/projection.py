@@ -21,12 +21,12 @@ redelivery without transactions. Per batch:
    are re-read and only what they still miss is written again. Threads are whole
    documents, last writer by event time then event id (``at``: tried as a plain insert, an
    existing one replaced only if its ``at`` is older), so the order in which partitions
-   interleave does not decide them. The items' window
-   documents are written as the items' states after the batch (replaced or deleted:
-   idempotent);
+   interleave does not decide them;
 4. then the items' states, each with the offset of its last event (``seq``), in one write
    per item: a new item is an insert, a known one a replacement guarded by its ``seq``
-   (each field merged last writer by event time then id: domain.items).
+   (each field merged last writer by event time then id: domain.items). The items are
+   also the window side of trending (reads.trending: the live items of the window's hours,
+   through the indexes below), so a new item costs one insert, not one per scope;
    After the counters: a crash in between replays the batch from the states before it
    (the counters' guards skip what they have), and the events at or below an item's
    ``seq`` are in its state and in the counters already, so they are skipped;
@@ -48,7 +48,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import DESCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -67,14 +67,13 @@ from .domain.changes import (
     ITEMS,
     POSITIONS,
     THREADS,
-    WINDOW,
     Change,
     Folded,
     fold,
     seq_key,
+    targets,
 )
 from .domain.events import Changes, ThreadInfo, item_ids, thread_refs
-from .domain.items import window_entries
 from .domain.rules import SpikeRule
 
 Doc = dict[str, Any]
@@ -87,8 +86,11 @@ MAX_ATTEMPTS = 5
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
-    """The alerts list is read newest day first."""
+    """The alerts list is read newest day first; trending reads the items of a range of
+    hours, of the community, a group or a product (reads.trending)."""
     await db[ALERTS].create_index([("day", DESCENDING), ("_id", DESCENDING)])
+    for first in ((), ("group",), ("product",)):
+        await db[ITEMS].create_index([*((f, ASCENDING) for f in first), ("hour", ASCENDING)])
 
 
 class ListeningProjection:
@@ -121,7 +123,7 @@ class ListeningProjection:
             threads, stored = await asyncio.gather(self._thread_info(fresh), self._items(fresh))
             changes = Changes(threads, stored)
             counted = changes.add_all(fresh)
-            await asyncio.gather(self._write(counted), self._write_window(changes, stored))
+            await self._write(counted)
             await self._write_items(changes, stored)
             for tid, info in changes.threads.items():
                 self._remember(tid, info)
@@ -163,23 +165,6 @@ class ListeningProjection:
             return {}
         return {d["_id"]: d async for d in self.db[ITEMS].find({"_id": {"$in": ids}})}
 
-    async def _write_window(self, changes: Changes, stored: dict[str, Doc]) -> None:
-        """The window documents of the items as they are after the batch."""
-        ops: list[InsertOne[Doc] | ReplaceOne[Doc] | DeleteOne] = []
-        for item_id, doc in changes.items.items():
-            old = window_entries(stored.get(item_id))
-            new = window_entries(doc)
-            ops += [DeleteOne({"_id": k}) for k in sorted(old.keys() - new.keys())]
-            for k, entry in new.items():
-                if item_id not in stored:
-                    ops.append(InsertOne({"_id": k, **entry}))
-                elif old.get(k) != entry:
-                    ops.append(ReplaceOne({"_id": k}, {"_id": k, **entry}, upsert=True))
-        if ops:
-            errors = await bulk_write(self.db[WINDOW], ops)
-            if not only_duplicates(errors):
-                raise BulkWriteError({"writeErrors": errors})
-
     async def _write_items(self, changes: Changes, stored: dict[str, Doc]) -> None:
         ops: list[InsertOne[Doc] | ReplaceOne[Doc]] = []
         for item_id, doc in changes.items.items():
@@ -200,8 +185,9 @@ class ListeningProjection:
 
     async def _write(self, changes: list[Change]) -> None:
         applied: dict[Key, dict[str, int]] = {}
+        only: set[Key] | None = None
         for _attempt in range(MAX_ATTEMPTS):
-            folded = fold(changes, applied)
+            folded = fold(changes, applied, only)
             if not folded:
                 return
             by_coll: dict[str, list[Folded]] = defaultdict(list)
@@ -224,8 +210,8 @@ class ListeningProjection:
             await asyncio.gather(*(self._replace_older(n, fs) for n, fs in later if fs))
             if not missed:
                 return
-            changes = [c for c in changes if (c.coll, c.doc_id) in missed]
-            applied = await self._applied(missed)
+            changes = [c for c in changes if any(t in missed for t in targets(c))]
+            applied, only = await self._applied(missed), missed
         raise RuntimeError(f"guarded writes still racing after {MAX_ATTEMPTS} attempts")
 
     async def _replace_older(self, name: str, fs: list[Folded]) -> None:

@@ -1,6 +1,8 @@
-"""The reads of the ``/listening`` API. Every read goes by ``_id`` (exact or a prefix range of
-ids that start with the dimension/scope and the day or hour), so a window costs what is in
-the window, never the history."""
+"""The reads of the ``/listening`` API. The counters are read by ``_id`` (exact, or a prefix
+range of ids that start with the dimension and the day); the window side of trending reads
+the live items of the window's hours through an index on ``hour`` (``group`` or ``product``
+first for a group's or a product's scope: projection.ensure_indexes), so a window costs what
+is in the window, never the history."""
 
 from __future__ import annotations
 
@@ -12,8 +14,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .domain import rules, sketch
-from .domain.changes import ALERTS, DAYS, SEARCHES, SENTIMENT, WINDOW
-from .domain.items import BLOCK
+from .domain.changes import ALERTS, BLOCK, DAYS, ITEMS, SEARCHES, SENTIMENT
 from .domain.rules import TermStats, Trend, TrendRule
 from .domain.sentiment import SCALE
 
@@ -52,6 +53,16 @@ async def sentiment(
     return out
 
 
+def scope_filter(scope: str) -> dict[str, str]:
+    """The items of a trending scope: ``all``, ``g:<group>``, ``p:<product>`` (the fields
+    the items' indexes start with)."""
+    if scope.startswith("g:"):
+        return {"group": scope[2:]}
+    if scope.startswith("p:"):
+        return {"product": scope[2:]}
+    return {}
+
+
 def _hours(end: datetime, n: int) -> list[str]:
     end = end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     return [(end - timedelta(hours=i)).strftime("%Y-%m-%dT%H") for i in range(n - 1, -1, -1)]
@@ -73,13 +84,13 @@ async def trending(
     index = {h: i // per_bucket for i, h in enumerate(hours)}
     terms: dict[str, TermStats] = {}
     items = 0
-    async for e in db[WINDOW].find(
-        {"_id": {"$gte": f"{scope}|{hours[0]}|", "$lte": f"{scope}|{hours[-1]}|{_END}"}},
-        {"t": 1, "w": 1, "a": 1, "x": 1},
+    async for e in db[ITEMS].find(
+        {**scope_filter(scope), "hour": {"$gte": hours[0], "$lte": hours[-1]}},
+        {"t": 1, "w": 1, "author": 1, "thread": 1, "hour": 1, "live": 1},
     ):
-        b = index.get(e["_id"][len(scope) + 1 :].split("|", 1)[0])
-        if b is None:
-            continue
+        b = index.get(e.get("hour", ""))
+        if b is None or e.get("live") is not True:
+            continue  # deleted or hidden (or an edit made before its creation was seen)
         items += 1
         for term, surface in zip(e.get("t", ()), e.get("w", ()), strict=False):
             s = terms.get(term)
@@ -87,8 +98,8 @@ async def trending(
                 s = terms[term] = TermStats(surface=surface, series=[0] * buckets)
             s.count += 1
             s.series[b] += 1
-            s.authors.add(e["a"])
-            s.threads.add(e["x"])
+            s.authors.add(e["author"])
+            s.threads.add(e["thread"])
             if surface < s.surface:
                 s.surface = surface
     first_day = date.fromisoformat(hours[0][:10])

@@ -8,12 +8,9 @@ Collections (database ``analytics``, all prefixed ``listening_``):
   forms ``w``) of it, ``live`` (counts: neither deleted nor hidden), ``seq`` (per partition,
   the offset of the last event applied to it); its identity (kind ... tags), title, body and
   hidden flag are each last writer by event time then id (a second creation of the same id
-  with a later time replaces the identity);
-* ``listening_window/<scope>|<YYYY-MM-DDTHH>|<item>``: one small document per live item
-  and scope (its author ``a``, thread ``x``, terms ``t``, display forms ``w``, kind ``k``,
-  label ``l``), the item's current state (replaced on an edit, deleted with the item): the
-  window side of trending and an alert's examples, read by ``_id`` range (the store does
-  not push filters on other fields down to an index);
+  with a later time replaces the identity). The items are also the window side of
+  trending: the live items of a range of hours, read through indexes on ``hour`` (after
+  ``group`` or ``product`` for a group's or a product's scope);
 * ``listening_threads/<thread>``: product, group, tags of a thread (replies inherit them),
   ``at`` (the order key of the event that set it: the last writer by event time then id
   wins);
@@ -38,7 +35,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +45,6 @@ from schemas import topics
 ITEMS = "listening_items"
 THREADS = "listening_threads"
 SENTIMENT = "listening_sentiment"
-WINDOW = "listening_window"
 DAYS = "listening_days"
 SEARCHES = "listening_searches"
 ALERTS = "listening_alerts"
@@ -56,7 +52,11 @@ POSITIONS = "listening_positions"
 #: one small document per event id applied (analytics.positions; transport state)
 CLAIMS = "listening_claims"
 #: what ``make rebuild`` compares (positions are transport state)
-COLLECTIONS = (ITEMS, THREADS, SENTIMENT, WINDOW, DAYS, SEARCHES, ALERTS)
+#: sketch bins per block document (``listening_days/<scope>|<day>|<block>``): the cost of an
+#: update on the store grows faster than the document, so the day's sketch is cut in small
+#: documents of a bounded size, whatever the day's volume
+BLOCK = 128
+COLLECTIONS = (ITEMS, THREADS, SENTIMENT, DAYS, SEARCHES, ALERTS)
 #: counter documents: not idempotent by themselves, so they carry the offset guard
 GUARDED = frozenset({SENTIMENT, DAYS, SEARCHES})
 #: whole documents set by one event (threads; items merge their events: domain.items):
@@ -151,22 +151,90 @@ class Folded:
     offsets: dict[str, tuple[int, int]]
 
 
-def fold(changes: Iterable[Change], applied: dict[tuple[str, str], dict[str, int]]) -> list[Folded]:
+def targets(c: Change) -> Iterator[tuple[str, str]]:
+    """The documents ``c`` changes: itself, and for a day of the sketch (``<scope>|<day>``
+    with bins ``c.<bin>``) the block documents its bins fall in."""
+    yield c.coll, c.doc_id
+    if c.coll == DAYS:
+        for k in c.ops.inc:
+            if k.startswith("c."):
+                yield DAYS, f"{c.doc_id}|{block_of(k)}"
+
+
+#: ``c.<bin>`` → the block it falls in (bounded: ``WIDTH * DEPTH`` keys)
+_BLOCK_OF: dict[str, str] = {}
+
+
+def block_of(key: str) -> str:
+    """The block (``<bin // BLOCK>``, two digits) of the sketch counter ``c.<bin>``."""
+    block = _BLOCK_OF.get(key)
+    if block is None:
+        block = _BLOCK_OF[key] = f"{int(key[2:]) // BLOCK:02d}"
+    return block
+
+
+def fold(
+    changes: Iterable[Change],
+    applied: dict[tuple[str, str], dict[str, int]],
+    only: set[tuple[str, str]] | None = None,
+) -> list[Folded]:
     """All changes to one document become one update; a guarded document's changes at or
-    below the offset it applied already (``applied[(coll, id)][seq]``) are left out."""
+    below the offset it applied already (``applied[(coll, id)][seq]``) are left out; with
+    ``only``, the other documents are left out.
+
+    A change of a sketch day (``<scope>|<day>``) carries the day's bins as ``c.<bin>``: each
+    goes to its block document (``<scope>|<day>|<block>``), which is folded as if the change
+    had been one change of its own per block (its offsets, its guard), without making one."""
     out: dict[tuple[str, str], Folded] = {}
+
+    def folded(key: tuple[str, str], c: Change) -> Folded | None:
+        if only is not None and key not in only:
+            return None
+        if applied and key[0] in GUARDED and c.offset <= applied.get(key, {}).get(c.seq, -1):
+            return None
+        f = out.get(key)
+        if f is None:
+            f = out[key] = Folded(key[0], key[1], Ops(), {c.seq: (c.offset, c.offset)})
+            return f
+        r = f.offsets.get(c.seq)
+        # in (seq, offset) order: the first change of a partition has its lowest offset
+        f.offsets[c.seq] = (c.offset, c.offset) if r is None else (r[0], max(r[1], c.offset))
+        return f
+
     for c in sorted(changes, key=lambda c: (c.seq, c.offset)):
         if c.ops.empty():
             continue
-        key = (c.coll, c.doc_id)
-        if c.coll in GUARDED and c.offset <= applied.get(key, {}).get(c.seq, -1):
+        if c.coll == DAYS and any(k.startswith("c.") for k in c.ops.inc):
+            bins: dict[str, dict[str, int]] = {}
+            own = Ops(st=c.ops.st, mn=c.ops.mn)
+            for k, v in c.ops.inc.items():
+                if k.startswith("c."):
+                    block = block_of(k)
+                    inc = bins.get(block)
+                    if inc is None:
+                        inc = bins[block] = {}
+                    inc[k] = v
+                else:
+                    own.inc[k] = v
+            for block, inc in bins.items():
+                f = folded((DAYS, f"{c.doc_id}|{block}"), c)
+                if f is not None:
+                    acc = f.ops.inc
+                    for k, v in inc.items():
+                        acc[k] = acc.get(k, 0) + v
+            if not own.inc or (f := folded((c.coll, c.doc_id), c)) is None:
+                continue  # (an edit that moved bins only leaves the day's count alone)
+            f.ops.merge(own)
             continue
-        f = out.get(key)
-        if f is None:
-            f = out[key] = Folded(c.coll, c.doc_id, Ops(), {})
-        elif c.coll in INSERTED and f.ops.st.get("at", "") > c.ops.st.get("at", ""):
+        key = (c.coll, c.doc_id)
+        f0 = out.get(key)
+        if (
+            f0 is not None
+            and c.coll in INSERTED
+            and f0.ops.st.get("at", "") > c.ops.st.get("at", "")
+        ):
             continue  # a whole document: an older event than the one folded already
-        f.ops.merge(c.ops)
-        lo, hi = f.offsets.get(c.seq, (c.offset, c.offset))
-        f.offsets[c.seq] = (min(lo, c.offset), max(hi, c.offset))
+        f = folded(key, c)
+        if f is not None:
+            f.ops.merge(c.ops)
     return list(out.values())

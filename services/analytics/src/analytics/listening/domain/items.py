@@ -45,10 +45,6 @@ Version = list[str]
 ALERTED = ("product", "tag")
 #: the item's fields set by its creation (what it is)
 IDENTITY = ("kind", "day", "hour", "thread", "author", "product", "group", "tags")
-#: sketch bins per block document (``listening_days/<scope>|<day>|<block>``): the cost of an
-#: update on the store grows faster than the document, so the day's sketch is cut in small
-#: documents of a bounded size, whatever the day's volume
-BLOCK = 128
 
 
 def version(t: datetime, event_id: str) -> Version:
@@ -182,21 +178,6 @@ def _live(doc: Doc) -> Doc:
     return doc
 
 
-def window_entries(doc: Doc | None) -> dict[str, Doc]:
-    """``listening_window`` documents of a live item (none otherwise), by ``_id``."""
-    if not doc or not doc.get("live"):
-        return {}
-    entry = {
-        "a": doc["author"],
-        "x": doc["thread"],
-        "t": list(doc.get("t") or ()),
-        "w": list(doc.get("w") or ()),
-        "k": doc["kind"],
-        "l": doc["label"],
-    }
-    return {f"{scope}|{doc['hour']}|{doc['_id']}": entry for scope in doc.get("scopes") or ()}
-
-
 def query_id(day: str, query: str) -> str:
     """``<day>|<hash>``: queries are free text (any length, any character)."""
     return f"{day}|{hashlib.sha1(query.encode()).hexdigest()[:20]}"
@@ -219,18 +200,16 @@ def contribution(doc: Doc | None) -> Iterator[tuple[str, str, Ops]]:
         if doc["kind"] == "question":
             inc["q"] = 1
         yield SENTIMENT, f"{dim}|{day}|{key}", Ops(inc=inc, st={"dim": dim, "day": day, "key": key})
-    # the baseline side of trending: the day's items and the count-min sketch of its terms
+    # the baseline side of trending: the day's items and the count-min sketch of its terms,
+    # as one change of the day's document: its bins ``c.<bin>`` go to the day's block
+    # documents (``<scope>|<day>|<bin // BLOCK>``) when the batch is folded (changes.fold)
     counters: dict[str, int] = {}
     sketch.add(counters, doc.get("t") or ())
-    blocks: dict[int, dict[str, int]] = {}
-    for b, n in counters.items():
-        blocks.setdefault(int(b) // BLOCK, {})[f"c.{b}"] = n
+    bins = {f"c.{b}": n for b, n in counters.items()}
     for scope in _scopes(doc):
         if scope.startswith("t:"):
             continue  # trending is per community, group or product
-        yield DAYS, f"{scope}|{day}", Ops(inc={"n": 1}, st={"scope": scope, "day": day})
-        for block, inc in blocks.items():
-            yield DAYS, f"{scope}|{day}|{block:02d}", Ops(inc=dict(inc))
+        yield DAYS, f"{scope}|{day}", Ops(inc={"n": 1, **bins}, st={"scope": scope, "day": day})
     if doc.get("q"):
         q = doc["q"]
         yield SEARCHES, query_id(day, q), Ops(inc={"asked": 1}, st={"day": day, "q": q})
