@@ -114,7 +114,8 @@ def report(console: Console, tally: Tally, took: float, extra: dict[str, Any], u
         f"{total} requests, {total / took:.1f}/s; errors: {tally.total_errors}; "
         f"throttled: {sum(tally.throttled.values())}; questions answered by search instead "
         f"of asked: {tally.deflected}; steps skipped (target never created): "
-        f"{sum(tally.skipped.values())}"
+        f"{sum(tally.skipped.values())}; already made by an earlier run on this store: "
+        f"{sum(tally.repeated.values())}"
     )
     for k, v in tally.errors.items():
         console.print(f"  [red]error[/red] {k}: {v}")

@@ -65,14 +65,17 @@ def clip(product: str) -> bytes | None:
         return out.read_bytes()
 
 
-async def _settled(sim: Simulator, media_id: str, user: str, timeout: float) -> str:
-    """The item's state once the worker is done ("processing" if it never was)."""
+async def _settled(sim: Simulator, media_id: str, user: str, timeout: float) -> tuple[str, bool]:
+    """The item's state once the worker is done ("processing" if it never was), and whether
+    it is held for review (a level-0 author's; a store left by an earlier demo run has its
+    members above level 0, so nothing of theirs is held)."""
     deadline = time.monotonic() + timeout
     while True:
         r = await sim.raw("GET", f"{sim.urls.media}/media/{media_id}", user)
-        state = r.json().get("state", "processing") if r.status_code == 200 else "processing"
+        body = r.json() if r.status_code == 200 else {}
+        state = body.get("state", "processing")
         if state != "processing" or time.monotonic() > deadline:
-            return str(state)
+            return str(state), bool(body.get("held", False))
         await asyncio.sleep(0.5)
 
 
@@ -143,10 +146,11 @@ async def run(sim: Simulator, users: list[User], seed: int, products: int = 3) -
     everything = [(mid, who) for ps in photos.values() for mid, who in ps]
     everything += [(mid, staff) for mid in clips.values()]
     states = await asyncio.gather(*(_settled(sim, mid, who, 90) for mid, who in everything))
-    ready = {mid for (mid, _), s in zip(everything, states, strict=True) if s == "ready"}
+    ready = {mid for (mid, _), (s, _) in zip(everything, states, strict=True) if s == "ready"}
+    held = {mid for (mid, _), (_, h) in zip(everything, states, strict=True) if h}
     approved = 0
-    for mid, who in everything:
-        if mid in ready and who != staff:
+    for mid, _who in everything:
+        if mid in ready and mid in held:
             r = await sim.call("approve media", "POST", f"{m}/media/{mid}/approve", staff)
             approved += r is not None
     # 3. galleries: a community gallery per product, its owners' photos, helpful votes

@@ -47,6 +47,9 @@ class Tally:
     errors: Counter[str] = field(default_factory=Counter)  # "kind status" -> count
     error_samples: list[str] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
+    #: "kind" -> writes an earlier demo run on the same store already made (409 where the
+    #: API allows one per member, e.g. a member's review of a product)
+    repeated: Counter[str] = field(default_factory=Counter)
     deflected: int = 0
     latencies: dict[str, list[float]] = field(default_factory=dict)
 
@@ -138,9 +141,17 @@ class Simulator:
         return value
 
     async def call(
-        self, kind: str, method: str, url: str, user: str | None = None, **kw: Any
+        self,
+        kind: str,
+        method: str,
+        url: str,
+        user: str | None = None,
+        *,
+        once_per_member: bool = False,
+        **kw: Any,
     ) -> httpx.Response | None:
-        """One request; its outcome counted under ``kind``; the response when 2xx."""
+        """One request; its outcome counted under ``kind``; the response when 2xx.
+        ``once_per_member``: a 409 means an earlier run already made it (counted apart)."""
         self.tally.requests[kind] += 1
         headers = self._tokens[user] if user else None
         t = time.perf_counter()
@@ -156,6 +167,9 @@ class Simulator:
             return r
         if r.status_code == 429:
             self.tally.throttled[kind] += 1
+            return None
+        if once_per_member and r.status_code == 409:
+            self.tally.repeated[kind] += 1
             return None
         self._error(kind, str(r.status_code), f"{method} {url} by {user}: {r.text[:300]}")
         return None
@@ -237,7 +251,14 @@ class Simulator:
             k: a[k] for k in ("kind", "title", "body", "tags", "product_id", "rating") if k in a
         }
         kind = {"question": "ask", "review": "review product"}.get(a["kind"], "discuss")
-        r = await self.call(kind, "POST", f"{self.urls.forum}/threads", s.user, json=body)
+        r = await self.call(
+            kind,
+            "POST",
+            f"{self.urls.forum}/threads",
+            s.user,
+            json=body,
+            once_per_member=kind == "review product",
+        )
         if r is not None and s.creates:
             out = r.json()
             self._resolve(s.creates, out["thread_id"])
