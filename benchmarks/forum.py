@@ -57,6 +57,7 @@ from pymongo import AsyncMongoClient
 from communitykit.auth import make_token
 from forum.adapters.documents import post_doc
 from forum.handlers.threads import LIST_PROJECTION, SORTS, STATUS_FILTERS
+from forum.projections.threads import new_item
 from tests.conftest import (
     CONSUMES,
     JWT_SECRET,
@@ -96,13 +97,15 @@ _kept: dict[str, Any] = {"procs": [], "dbs": []}
 
 
 def thread_doc(i: int, n: int, rng: random.Random, t0: datetime) -> dict[str, Any]:
-    """A thread's list item as the thread projection writes it (``thread_list``)."""
+    """A thread's list item as the thread projection writes it (``thread_list``: its
+    ``new_item`` with the fields of a PostCreated and some history applied)."""
     kind = rng.choice(KINDS)
     created = t0 + timedelta(seconds=i * 365 * 86400 / n)
     status = rng.choices(STATUSES, weights=(40, 35, 20, 5))[0]
     replies = 0 if status == "open" else rng.randint(1, 30)
+    tid = f"bt{i:07d}{uuid.uuid4().hex[:8]}"
     return {
-        "_id": f"bt{i:07d}{uuid.uuid4().hex[:8]}",
+        **new_item(tid),
         "part": 0,
         "pos": i,
         "kind": kind,
@@ -143,7 +146,11 @@ def pct(xs: list[float], q: float) -> float:
 
 
 async def _forum(servers: Servers, database: str, **extra: str) -> ServiceProcess:
-    env = service_env(servers, "forum", suffix="bench", FORUM_MONGODB_DATABASE=database, **extra)
+    # consumer groups of its own: bench forums sharing a group would split forum.events
+    # partitions between them (each projecting into its own database), and a group's
+    # offsets cannot be set while another bench forum is a live member of it
+    suffix = f"bench{uuid.uuid4().hex[:6]}"
+    env = service_env(servers, "forum", suffix=suffix, FORUM_MONGODB_DATABASE=database, **extra)
     env["LOG_LEVEL"] = "WARNING"
     proc = ServiceProcess("forum", env)
     # its consumer groups start at the end of reputation.events and forum.events: the

@@ -69,7 +69,8 @@ def pct(xs: list[float], q: float) -> float:
 
 async def start_reputation(servers: Servers, kept: dict[str, Any]) -> ServiceProcess:
     name = f"bench_rep_{uuid.uuid4().hex[:6]}"
-    env = service_env(servers, "reputation", suffix="bench", REPUTATION_MONGODB_DATABASE=name)
+    suffix = f"bench{uuid.uuid4().hex[:6]}"  # its own consumer group
+    env = service_env(servers, "reputation", suffix=suffix, REPUTATION_MONGODB_DATABASE=name)
     env["LOG_LEVEL"] = "WARNING"
     proc = ServiceProcess("reputation", env)
     await commit_end_offsets(servers.kafka, group_of(proc), CONSUMES["reputation"])
