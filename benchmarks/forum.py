@@ -8,6 +8,8 @@ straight into its ``thread_list`` read model (and ``thread_tags``) in bulk, as t
 projection writes them, then ``BENCH_LIST_QUERIES`` (default 300) sequential requests
 cycle through every filter (kind, group_id, tag, product_id, status) and sort (new, active,
 top), each as a first page and as the page after a cursor, over HTTP to the real service.
+``BENCH_LIST_REUSE=1`` measures a loaded database an earlier, interrupted run left behind
+(``bench_forum_<size>_*``) instead of loading one, and keeps it.
 Baseline: the bare PyMongo ``find`` of the same query (filter + range on the sort key, sort,
 limit 21, the same projection) on the same server; for a tag, the find on the tag's rows
 (``thread_tags``, the index the service reads before fetching the page's threads by
@@ -57,6 +59,7 @@ from pymongo import AsyncMongoClient
 from communitykit.auth import make_token
 from forum.adapters.documents import post_doc
 from forum.handlers.threads import LIST_PROJECTION, SORTS, STATUS_FILTERS
+from forum.projections.threads import new_item
 from tests.conftest import (
     CONSUMES,
     JWT_SECRET,
@@ -96,13 +99,15 @@ _kept: dict[str, Any] = {"procs": [], "dbs": []}
 
 
 def thread_doc(i: int, n: int, rng: random.Random, t0: datetime) -> dict[str, Any]:
-    """A thread's list item as the thread projection writes it (``thread_list``)."""
+    """A thread's list item as the thread projection writes it (``thread_list``: its
+    ``new_item`` with the fields of a PostCreated and some history applied)."""
     kind = rng.choice(KINDS)
     created = t0 + timedelta(seconds=i * 365 * 86400 / n)
     status = rng.choices(STATUSES, weights=(40, 35, 20, 5))[0]
     replies = 0 if status == "open" else rng.randint(1, 30)
+    tid = f"bt{i:07d}{uuid.uuid4().hex[:8]}"
     return {
-        "_id": f"bt{i:07d}{uuid.uuid4().hex[:8]}",
+        **new_item(tid),
         "part": 0,
         "pos": i,
         "kind": kind,
@@ -143,7 +148,11 @@ def pct(xs: list[float], q: float) -> float:
 
 
 async def _forum(servers: Servers, database: str, **extra: str) -> ServiceProcess:
-    env = service_env(servers, "forum", suffix="bench", FORUM_MONGODB_DATABASE=database, **extra)
+    # consumer groups of its own: bench forums sharing a group would split forum.events
+    # partitions between them (each projecting into its own database), and a group's
+    # offsets cannot be set while another bench forum is a live member of it
+    suffix = f"bench{uuid.uuid4().hex[:6]}"
+    env = service_env(servers, "forum", suffix=suffix, FORUM_MONGODB_DATABASE=database, **extra)
     env["LOG_LEVEL"] = "WARNING"
     proc = ServiceProcess("forum", env)
     # its consumer groups start at the end of reputation.events and forum.events: the
@@ -175,6 +184,16 @@ async def thread_lists(servers: Servers, client: AsyncMongoClient[Any]) -> list[
     rows = []
     for size in sizes:
         key = f"list{size}"
+        loaded = None
+        if key not in _kept and os.environ.get("BENCH_LIST_REUSE") == "1":
+            # a database of this size left by an earlier run killed before its cleanup
+            # (loading 100k threads takes ~20 min on a loaded machine): measured again as is
+            # and kept
+            names = await client.list_database_names()
+            loaded = next((n for n in names if n.startswith(f"bench_forum_{size}_")), None)
+        if key not in _kept and loaded is not None:
+            print(f"[bench] reusing {loaded}", flush=True)
+            _kept[key] = await _forum(servers, loaded, FORUM_ESCALATION_AFTER_SECONDS="315360000")
         if key not in _kept:
             name = f"bench_forum_{size}_{uuid.uuid4().hex[:6]}"
             _kept["dbs"].append(name)

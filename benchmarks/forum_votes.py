@@ -25,9 +25,9 @@ vote, whatever the daily cap or serial-voting rules.
    second of the run, until the last answer) beside the rate asked; shed (503) and other
    answers are counted too.
 
-In flight at once: at most ``BENCH_VOTE_CONNECTIONS`` (default 256) requests (the client's
-connection pool); a vote scheduled while all are busy waits for one (and its latency counts
-from its scheduled time).
+In flight at once: at most ``BENCH_VOTE_CONNECTIONS`` (default 64) requests, gated before
+the client (its pool is quadratic in queued requests: see ``open_loop``); a vote scheduled
+while all are busy waits for one (and its latency counts from its scheduled time).
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def pct(xs: list[float], q: float) -> float:
 
 async def start_reputation(servers: Servers, kept: dict[str, Any]) -> ServiceProcess:
     name = f"bench_rep_{uuid.uuid4().hex[:6]}"
-    env = service_env(servers, "reputation", suffix="bench", REPUTATION_MONGODB_DATABASE=name)
+    suffix = f"bench{uuid.uuid4().hex[:6]}"  # its own consumer group
+    env = service_env(servers, "reputation", suffix=suffix, REPUTATION_MONGODB_DATABASE=name)
     env["LOG_LEVEL"] = "WARNING"
     proc = ServiceProcess("reputation", env)
     await commit_end_offsets(servers.kafka, group_of(proc), CONSUMES["reputation"])
@@ -134,17 +135,25 @@ class Tracker:
 
 
 async def open_loop(
-    rate: float, seconds: float, send: Callable[[int], Awaitable[int]]
+    rate: float, seconds: float, send: Callable[[int], Awaitable[int]], in_flight: int
 ) -> tuple[float, list[int], list[float]]:
     """``rate`` calls/s of ``send(i)`` at their scheduled times for ``seconds``: (time from
-    the first send to the last answer, statuses, latencies from the scheduled time)."""
+    the first send to the last answer, statuses, latencies from the scheduled time).
+
+    At most ``in_flight`` calls are handed to the HTTP client at once (the others wait
+    here, their latency running from their scheduled time): httpcore's pool scans every
+    queued request against every connection at each change, so thousands of requests
+    queued in it made the CLIENT quadratic — the bench process at 100% CPU while the
+    forum had nothing in flight (the earlier "votes/s served" of a few per second)."""
     n = int(rate * seconds)
     statuses: list[int] = []
     lat: list[float] = []
+    gate = asyncio.Semaphore(in_flight)
 
     async def one(i: int, at: float) -> None:
         try:
-            status = await send(i)
+            async with gate:
+                status = await send(i)
         except httpx.HTTPError:
             status = 0
         statuses.append(status)
@@ -174,7 +183,7 @@ async def run_votes(
     asked_seconds = _env("BENCH_VOTE_ASKED_SECONDS", 60)
     every = max(1, int(_env("BENCH_VOTE_TRACK_EVERY", 5)))
     poll = _env("BENCH_VOTE_POLL_MS", 20) / 1000
-    connections = int(_env("BENCH_VOTE_CONNECTIONS", 256))
+    connections = int(_env("BENCH_VOTE_CONNECTIONS", 64))
     rep = kept.get("reputation") or await start_reputation(servers, kept)
     kept["reputation"] = rep
     db = forum.env["FORUM_MONGODB_DATABASE"]
@@ -205,7 +214,7 @@ async def run_votes(
             return send
 
         watching = asyncio.create_task(tracker.run())
-        took, statuses, lat = await open_loop(rate, seconds, voting(posts, True))
+        took, statuses, lat = await open_loop(rate, seconds, voting(posts, True), connections)
         tracker.stop()
         try:
             await asyncio.wait_for(watching, 180)
@@ -264,7 +273,9 @@ async def run_votes(
             flush=True,
         )
         # 2. the votes/s served when more are asked
-        took, statuses, lat = await open_loop(asked, asked_seconds, voting(burst, False))
+        took, statuses, lat = await open_loop(
+            asked, asked_seconds, voting(burst, False), connections
+        )
         served = statuses.count(200)
         shed = statuses.count(503)
         rows.append(
