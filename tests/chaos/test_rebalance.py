@@ -10,14 +10,13 @@ oracle compares (analytics' accepted answer per thread, reputation's standing vo
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from typing import Any
 
 import pytest
 
 from ..conftest import ServiceProcess
-from .conftest import LAUNCH, Load, compare, record, settle
+from .conftest import Launched, Load, compare, record, settle
 
 pytestmark = [pytest.mark.chaos, pytest.mark.asyncio(loop_scope="session")]
 
@@ -26,9 +25,7 @@ STAY_SECONDS = 10.0
 
 
 async def churn(first: ServiceProcess, until: float, counts: dict[str, int]) -> None:
-    replica = ServiceProcess(
-        first.name, dict(first.env), command=[sys.executable, str(LAUNCH), first.name]
-    )
+    replica = Launched(first.name, dict(first.env))
     try:
         while time.monotonic() < until:
             await asyncio.to_thread(replica.start, 120)
