@@ -27,13 +27,14 @@ STAY_SECONDS = 10.0
 async def churn(first: ServiceProcess, until: float, counts: dict[str, int]) -> None:
     replica = Launched(first.name, dict(first.env))
     try:
-        while time.monotonic() < until:
+        # a join only if its stay ends within the churn (none runs on past its end)
+        while time.monotonic() + STAY_SECONDS < until:
             await asyncio.to_thread(replica.start, 120)
             counts["joins"] += 1
             await asyncio.sleep(STAY_SECONDS)
             await asyncio.to_thread(replica.stop)
             counts["leaves"] += 1
-            await asyncio.sleep(STAY_SECONDS / 2)
+            await asyncio.sleep(min(STAY_SECONDS / 2, max(0.0, until - time.monotonic())))
     finally:
         await asyncio.to_thread(replica.stop)
 
