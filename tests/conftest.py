@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -64,6 +64,18 @@ def auth(user: str, *roles: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(user, *roles)}"}
 
 
+class Proc(Protocol):
+    """What the tests use of a service's process (a ``subprocess.Popen``, or one that
+    answers like it: tests/chaos/zygote.py)."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def send_signal(self, sig: int) -> None: ...
+    def kill(self) -> None: ...
+
+
 @dataclass
 class ServiceProcess:
     """A service run as a real process (``python -m <name>``), like `make up` runs it."""
@@ -71,7 +83,7 @@ class ServiceProcess:
     name: str
     env: dict[str, str]
     port: int = field(default_factory=localrun.free_port)
-    proc: subprocess.Popen[bytes] | None = None
+    proc: Proc | None = None
     #: the command line (default ``python -m <name>``; the chaos suite adds fault points)
     command: list[str] | None = None
     log: Path = field(init=False)
@@ -87,18 +99,11 @@ class ServiceProcess:
 
     def start(self, timeout: float = 60) -> ServiceProcess:
         env = {**os.environ, **self.env, f"{self.name.upper()}_PORT": str(self.port)}
-        out = open(self.log, "ab")  # noqa: SIM115 - owned by the child
-        self.proc = subprocess.Popen(
-            self.command or [sys.executable, "-m", self.name],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.proc = self.spawn(env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited {self.proc.returncode}; see {self.log}")
+            if (code := self.proc.poll()) is not None:
+                raise RuntimeError(f"{self.name} exited {code}; see {self.log}")
             try:
                 with urllib.request.urlopen(f"{self.url}/readyz", timeout=3) as r:
                     if r.status == 200:
@@ -107,6 +112,17 @@ class ServiceProcess:
                 pass
             time.sleep(0.3)
         raise RuntimeError(f"{self.name} not ready in {timeout}s; see {self.log}")
+
+    def spawn(self, env: dict[str, str]) -> Proc:
+        """The process, its output appended to the log."""
+        out = open(self.log, "ab")  # noqa: SIM115 - owned by the child
+        return subprocess.Popen(
+            self.command or [sys.executable, "-m", self.name],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         if self.proc and self.proc.poll() is None:

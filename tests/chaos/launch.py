@@ -7,7 +7,9 @@ the service's handler returns, the process prints ``CHAOS-WRITTEN <n>`` to its l
 that long before the kit commits. The chaos suite watches the log for that line and sends
 ``kill -9`` inside the window, so "killed between the write and the commit" is a fact of the
 run, not a hope. Only every fourth batch is held back (catching up on the topics' history
-stays fast). Nothing here changes what the service does otherwise.
+stays fast), starting with the first after a start: the one a restart redelivers, and a
+window the suite can kill in right away instead of three batches later. Nothing here
+changes what the service does otherwise.
 
 ``kill -USR1 <pid>`` prints the stack of every asyncio task to the log (the suite does it
 when the services do not catch up in time, to show where a loop is stuck).
@@ -40,7 +42,7 @@ def _install_commit_delay(delay: float) -> None:
             nonlocal written
             result = await handler(batch)
             written += 1
-            if written % EVERY == 0:  # not every batch: catching up stays fast
+            if written % EVERY == 1:  # not every batch: catching up stays fast
                 print(f"CHAOS-WRITTEN {written} records={len(batch)}", flush=True)
                 await asyncio.sleep(delay)
             return result

@@ -2,9 +2,9 @@
 
 Two kinds of duplicate delivery, both under the same projections: every record of the
 load is published a second time byte for byte (an outbox relay that died between publishing
-and marking), and the consumer groups of reputation and analytics are rewound to offset 0
-(a crash or rebalance redelivering what was already applied). Then reputation, analytics and
-search must equal the oracle, which counts each event id once."""
+and marking), and the consumer groups of reputation and analytics are rewound to where the
+test's stack started (a crash or rebalance redelivering what was already applied). Then
+reputation, analytics and search must equal the oracle, which counts each event id once."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from schemas import topics
 
 from ..conftest import CONSUMES, group_of
 from . import oracle
-from .conftest import Load, compare, record, republish, rewind, settle
+from .conftest import Load, committed, compare, record, republish, rewind, settle
 
 pytestmark = [pytest.mark.chaos, pytest.mark.asyncio(loop_scope="session")]
 
@@ -33,10 +33,15 @@ async def test_every_event_delivered_twice_counts_once(stack_factory: Any, cmong
         r for r in records if r.topic in (topics.FORUM_EVENTS, topics.IDEAS_EVENTS) and r.value
     ]
     n_republished = await republish(stack.servers.kafka, sources)
-    # redelivery: stop two consumers, rewind their groups to 0, start them again
+    # redelivery: stop two consumers, rewind their groups to where the stack started, start
+    # them again. Only the oracle's topics: the others (notifications.events, ...) stay where
+    # the group is; rewound to 0 they redelivered what earlier tests on these servers
+    # published there, which the oracle does not fold (a difference when this test ran later)
     for name in ("reputation", "analytics"):
         await asyncio.to_thread(stack[name].stop)
-        await rewind(stack.servers.kafka, group_of(stack[name]), CONSUMES[name], stack.origin)
+        group = group_of(stack[name])
+        at = await committed(stack.servers.kafka, group)
+        await rewind(stack.servers.kafka, group, CONSUMES[name], {**at, **stack.origin})
     await asyncio.to_thread(stack.start, "reputation", "analytics")
     n_redelivered = 2 * len(records)
     ends = await settle(stack, cmongo)

@@ -12,7 +12,6 @@ rather than starting a private Kafka and FerretDB of its own."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,7 @@ from schemas import topics
 
 from ..conftest import ServiceProcess, auth, commit_end_offsets, service_env
 from . import oracle
-from .conftest import LAUNCH, committed, record, republish
+from .conftest import Launched, committed, record, republish
 from .test_kill_consumers import wait_for_write
 from .writes import Rush, each_acknowledged_rsvp_stands
 
@@ -84,10 +83,7 @@ async def test_rsvp_rush_with_kills_and_duplicates(servers: Any, mongo: Any) -> 
         GATHERINGS_CONSUMER_MAX_RECORDS="20",
     )
     db, group = env["GATHERINGS_MONGODB_DATABASE"], env["GATHERINGS_CONSUMER_GROUP"]
-    replicas = [
-        ServiceProcess("gatherings", dict(env), command=[sys.executable, str(LAUNCH), "gatherings"])
-        for _ in range(2)
-    ]
+    replicas: list[ServiceProcess] = [Launched("gatherings", dict(env)) for _ in range(2)]
     kafka = chaos_servers.kafka
     await commit_end_offsets(kafka, group, CONSUMES_GATHERINGS)
     origin = await oracle.end_offsets(kafka, TOPIC)

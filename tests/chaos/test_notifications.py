@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -41,9 +40,9 @@ from notifications.domain.recipients import World, actors, candidates
 from schemas import new_event, topics
 from schemas.forum import PostCreated
 
-from ..conftest import ServiceProcess, commit_end_offsets, service_env
+from ..conftest import commit_end_offsets, service_env
 from . import oracle
-from .conftest import LAUNCH, committed, faults_of, record
+from .conftest import Launched, committed, faults_of, record
 from .test_kill_consumers import wait_for_write
 
 pytestmark = [pytest.mark.chaos, pytest.mark.asyncio(loop_scope="session")]
@@ -310,9 +309,7 @@ async def scenario(servers: Any, mongo: Any, name: str, broker_restart: bool) ->
         NOTIFICATIONS_SENDER_ENABLED="false",
     )
     db, group = env["NOTIFICATIONS_MONGODB_DATABASE"], env["NOTIFICATIONS_CONSUMER_GROUP"]
-    proc = ServiceProcess(
-        "notifications", env, command=[sys.executable, str(LAUNCH), "notifications"]
-    )
+    proc = Launched("notifications", env)
     tag = uuid.uuid4().hex[:4]
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=20 * EVENTS + 60)
     # history before the group's start, which the service must never read (a consumer that

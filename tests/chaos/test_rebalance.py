@@ -10,14 +10,13 @@ oracle compares (analytics' accepted answer per thread, reputation's standing vo
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from typing import Any
 
 import pytest
 
 from ..conftest import ServiceProcess
-from .conftest import LAUNCH, Load, compare, record, settle
+from .conftest import Launched, Load, compare, record, settle
 
 pytestmark = [pytest.mark.chaos, pytest.mark.asyncio(loop_scope="session")]
 
@@ -26,17 +25,16 @@ STAY_SECONDS = 10.0
 
 
 async def churn(first: ServiceProcess, until: float, counts: dict[str, int]) -> None:
-    replica = ServiceProcess(
-        first.name, dict(first.env), command=[sys.executable, str(LAUNCH), first.name]
-    )
+    replica = Launched(first.name, dict(first.env))
     try:
-        while time.monotonic() < until:
+        # a join only if its stay ends within the churn (none runs on past its end)
+        while time.monotonic() + STAY_SECONDS < until:
             await asyncio.to_thread(replica.start, 120)
             counts["joins"] += 1
             await asyncio.sleep(STAY_SECONDS)
             await asyncio.to_thread(replica.stop)
             counts["leaves"] += 1
-            await asyncio.sleep(STAY_SECONDS / 2)
+            await asyncio.sleep(min(STAY_SECONDS / 2, max(0.0, until - time.monotonic())))
     finally:
         await asyncio.to_thread(replica.stop)
 
