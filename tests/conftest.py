@@ -84,8 +84,6 @@ class ServiceProcess:
     env: dict[str, str]
     port: int = field(default_factory=localrun.free_port)
     proc: Proc | None = None
-    #: the command line (default ``python -m <name>``; the chaos suite adds fault points)
-    command: list[str] | None = None
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -117,7 +115,7 @@ class ServiceProcess:
         """The process, its output appended to the log."""
         out = open(self.log, "ab")  # noqa: SIM115 - owned by the child
         return subprocess.Popen(
-            self.command or [sys.executable, "-m", self.name],
+            [sys.executable, "-m", self.name],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

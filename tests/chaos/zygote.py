@@ -79,10 +79,8 @@ def _child(request: dict[str, Any]) -> None:
         code = 1
     finally:
         try:
-            import atexit as _atexit
-
             threading._shutdown()  # type: ignore[attr-defined]  # what the interpreter does at exit
-            _atexit._run_exitfuncs()
+            atexit._run_exitfuncs()
             sys.stdout.flush()
             sys.stderr.flush()
         finally:

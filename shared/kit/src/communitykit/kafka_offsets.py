@@ -39,7 +39,7 @@ def check_offset_fetch(coordinator: Any, request: Any, response: Any) -> None:
     # rare (a broker restart, a coordinator move): worth a line in the log each time
     log.warning(
         "group %s: OffsetFetch answered %s; asking again",
-        getattr(coordinator, "group_id", "?"),
+        coordinator.group_id,
         error_type.__name__,
     )
     if error_type is kafka_errors.NotCoordinatorForGroupError:
